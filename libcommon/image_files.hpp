@@ -1,0 +1,36 @@
+// Image and sound files: PNG (libpng) for snapshots, extracted frames and
+// needles; WAV for extracted audio.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "status.hpp"
+
+namespace vredir {
+
+struct Image {
+  uint32_t width = 0, height = 0;
+  std::vector<uint32_t> pixels;  // row-major 0x00RRGGBB
+};
+
+Status write_png(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels);
+// Reads any PNG libpng understands, converted to RGB; caps the size.
+Status read_png(const std::string& path, Image* out);
+
+// A streaming WAV writer: header first, sizes patched on close.
+class WavWriter {
+ public:
+  ~WavWriter();
+  Status open(const std::string& path, uint32_t rate, uint16_t channels);
+  Status write(const uint8_t* pcm, size_t size);
+  Status close();
+
+ private:
+  int fd_ = -1;
+  std::string path_;
+  uint64_t data_bytes_ = 0;
+};
+
+}  // namespace vredir

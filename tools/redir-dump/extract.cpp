@@ -1,0 +1,65 @@
+#include "extract.hpp"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+using namespace vredir;
+using namespace vredir::stream;
+
+Status Extractor::open(const std::string& channel, const std::string& dir) {
+  want_ = channel;
+  dir_ = dir;
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return fail(kExitFailure, "cannot create directory '" + dir + "': " + std::strerror(errno));
+  struct stat sb {};
+  if (::stat(dir.c_str(), &sb) != 0 || !S_ISDIR(sb.st_mode)) return fail(kExitFailure, "'" + dir + "' is not a directory");
+  return Status::ok();
+}
+
+Status Extractor::add(const Event& ev) {
+  if (ev.type() == FrameType::kDeclare && ev.channel && id_ < 0) {
+    const ChannelInfo& ch = *ev.channel;
+    if (want_ != std::to_string(ch.id) && want_ != ch.name) return Status::ok();
+    if (!ch.known_kind || (ch.kind_enum() != ChannelKind::kDisplay && ch.kind_enum() != ChannelKind::kAudio))
+      return fail(kExitFailure, "channel '" + want_ + "' is a " + ch.kind_label() +
+                                    " channel; --extract takes display or audio channels");
+    id_ = ch.id;
+    kind_ = ch.kind_enum();
+    if (kind_ == ChannelKind::kAudio) {
+      wav_ = std::make_unique<WavWriter>();
+      return wav_->open(dir_ + "/audio.wav", ch.rate, static_cast<uint16_t>(ch.channels));
+    }
+    return Status::ok();
+  }
+  if (id_ < 0 || ev.frame.header.channel != id_ || ev.what != Event::What::kFrame) return Status::ok();
+  std::string err;
+  if (const auto* s = std::get_if<Surface>(&ev.payload)) {
+    surface_.resize(s->width, s->height);
+  } else if (const auto* r = std::get_if<Rect>(&ev.payload)) {
+    if (!surface_.apply(*r, &err))
+      return fail(kExitMalformed, err + " in RECT at offset " + std::to_string(ev.frame.offset));
+  } else if (std::holds_alternative<FrameEnd>(ev.payload)) {
+    if (surface_.width() == 0) return Status::ok();
+    char name[32];
+    std::snprintf(name, sizeof(name), "/frame-%06llu.png", static_cast<unsigned long long>(++frames_));
+    return write_png(dir_ + name, surface_.width(), surface_.height(), surface_.pixels().data());
+  } else if (const auto* a = std::get_if<AudioData>(&ev.payload)) {
+    audio_bytes_ += a->pcm.size();
+    return wav_->write(a->pcm.data(), a->pcm.size());
+  }
+  return Status::ok();
+}
+
+Status Extractor::finish() {
+  if (id_ < 0) return fail(kExitNotFound, "no channel '" + want_ + "' in the stream (see: redir-dump --stats)");
+  if (wav_) return wav_->close();
+  return Status::ok();
+}
+
+std::string Extractor::summary() const {
+  if (kind_ == ChannelKind::kAudio) return std::to_string(audio_bytes_) + " bytes of audio";
+  return std::to_string(frames_) + " frame(s)";
+}
