@@ -47,19 +47,31 @@ std::string params_text(const Params& p) {
   return out;
 }
 
-// JSON needs valid UTF-8; untrusted strings are passed through printable()'s
-// escaping when they are not.
+// JSON needs valid UTF-8: untrusted strings that are not are written with
+// every byte outside printable ASCII escaped as \xHH.
 std::string json_safe(const std::string& s) {
   size_t i = 0;
-  while (i < s.size()) {
+  bool valid = true;
+  while (valid && i < s.size()) {
     unsigned char c = static_cast<unsigned char>(s[i]);
     size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return printable(s);
-    for (size_t k = 1; k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return printable(s);
+    if (n == 0 || i + n > s.size()) valid = false;
+    for (size_t k = 1; valid && k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) valid = false;
     i += n;
   }
-  return s;
+  if (valid) return s;
+  std::string out;
+  for (unsigned char c : s) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
+      out += buf;
+    }
+  }
+  return out;
 }
 
 nlohmann::json params_json(const Params& p) {

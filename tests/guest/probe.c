@@ -1,0 +1,1311 @@
+/*
+ * probe.c - PID 1 of the vredir test guest.
+ *
+ * Built statically by build-guest.sh and placed as /init in a small
+ * initramfs.  It:
+ *   - mounts proc, sys and devtmpfs and loads the kernel modules listed in
+ *     /etc/modules.order (dependency order, computed at build time);
+ *   - drives the virtio-gpu display through DRM/KMS dumb buffers (raw
+ *     ioctls), follows preferred-mode changes and draws the patterns
+ *     defined in patterns.h;
+ *   - logs every input event and every state change to /dev/ttyS0 as
+ *     "VRP <seq> ..." lines;
+ *   - reads commands, one per line, from /dev/ttyS1;
+ *   - plays tones through the OSS emulation of the HDA sound card;
+ *   - answers a minimal subset of the QEMU guest agent protocol on the
+ *     virtio-serial port "org.qemu.guest_agent.0";
+ *   - powers off on the ACPI power button, "poweroff" or guest-shutdown.
+ * README.md and PATTERNS.md in this directory document the protocols.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <linux/input.h>
+#include <linux/soundcard.h>
+
+#include "patterns.h"
+
+#define PROBE_VERSION "1"
+
+/* ------------------------------------------------------------------ */
+/* DRM UAPI subset (layouts identical to include/uapi/drm/drm_mode.h;  */
+/* defined here because the distribution's kernel headers package does */
+/* not ship the drm/ directory).                                       */
+/* ------------------------------------------------------------------ */
+
+struct vp_mode_card_res {
+    uint64_t fb_id_ptr, crtc_id_ptr, connector_id_ptr, encoder_id_ptr;
+    uint32_t count_fbs, count_crtcs, count_connectors, count_encoders;
+    uint32_t min_width, max_width, min_height, max_height;
+};
+
+struct vp_mode_modeinfo {
+    uint32_t clock;
+    uint16_t hdisplay, hsync_start, hsync_end, htotal, hskew;
+    uint16_t vdisplay, vsync_start, vsync_end, vtotal, vscan;
+    uint32_t vrefresh;
+    uint32_t flags;
+    uint32_t type;
+    char name[32];
+};
+
+struct vp_mode_crtc {
+    uint64_t set_connectors_ptr;
+    uint32_t count_connectors;
+    uint32_t crtc_id, fb_id, x, y, gamma_size, mode_valid;
+    struct vp_mode_modeinfo mode;
+};
+
+struct vp_mode_get_encoder {
+    uint32_t encoder_id, encoder_type, crtc_id, possible_crtcs, possible_clones;
+};
+
+struct vp_mode_get_connector {
+    uint64_t encoders_ptr, modes_ptr, props_ptr, prop_values_ptr;
+    uint32_t count_modes, count_props, count_encoders;
+    uint32_t encoder_id, connector_id, connector_type, connector_type_id;
+    uint32_t connection, mm_width, mm_height, subpixel, pad;
+};
+
+struct vp_mode_fb_cmd {
+    uint32_t fb_id, width, height, pitch, bpp, depth, handle;
+};
+
+struct vp_mode_create_dumb {
+    uint32_t height, width, bpp, flags, handle, pitch;
+    uint64_t size;
+};
+
+struct vp_mode_map_dumb {
+    uint32_t handle, pad;
+    uint64_t offset;
+};
+
+struct vp_mode_destroy_dumb {
+    uint32_t handle;
+};
+
+struct vp_clip_rect {
+    unsigned short x1, y1, x2, y2;
+};
+
+struct vp_mode_fb_dirty_cmd {
+    uint32_t fb_id, flags, color, num_clips;
+    uint64_t clips_ptr;
+};
+
+#define VP_DRM_IOWR(nr, type) _IOWR('d', nr, type)
+#define VP_IOCTL_MODE_GETRESOURCES VP_DRM_IOWR(0xA0, struct vp_mode_card_res)
+#define VP_IOCTL_MODE_SETCRTC VP_DRM_IOWR(0xA2, struct vp_mode_crtc)
+#define VP_IOCTL_MODE_GETENCODER VP_DRM_IOWR(0xA6, struct vp_mode_get_encoder)
+#define VP_IOCTL_MODE_GETCONNECTOR VP_DRM_IOWR(0xA7, struct vp_mode_get_connector)
+#define VP_IOCTL_MODE_ADDFB VP_DRM_IOWR(0xAE, struct vp_mode_fb_cmd)
+#define VP_IOCTL_MODE_RMFB VP_DRM_IOWR(0xAF, unsigned int)
+#define VP_IOCTL_MODE_DIRTYFB VP_DRM_IOWR(0xB1, struct vp_mode_fb_dirty_cmd)
+#define VP_IOCTL_MODE_CREATE_DUMB VP_DRM_IOWR(0xB2, struct vp_mode_create_dumb)
+#define VP_IOCTL_MODE_MAP_DUMB VP_DRM_IOWR(0xB3, struct vp_mode_map_dumb)
+#define VP_IOCTL_MODE_DESTROY_DUMB VP_DRM_IOWR(0xB4, struct vp_mode_destroy_dumb)
+#define VP_MODE_TYPE_PREFERRED (1u << 3)
+#define VP_MODE_CONNECTED 1u
+
+/* ------------------------------------------------------------------ */
+/* Logging                                                             */
+/* ------------------------------------------------------------------ */
+
+static int log_fd = 2;
+static unsigned long log_seq;
+
+/* Writes one complete "VRP <seq> <text>\n" line with a single write(). */
+static void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void vlog(const char *fmt, ...)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof line, "VRP %lu ", ++log_seq);
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    n += m;
+    if (n > (int)sizeof line - 2)
+        n = (int)sizeof line - 2;
+    /* keep one line per record whatever the text contained */
+    for (int i = 0; i < n; i++)
+        if (line[i] == '\n' || line[i] == '\r')
+            line[i] = ' ';
+    line[n++] = '\n';
+    size_t off = 0;
+    while (off < (size_t)n) {
+        ssize_t w = write(log_fd, line + off, (size_t)n - off);
+        if (w < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            break;
+        }
+        off += (size_t)w;
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void set_raw(int fd)
+{
+    struct termios t;
+    if (tcgetattr(fd, &t) != 0)
+        return;
+    cfmakeraw(&t);
+    cfsetispeed(&t, B115200);
+    cfsetospeed(&t, B115200);
+    t.c_cflag |= CLOCAL | CREAD;
+    tcsetattr(fd, TCSANOW, &t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Early system setup                                                  */
+/* ------------------------------------------------------------------ */
+
+static void load_modules(void)
+{
+    FILE *f = fopen("/etc/modules.order", "r");
+    if (!f) {
+        vlog("warn no /etc/modules.order");
+        return;
+    }
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (!line[0] || line[0] == '#')
+            continue;
+        /* line: <path> [params...] */
+        char *params = strchr(line, ' ');
+        if (params)
+            *params++ = 0;
+        else
+            params = "";
+        int fd = open(line, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+            vlog("warn module %s missing", line);
+            continue;
+        }
+        if (syscall(SYS_finit_module, fd, params, 0) != 0 && errno != EEXIST)
+            vlog("warn module %s: %s", line, strerror(errno));
+        close(fd);
+    }
+    fclose(f);
+}
+
+static void early_setup(void)
+{
+    mkdir("/proc", 0755);
+    mkdir("/sys", 0755);
+    mkdir("/dev", 0755);
+    mkdir("/tmp", 01777);
+    mount("proc", "/proc", "proc", 0, NULL);
+    mount("sysfs", "/sys", "sysfs", 0, NULL);
+    mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
+    mount("tmpfs", "/tmp", "tmpfs", 0, NULL);
+    int fd = open("/dev/ttyS0", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd >= 0) {
+        set_raw(fd);
+        log_fd = fd;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Display                                                             */
+/* ------------------------------------------------------------------ */
+
+struct display {
+    int fd;
+    uint32_t conn_id, crtc_id;
+    uint32_t w, h, pitch;
+    uint32_t fb_id, handle;
+    uint64_t size;
+    uint32_t *map;
+    struct vp_mode_modeinfo mode;
+    int ok;
+};
+
+static struct display disp = {.fd = -1};
+static vredir_screen_state scr;
+
+/* Fetches the connector with its mode list; *modes is malloc'd. */
+static int get_connector(int fd, uint32_t id, struct vp_mode_get_connector *c,
+                         struct vp_mode_modeinfo **modes, uint32_t **encs)
+{
+    for (int attempt = 0; attempt < 4; attempt++) {
+        memset(c, 0, sizeof *c);
+        c->connector_id = id;
+        if (ioctl(fd, VP_IOCTL_MODE_GETCONNECTOR, c) != 0)
+            return -1;
+        uint32_t nm = c->count_modes, ne = c->count_encoders;
+        struct vp_mode_modeinfo *m = calloc(nm ? nm : 1, sizeof *m);
+        uint32_t *e = calloc(ne ? ne : 1, sizeof *e);
+        c->modes_ptr = (uintptr_t)m;
+        c->encoders_ptr = (uintptr_t)e;
+        c->count_props = 0;
+        if (ioctl(fd, VP_IOCTL_MODE_GETCONNECTOR, c) != 0) {
+            free(m);
+            free(e);
+            return -1;
+        }
+        if (c->count_modes == nm && c->count_encoders == ne) {
+            *modes = m;
+            if (encs)
+                *encs = e;
+            else
+                free(e);
+            return 0;
+        }
+        free(m);
+        free(e);
+    }
+    return -1;
+}
+
+static int pick_mode(const struct vp_mode_modeinfo *m, uint32_t n, struct vp_mode_modeinfo *out)
+{
+    if (n == 0)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        if (m[i].type & VP_MODE_TYPE_PREFERRED) {
+            *out = m[i];
+            return 0;
+        }
+    *out = m[0];
+    return 0;
+}
+
+static void present(uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
+{
+    if (!disp.ok)
+        return;
+    struct vp_clip_rect clip = {(unsigned short)x0, (unsigned short)y0, (unsigned short)x1,
+                                (unsigned short)y1};
+    struct vp_mode_fb_dirty_cmd d = {0};
+    d.fb_id = disp.fb_id;
+    d.num_clips = 1;
+    d.clips_ptr = (uintptr_t)&clip;
+    ioctl(disp.fd, VP_IOCTL_MODE_DIRTYFB, &d);
+}
+
+/* Renders the rectangle [x0,x1) x [y0,y1) from the screen state. */
+static void render(uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
+{
+    if (!disp.ok)
+        return;
+    if (x1 > disp.w)
+        x1 = disp.w;
+    if (y1 > disp.h)
+        y1 = disp.h;
+    if (x0 >= x1 || y0 >= y1)
+        return;
+    uint32_t stride = disp.pitch / 4;
+    for (uint32_t y = y0; y < y1; y++) {
+        uint32_t *row = disp.map + (size_t)y * stride;
+        for (uint32_t x = x0; x < x1; x++)
+            row[x] = vredir_compose_pixel(&scr, x, y, disp.w, disp.h);
+    }
+    present(x0, y0, x1, y1);
+}
+
+static void render_rect(vredir_rect r)
+{
+    render(r.x, r.y, r.x + r.w, r.y + r.h);
+}
+
+static void render_all(void)
+{
+    render(0, 0, disp.w, disp.h);
+}
+
+static void free_fb(uint32_t fb_id, uint32_t handle, uint32_t *map, uint64_t size)
+{
+    if (map)
+        munmap(map, size);
+    if (fb_id)
+        ioctl(disp.fd, VP_IOCTL_MODE_RMFB, &fb_id);
+    if (handle) {
+        struct vp_mode_destroy_dumb d = {handle};
+        ioctl(disp.fd, VP_IOCTL_MODE_DESTROY_DUMB, &d);
+    }
+}
+
+/* Creates a framebuffer for mode m, draws the current state and scans it
+ * out.  On failure the previous framebuffer stays in use. */
+static int set_mode(const struct vp_mode_modeinfo *m)
+{
+    struct vp_mode_create_dumb c = {0};
+    c.width = m->hdisplay;
+    c.height = m->vdisplay;
+    c.bpp = 32;
+    if (ioctl(disp.fd, VP_IOCTL_MODE_CREATE_DUMB, &c) != 0) {
+        vlog("error create_dumb %ux%u: %s", c.width, c.height, strerror(errno));
+        return -1;
+    }
+    struct vp_mode_fb_cmd fb = {0};
+    fb.width = c.width;
+    fb.height = c.height;
+    fb.pitch = c.pitch;
+    fb.bpp = 32;
+    fb.depth = 24;
+    fb.handle = c.handle;
+    if (ioctl(disp.fd, VP_IOCTL_MODE_ADDFB, &fb) != 0) {
+        vlog("error addfb: %s", strerror(errno));
+        free_fb(0, c.handle, NULL, 0);
+        return -1;
+    }
+    struct vp_mode_map_dumb mp = {0};
+    mp.handle = c.handle;
+    void *map = MAP_FAILED;
+    if (ioctl(disp.fd, VP_IOCTL_MODE_MAP_DUMB, &mp) == 0)
+        map = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, disp.fd, (off_t)mp.offset);
+    if (map == MAP_FAILED) {
+        vlog("error map_dumb: %s", strerror(errno));
+        free_fb(fb.fb_id, c.handle, NULL, 0);
+        return -1;
+    }
+    uint32_t old_fb = disp.fb_id, old_handle = disp.handle;
+    uint32_t *old_map = disp.map;
+    uint64_t old_size = disp.size;
+    int was_ok = disp.ok;
+
+    disp.fb_id = fb.fb_id;
+    disp.handle = c.handle;
+    disp.map = map;
+    disp.size = c.size;
+    disp.pitch = c.pitch;
+    disp.w = c.width;
+    disp.h = c.height;
+    disp.ok = 1;
+    if (scr.bar)
+        scr.bar_frame = 0;
+    /* draw before scanning out so the first visible frame is complete */
+    uint32_t stride = disp.pitch / 4;
+    for (uint32_t y = 0; y < disp.h; y++)
+        for (uint32_t x = 0; x < disp.w; x++)
+            disp.map[(size_t)y * stride + x] = vredir_compose_pixel(&scr, x, y, disp.w, disp.h);
+
+    struct vp_mode_crtc crtc = {0};
+    uint32_t conn = disp.conn_id;
+    crtc.crtc_id = disp.crtc_id;
+    crtc.fb_id = fb.fb_id;
+    crtc.set_connectors_ptr = (uintptr_t)&conn;
+    crtc.count_connectors = 1;
+    crtc.mode = *m;
+    crtc.mode_valid = 1;
+    if (ioctl(disp.fd, VP_IOCTL_MODE_SETCRTC, &crtc) != 0) {
+        vlog("error setcrtc %ux%u: %s", c.width, c.height, strerror(errno));
+        disp.fb_id = old_fb;
+        disp.handle = old_handle;
+        disp.map = old_map;
+        disp.size = old_size;
+        disp.ok = was_ok;
+        free_fb(fb.fb_id, c.handle, map, c.size);
+        return -1;
+    }
+    disp.mode = *m;
+    present(0, 0, disp.w, disp.h);
+    if (was_ok)
+        free_fb(old_fb, old_handle, old_map, old_size);
+    return 0;
+}
+
+static int display_init(void)
+{
+    int fd = -1;
+    for (int i = 0; i < 100 && fd < 0; i++) {
+        fd = open("/dev/dri/card0", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            usleep(50 * 1000);
+    }
+    if (fd < 0) {
+        vlog("error no /dev/dri/card0");
+        return -1;
+    }
+    disp.fd = fd;
+    struct vp_mode_card_res res = {0};
+    if (ioctl(fd, VP_IOCTL_MODE_GETRESOURCES, &res) != 0) {
+        vlog("error getresources: %s", strerror(errno));
+        return -1;
+    }
+    uint32_t *crtcs = calloc(res.count_crtcs + 1, 4), *conns = calloc(res.count_connectors + 1, 4);
+    struct vp_mode_card_res res2 = {0};
+    res2.crtc_id_ptr = (uintptr_t)crtcs;
+    res2.count_crtcs = res.count_crtcs;
+    res2.connector_id_ptr = (uintptr_t)conns;
+    res2.count_connectors = res.count_connectors;
+    if (ioctl(fd, VP_IOCTL_MODE_GETRESOURCES, &res2) != 0 || res2.count_connectors == 0 ||
+        res2.count_crtcs == 0) {
+        vlog("error no connector/crtc");
+        return -1;
+    }
+    /* first connected connector with modes, else the first one */
+    uint32_t chosen = conns[0];
+    for (uint32_t i = 0; i < res2.count_connectors; i++) {
+        struct vp_mode_get_connector c;
+        struct vp_mode_modeinfo *m = NULL;
+        if (get_connector(fd, conns[i], &c, &m, NULL) == 0) {
+            free(m);
+            if (c.connection == VP_MODE_CONNECTED && c.count_modes > 0) {
+                chosen = conns[i];
+                break;
+            }
+        }
+    }
+    disp.conn_id = chosen;
+    disp.crtc_id = crtcs[0];
+    struct vp_mode_get_connector c;
+    struct vp_mode_modeinfo *modes = NULL;
+    uint32_t *encs = NULL;
+    if (get_connector(fd, chosen, &c, &modes, &encs) != 0) {
+        vlog("error getconnector");
+        return -1;
+    }
+    if (c.encoder_id || c.count_encoders) {
+        struct vp_mode_get_encoder e = {0};
+        e.encoder_id = c.encoder_id ? c.encoder_id : encs[0];
+        if (ioctl(fd, VP_IOCTL_MODE_GETENCODER, &e) == 0) {
+            if (e.crtc_id)
+                disp.crtc_id = e.crtc_id;
+            else
+                for (uint32_t i = 0; i < res2.count_crtcs; i++)
+                    if (e.possible_crtcs & (1u << i)) {
+                        disp.crtc_id = crtcs[i];
+                        break;
+                    }
+        }
+    }
+    struct vp_mode_modeinfo mode;
+    if (pick_mode(modes, c.count_modes, &mode) != 0) {
+        memset(&mode, 0, sizeof mode);
+        vlog("error connector has no modes");
+        return -1;
+    }
+    free(modes);
+    free(encs);
+    free(crtcs);
+    free(conns);
+    return set_mode(&mode);
+}
+
+/* Polled periodically: follows a change of the preferred mode. */
+static void display_check_mode(void)
+{
+    if (!disp.ok)
+        return;
+    struct vp_mode_get_connector c;
+    struct vp_mode_modeinfo *modes = NULL;
+    if (get_connector(disp.fd, disp.conn_id, &c, &modes, NULL) != 0)
+        return;
+    struct vp_mode_modeinfo m;
+    int have = pick_mode(modes, c.count_modes, &m) == 0;
+    free(modes);
+    if (!have)
+        return;
+    if (m.hdisplay == disp.mode.hdisplay && m.vdisplay == disp.mode.vdisplay)
+        return;
+    if (set_mode(&m) == 0)
+        vlog("mode %ux%u", disp.w, disp.h);
+}
+
+/* ------------------------------------------------------------------ */
+/* Power                                                               */
+/* ------------------------------------------------------------------ */
+
+static void power_off(const char *why)
+{
+    vlog("poweroff %s", why);
+    sync();
+    reboot(RB_POWER_OFF);
+    for (;;)
+        pause();
+}
+
+/* ------------------------------------------------------------------ */
+/* Screen state helpers                                                */
+/* ------------------------------------------------------------------ */
+
+static uint64_t bar_next_ms;
+static uint64_t needle_due_ms; /* 0: none pending */
+static int flipkeys;
+
+static void toggle_flip(void)
+{
+    scr.flipped = !scr.flipped;
+    render_rect(vredir_flip_rect(disp.w, disp.h));
+}
+
+static void reset_screen(void)
+{
+    memset(&scr, 0, sizeof scr);
+    needle_due_ms = 0;
+    flipkeys = 0;
+    render_all();
+}
+
+static void bar_step(void)
+{
+    vredir_rect old = vredir_bar_rect(scr.bar_frame, disp.w, disp.h);
+    scr.bar_frame++;
+    vredir_rect nw = vredir_bar_rect(scr.bar_frame, disp.w, disp.h);
+    /* one update covering both positions unless the bar wrapped */
+    if (nw.x >= old.x && nw.x <= old.x + old.w)
+        render(old.x, 0, nw.x + nw.w, disp.h);
+    else {
+        render_rect(old);
+        render_rect(nw);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Tone                                                                */
+/* ------------------------------------------------------------------ */
+
+struct tone_job {
+    pid_t pid;
+    unsigned hz, ms;
+};
+static struct tone_job tone_jobs[8];
+
+static int play_tone(unsigned hz, unsigned ms)
+{
+    int fd = open("/dev/dsp", O_WRONLY);
+    if (fd < 0)
+        return 2;
+    int fmt = AFMT_S16_LE, ch = 2, rate = 48000;
+    if (ioctl(fd, SNDCTL_DSP_SETFMT, &fmt) != 0 || fmt != AFMT_S16_LE)
+        return 3;
+    if (ioctl(fd, SNDCTL_DSP_CHANNELS, &ch) != 0 || (ch != 1 && ch != 2))
+        return 4;
+    if (ioctl(fd, SNDCTL_DSP_SPEED, &rate) != 0 || rate <= 0)
+        return 5;
+    uint64_t frames = (uint64_t)rate * ms / 1000u;
+    int16_t buf[2 * 1024];
+    double phase = 0, step = 2.0 * M_PI * hz / rate;
+    uint64_t done = 0;
+    while (done < frames) {
+        unsigned n = 0;
+        while (n < 1024 && done < frames) {
+            int16_t v = (int16_t)lrint(sin(phase) * 16000.0);
+            phase += step;
+            if (phase > 2.0 * M_PI)
+                phase -= 2.0 * M_PI;
+            for (int c = 0; c < ch; c++)
+                buf[n * ch + c] = v;
+            n++;
+            done++;
+        }
+        const char *p = (const char *)buf;
+        size_t left = (size_t)n * ch * 2;
+        while (left) {
+            ssize_t w = write(fd, p, left);
+            if (w < 0) {
+                if (errno == EINTR)
+                    continue;
+                return 6;
+            }
+            p += w;
+            left -= (size_t)w;
+        }
+    }
+    ioctl(fd, SNDCTL_DSP_SYNC, 0);
+    close(fd);
+    return 0;
+}
+
+static void start_tone(unsigned hz, unsigned ms)
+{
+    for (int i = 0; i < 8; i++) {
+        if (tone_jobs[i].pid)
+            continue;
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(play_tone(hz, ms));
+        if (pid < 0) {
+            vlog("tone-error %u %u fork", hz, ms);
+            return;
+        }
+        tone_jobs[i].pid = pid;
+        tone_jobs[i].hz = hz;
+        tone_jobs[i].ms = ms;
+        return;
+    }
+    vlog("tone-error %u %u busy", hz, ms);
+}
+
+static void reap_children(void)
+{
+    int st;
+    pid_t pid;
+    while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        for (int i = 0; i < 8; i++) {
+            if (tone_jobs[i].pid != pid)
+                continue;
+            int code = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+            if (code == 0)
+                vlog("tone %u %u", tone_jobs[i].hz, tone_jobs[i].ms);
+            else
+                vlog("tone-error %u %u code=%d", tone_jobs[i].hz, tone_jobs[i].ms, code);
+            tone_jobs[i].pid = 0;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands (ttyS1)                                                    */
+/* ------------------------------------------------------------------ */
+
+static void do_command(char *line)
+{
+    /* trim */
+    while (*line && isspace((unsigned char)*line))
+        line++;
+    size_t len = strlen(line);
+    while (len && isspace((unsigned char)line[len - 1]))
+        line[--len] = 0;
+    if (!*line)
+        return;
+    char cmd[32] = "", a1[64] = "", a2[64] = "";
+    sscanf(line, "%31s %63s %63s", cmd, a1, a2);
+    int ok = 1;
+    if (!strcmp(cmd, "card")) {
+        scr.solid = 0;
+        render_all();
+    } else if (!strcmp(cmd, "solid") && strlen(a1) == 6 && strspn(a1, "0123456789abcdefABCDEF") == 6) {
+        scr.solid = 1;
+        scr.solid_rgb = (uint32_t)strtoul(a1, NULL, 16);
+        render_all();
+    } else if (!strcmp(cmd, "bar") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
+        int on = !strcmp(a1, "on");
+        if (on && !scr.bar) {
+            scr.bar = 1;
+            scr.bar_frame = 0;
+            bar_next_ms = now_ms() + VREDIR_BAR_PERIOD_MS;
+            render_rect(vredir_bar_rect(0, disp.w, disp.h));
+        } else if (!on && scr.bar) {
+            vredir_rect r = vredir_bar_rect(scr.bar_frame, disp.w, disp.h);
+            scr.bar = 0;
+            render_rect(r);
+        }
+    } else if (!strcmp(cmd, "needle") && a1[0] && strspn(a1, "0123456789") == strlen(a1)) {
+        if (scr.needle) {
+            scr.needle = 0;
+            render_rect(vredir_needle_rect(disp.w, disp.h));
+        }
+        needle_due_ms = now_ms() + strtoul(a1, NULL, 10);
+        if (needle_due_ms == 0)
+            needle_due_ms = 1;
+    } else if (!strcmp(cmd, "flip") && !a1[0]) {
+        vlog("ok %s", line);
+        toggle_flip();
+        vlog("flip %d", scr.flipped);
+        return;
+    } else if (!strcmp(cmd, "flipkeys") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
+        flipkeys = !strcmp(a1, "on");
+    } else if (!strcmp(cmd, "tone") && atoi(a1) > 0 && atoi(a2) > 0) {
+        start_tone((unsigned)atoi(a1), (unsigned)atoi(a2));
+    } else if (!strcmp(cmd, "poweroff")) {
+        vlog("ok %s", line);
+        power_off("command");
+    } else if (!strcmp(cmd, "ping")) {
+        /* ack only */
+    } else if (!strcmp(cmd, "mode")) {
+        vlog("ok %s", line);
+        vlog("mode %ux%u", disp.w, disp.h);
+        return;
+    } else {
+        ok = 0;
+    }
+    vlog("%s %s", ok ? "ok" : "err", line);
+}
+
+/* ------------------------------------------------------------------ */
+/* Input devices                                                       */
+/* ------------------------------------------------------------------ */
+
+#define MAX_DEV 32
+struct input_dev {
+    int fd;
+    int num;          /* N of /dev/input/eventN */
+    int is_power;     /* ACPI "Power Button" device */
+    int has_abs;
+    int absmin[2], absmax[2];
+    int absval[2];
+    int abs_dirty;
+    char name[80];
+};
+static struct input_dev devs[MAX_DEV];
+static int ndevs;
+
+static int dev_known(int num)
+{
+    for (int i = 0; i < ndevs; i++)
+        if (devs[i].num == num)
+            return 1;
+    return 0;
+}
+
+static void scan_inputs(void)
+{
+    DIR *d = opendir("/dev/input");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        int num;
+        if (sscanf(e->d_name, "event%d", &num) != 1 || dev_known(num) || ndevs >= MAX_DEV)
+            continue;
+        char path[64];
+        snprintf(path, sizeof path, "/dev/input/event%d", num);
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        struct input_dev *dv = &devs[ndevs++];
+        memset(dv, 0, sizeof *dv);
+        dv->fd = fd;
+        dv->num = num;
+        ioctl(fd, EVIOCGNAME(sizeof dv->name - 1), dv->name);
+        dv->is_power = strstr(dv->name, "Power Button") != NULL;
+        for (int a = 0; a < 2; a++) {
+            struct input_absinfo ai;
+            if (ioctl(fd, EVIOCGABS(a), &ai) == 0 && ai.maximum > ai.minimum) {
+                dv->has_abs = 1;
+                dv->absmin[a] = ai.minimum;
+                dv->absmax[a] = ai.maximum;
+                dv->absval[a] = ai.value;
+            }
+        }
+        for (char *p = dv->name; *p; p++)
+            if (!isprint((unsigned char)*p))
+                *p = '?';
+        vlog("input event%d %s", num, dv->name);
+    }
+    closedir(d);
+}
+
+/* Maps an absolute axis value to a pixel coordinate on an axis of
+ * `size` pixels; the exact inverse of QEMU's pixel -> tablet scaling
+ * raw = px * (max - min) / size + min. */
+static uint32_t abs_to_px(int raw, int min, int max, uint32_t size)
+{
+    int64_t range = (int64_t)max - min;
+    if (range <= 0 || size == 0)
+        return 0;
+    int64_t v = (int64_t)raw - min;
+    if (v < 0)
+        v = 0;
+    int64_t px = (v * (int64_t)size + range - 1) / range;
+    if (px > (int64_t)size - 1)
+        px = (int64_t)size - 1;
+    return (uint32_t)px;
+}
+
+static void handle_event(struct input_dev *dv, const struct input_event *ev)
+{
+    switch (ev->type) {
+    case EV_KEY:
+        if ((ev->code >= BTN_MISC && ev->code < KEY_OK) ||
+            (ev->code >= BTN_DPAD_UP && ev->code < KEY_ALS_TOGGLE) ||
+            ev->code >= BTN_TRIGGER_HAPPY)
+            vlog("btn %u %d", ev->code, ev->value);
+        else
+            vlog("key %u %d", ev->code, ev->value);
+        if (dv->is_power && ev->code == KEY_POWER && ev->value == 1)
+            power_off("acpi");
+        if (flipkeys && ev->value == 1 && !(ev->code >= BTN_MISC && ev->code < KEY_OK)) {
+            toggle_flip();
+            vlog("flip %d", scr.flipped);
+        }
+        break;
+    case EV_REL:
+        vlog("rel %u %d", ev->code, ev->value);
+        break;
+    case EV_ABS:
+        if (ev->code == ABS_X || ev->code == ABS_Y) {
+            dv->absval[ev->code] = ev->value;
+            dv->abs_dirty = 1;
+        } else {
+            vlog("absaxis %u %d", ev->code, ev->value);
+        }
+        break;
+    case EV_SYN:
+        if (ev->code == SYN_REPORT && dv->abs_dirty) {
+            dv->abs_dirty = 0;
+            vlog("abs %d %d %u %u", dv->absval[0], dv->absval[1],
+                 abs_to_px(dv->absval[0], dv->absmin[0], dv->absmax[0], disp.w),
+                 abs_to_px(dv->absval[1], dv->absmin[1], dv->absmax[1], disp.h));
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void read_input(struct input_dev *dv)
+{
+    struct input_event ev[64];
+    for (;;) {
+        ssize_t n = read(dv->fd, ev, sizeof ev);
+        if (n <= 0) {
+            if (n < 0 && errno == ENODEV) {
+                vlog("input-gone event%d", dv->num);
+                close(dv->fd);
+                *dv = devs[--ndevs];
+            }
+            return;
+        }
+        for (size_t i = 0; i < (size_t)n / sizeof ev[0]; i++)
+            handle_event(dv, &ev[i]);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Guest agent (virtio-serial "org.qemu.guest_agent.0")                */
+/* ------------------------------------------------------------------ */
+
+static int qga_fd = -1;
+static uint64_t qga_retry_ms;
+static char qga_buf[65536];
+static size_t qga_len;
+static int qga_depth, qga_in_str, qga_esc;
+static unsigned long qga_next_pid = 1000;
+
+static void qga_open(void)
+{
+    DIR *d = opendir("/sys/class/virtio-ports");
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[300], name[128] = "";
+        snprintf(path, sizeof path, "/sys/class/virtio-ports/%s/name", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (!fgets(name, sizeof name, f))
+            name[0] = 0;
+        fclose(f);
+        name[strcspn(name, "\r\n")] = 0;
+        if (strcmp(name, "org.qemu.guest_agent.0"))
+            continue;
+        snprintf(path, sizeof path, "/dev/%s", e->d_name);
+        qga_fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (qga_fd >= 0)
+            vlog("qga %s", e->d_name);
+        break;
+    }
+    closedir(d);
+}
+
+static void qga_write(const char *s, size_t n)
+{
+    uint64_t deadline = now_ms() + 2000;
+    while (n) {
+        ssize_t w = write(qga_fd, s, n);
+        if (w < 0) {
+            if ((errno == EAGAIN || errno == EINTR) && now_ms() < deadline) {
+                struct pollfd p = {qga_fd, POLLOUT, 0};
+                poll(&p, 1, 50);
+                continue;
+            }
+            return;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void qga_reply(const char *json)
+{
+    qga_write(json, strlen(json));
+    qga_write("\n", 1);
+}
+
+/* Returns a pointer to the value following "key": anywhere in obj. */
+static const char *json_find(const char *obj, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = obj;
+    while ((p = strchr(p, '"')) != NULL) {
+        if (!strncmp(p + 1, key, kl) && p[1 + kl] == '"') {
+            const char *q = p + 2 + kl;
+            while (isspace((unsigned char)*q))
+                q++;
+            if (*q == ':') {
+                q++;
+                while (isspace((unsigned char)*q))
+                    q++;
+                return q;
+            }
+        }
+        /* skip over this string */
+        p++;
+        while (*p && *p != '"') {
+            if (*p == '\\' && p[1])
+                p++;
+            p++;
+        }
+        if (!*p)
+            return NULL;
+        p++;
+    }
+    return NULL;
+}
+
+/* Decodes the JSON string at p (pointing at the opening quote). */
+static const char *json_string(const char *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (!p || *p != '"') {
+        if (cap)
+            out[0] = 0;
+        return NULL;
+    }
+    p++;
+    while (*p && *p != '"') {
+        char c = *p++;
+        if (c == '\\' && *p) {
+            c = *p++;
+            switch (c) {
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            case 'u':
+                c = '?';
+                for (int i = 0; i < 4 && *p; i++)
+                    p++;
+                break;
+            default: break;
+            }
+        }
+        if (n + 1 < cap)
+            out[n++] = c;
+    }
+    if (cap)
+        out[n] = 0;
+    return *p == '"' ? p + 1 : p;
+}
+
+/* Copies the JSON number token at p into out (digits and sign only). */
+static void json_number(const char *p, char *out, size_t cap)
+{
+    size_t n = 0;
+    while (p && (*p == '-' || isdigit((unsigned char)*p)) && n + 1 < cap)
+        out[n++] = *p++;
+    out[n] = 0;
+    if (!n && cap > 1) {
+        out[0] = '0';
+        out[1] = 0;
+    }
+}
+
+static void json_escape(const char *in, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *in && n + 7 < cap; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n] = 0;
+}
+
+static const char *const qga_commands[] = {
+    "guest-sync", "guest-sync-delimited", "guest-ping", "guest-info", "guest-get-osinfo",
+    "guest-shutdown", "guest-exec", "guest-exec-status",
+};
+
+static void qga_dispatch(const char *req)
+{
+    char cmd[64], out[4096];
+    json_string(json_find(req, "execute"), cmd, sizeof cmd);
+    if (!cmd[0])
+        json_string(json_find(req, "exec-oob"), cmd, sizeof cmd);
+    if (!strcmp(cmd, "guest-sync") || !strcmp(cmd, "guest-sync-delimited")) {
+        char id[32];
+        json_number(json_find(req, "id"), id, sizeof id);
+        if (cmd[10] == '-')
+            qga_write("\xff", 1);
+        snprintf(out, sizeof out, "{\"return\": %s}", id);
+        qga_reply(out);
+    } else if (!strcmp(cmd, "guest-ping")) {
+        qga_reply("{\"return\": {}}");
+    } else if (!strcmp(cmd, "guest-info")) {
+        size_t n = (size_t)snprintf(out, sizeof out,
+                                    "{\"return\": {\"version\": \"vredir-probe-" PROBE_VERSION
+                                    "\", \"supported_commands\": [");
+        for (size_t i = 0; i < sizeof qga_commands / sizeof qga_commands[0]; i++)
+            n += (size_t)snprintf(out + n, sizeof out - n,
+                                  "%s{\"enabled\": true, \"name\": \"%s\", \"success-response\": %s}",
+                                  i ? ", " : "", qga_commands[i],
+                                  strcmp(qga_commands[i], "guest-shutdown") ? "true" : "false");
+        snprintf(out + n, sizeof out - n, "]}}");
+        qga_reply(out);
+    } else if (!strcmp(cmd, "guest-get-osinfo")) {
+        struct utsname u;
+        uname(&u);
+        char rel[200], ver[200], mach[100];
+        json_escape(u.release, rel, sizeof rel);
+        json_escape(u.version, ver, sizeof ver);
+        json_escape(u.machine, mach, sizeof mach);
+        snprintf(out, sizeof out,
+                 "{\"return\": {\"id\": \"vredir-probe\", \"name\": \"vredir probe\", "
+                 "\"pretty-name\": \"vredir test probe " PROBE_VERSION "\", \"version\": \"" PROBE_VERSION
+                 "\", \"version-id\": \"" PROBE_VERSION "\", \"kernel-release\": \"%s\", "
+                 "\"kernel-version\": \"%s\", \"machine\": \"%s\"}}",
+                 rel, ver, mach);
+        qga_reply(out);
+    } else if (!strcmp(cmd, "guest-shutdown")) {
+        char mode[32];
+        json_string(json_find(req, "mode"), mode, sizeof mode);
+        vlog("qga guest-shutdown %s", mode[0] ? mode : "powerdown");
+        /* no reply: guest-shutdown has no success response */
+        power_off("agent");
+    } else if (!strcmp(cmd, "guest-exec")) {
+        char path[256], args[1024] = "", a[256];
+        json_string(json_find(req, "path"), path, sizeof path);
+        const char *p = json_find(req, "arg");
+        int is_logoff_args = 0, nargs = 0;
+        char first[256] = "", second[256] = "";
+        if (p && *p == '[') {
+            p++;
+            for (;;) {
+                while (*p && (isspace((unsigned char)*p) || *p == ','))
+                    p++;
+                if (*p != '"')
+                    break;
+                p = json_string(p, a, sizeof a);
+                if (nargs == 0)
+                    snprintf(first, sizeof first, "%s", a);
+                else if (nargs == 1)
+                    snprintf(second, sizeof second, "%s", a);
+                nargs++;
+                size_t l = strlen(args);
+                snprintf(args + l, sizeof args - l, " %s", a);
+                if (!p)
+                    break;
+            }
+        }
+        is_logoff_args = nargs == 2 && !strcmp(first, "terminate-seat") && !strcmp(second, "seat0");
+        unsigned long pid = qga_next_pid++;
+        vlog("exec %s%s", path, args);
+        size_t pl = strlen(path);
+        if (is_logoff_args && pl >= 8 && !strcmp(path + pl - 8, "loginctl")) {
+            reset_screen();
+            vlog("logoff");
+        }
+        snprintf(out, sizeof out, "{\"return\": {\"pid\": %lu}}", pid);
+        qga_reply(out);
+    } else if (!strcmp(cmd, "guest-exec-status")) {
+        qga_reply("{\"return\": {\"exited\": true, \"exitcode\": 0}}");
+    } else {
+        char esc[128];
+        json_escape(cmd, esc, sizeof esc);
+        snprintf(out, sizeof out,
+                 "{\"error\": {\"class\": \"CommandNotFound\", \"desc\": \"The command %s has not been "
+                 "found\"}}",
+                 esc);
+        qga_reply(out);
+    }
+}
+
+/* Splits the byte stream into top-level JSON objects (no newlines needed);
+ * a 0xFF byte resets the parser as in the real agent. */
+static void qga_feed(const char *data, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (c == 0xFF) {
+            qga_len = 0;
+            qga_depth = qga_in_str = qga_esc = 0;
+            continue;
+        }
+        if (qga_depth == 0 && c != '{')
+            continue;
+        if (qga_len + 1 >= sizeof qga_buf) {
+            qga_len = 0;
+            qga_depth = qga_in_str = qga_esc = 0;
+            continue;
+        }
+        qga_buf[qga_len++] = (char)c;
+        if (qga_in_str) {
+            if (qga_esc)
+                qga_esc = 0;
+            else if (c == '\\')
+                qga_esc = 1;
+            else if (c == '"')
+                qga_in_str = 0;
+            continue;
+        }
+        if (c == '"')
+            qga_in_str = 1;
+        else if (c == '{' || c == '[')
+            qga_depth++;
+        else if (c == '}' || c == ']') {
+            if (--qga_depth == 0) {
+                qga_buf[qga_len] = 0;
+                qga_dispatch(qga_buf);
+                qga_len = 0;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Main loop                                                           */
+/* ------------------------------------------------------------------ */
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    early_setup();
+    vlog("boot vredir-probe " PROBE_VERSION);
+    load_modules();
+
+    int cmd_fd = open("/dev/ttyS1", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (cmd_fd >= 0)
+        set_raw(cmd_fd);
+    else
+        vlog("warn no /dev/ttyS1");
+
+    memset(&scr, 0, sizeof scr);
+    if (display_init() != 0)
+        vlog("warn display unavailable");
+    scan_inputs();
+    qga_open();
+    vlog("ready %ux%u", disp.w, disp.h);
+
+    char cmdbuf[512];
+    size_t cmdlen = 0;
+    uint64_t next_scan = now_ms() + 1000, next_mode = now_ms() + 300;
+
+    for (;;) {
+        struct pollfd pf[MAX_DEV + 2];
+        int np = 0;
+        for (int i = 0; i < ndevs; i++)
+            pf[np++] = (struct pollfd){devs[i].fd, POLLIN, 0};
+        int cmd_idx = -1, qga_idx = -1;
+        if (cmd_fd >= 0) {
+            cmd_idx = np;
+            pf[np++] = (struct pollfd){cmd_fd, POLLIN, 0};
+        }
+        uint64_t t = now_ms();
+        if (qga_fd >= 0 && t >= qga_retry_ms) {
+            qga_idx = np;
+            pf[np++] = (struct pollfd){qga_fd, POLLIN, 0};
+        }
+        uint64_t due = next_mode < next_scan ? next_mode : next_scan;
+        if (scr.bar && bar_next_ms < due)
+            due = bar_next_ms;
+        if (needle_due_ms && needle_due_ms < due)
+            due = needle_due_ms;
+        if (qga_fd >= 0 && qga_idx < 0 && qga_retry_ms < due)
+            due = qga_retry_ms;
+        int timeout = due > t ? (int)(due - t) : 0;
+        if (timeout > 100)
+            timeout = 100; /* bounds the delay of reaping tone children */
+        int r = poll(pf, (nfds_t)np, timeout);
+        if (r < 0 && errno != EINTR)
+            usleep(10000);
+
+        if (r > 0) {
+            /* inputs first (indices stay valid: removal happens in read_input
+             * only for the device being read, so walk backwards) */
+            for (int i = ndevs - 1; i >= 0; i--)
+                if (i < np && pf[i].revents)
+                    read_input(&devs[i]);
+            if (cmd_idx >= 0 && (pf[cmd_idx].revents & POLLIN)) {
+                char b[256];
+                ssize_t n = read(cmd_fd, b, sizeof b);
+                for (ssize_t i = 0; i < n; i++) {
+                    if (b[i] == '\n' || b[i] == '\r') {
+                        cmdbuf[cmdlen] = 0;
+                        do_command(cmdbuf);
+                        cmdlen = 0;
+                    } else if (cmdlen + 1 < sizeof cmdbuf) {
+                        cmdbuf[cmdlen++] = b[i];
+                    }
+                }
+            }
+            if (qga_idx >= 0) {
+                short re = pf[qga_idx].revents;
+                if (re & POLLIN) {
+                    char b[4096];
+                    ssize_t n = read(qga_fd, b, sizeof b);
+                    if (n > 0)
+                        qga_feed(b, (size_t)n);
+                    else if (n == 0)
+                        qga_retry_ms = now_ms() + 200;
+                } else if (re & (POLLHUP | POLLERR)) {
+                    /* host side not connected: look again later */
+                    qga_retry_ms = now_ms() + 200;
+                }
+            }
+        }
+
+        t = now_ms();
+        if (scr.bar && t >= bar_next_ms) {
+            bar_step();
+            bar_next_ms += VREDIR_BAR_PERIOD_MS;
+            if (bar_next_ms < t)
+                bar_next_ms = t + VREDIR_BAR_PERIOD_MS;
+        }
+        if (needle_due_ms && t >= needle_due_ms) {
+            needle_due_ms = 0;
+            scr.needle = 1;
+            vredir_rect n = vredir_needle_rect(disp.w, disp.h);
+            render_rect(n);
+            vlog("needle %u %u %u %u", n.x, n.y, n.w, n.h);
+        }
+        if (t >= next_mode) {
+            display_check_mode();
+            next_mode = t + 300;
+        }
+        if (t >= next_scan) {
+            scan_inputs();
+            if (qga_fd < 0)
+                qga_open();
+            next_scan = t + 1000;
+        }
+        reap_children();
+    }
+}
