@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# boot-demo.sh - build the vredir test guest, define it as the libvirt domain
+# "demo" (once) and boot it with vm-power. Leaves it running for the other
+# examples:
+#
+#   vm-list
+#   vm-power resolution 1280x800 demo --wait
+#   vm-power shutdown demo --wait
+#
+# Needs root (qemu:///system) and the build tree (default: build/, or
+# $VREDIR_BUILD_DIR). VREDIR_DEMO_NAME picks another domain name.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${VREDIR_BUILD_DIR:-$repo/build}
+name=${VREDIR_DEMO_NAME:-demo}
+for t in vm-list vm-power; do
+    command -v "$t" >/dev/null || PATH="$build/tools/$t:$PATH"
+done
+export PATH
+
+# libvirtd and virtlogd, started when they are not running.
+source "$repo/tests/guest/fixture.sh"
+vg_ensure_libvirt
+
+# The guest: the host's Debian kernel plus a busybox initramfs with the probe.
+paths=$(bash "$repo/tests/guest/build-guest.sh" "$build/guest")
+kernel=$(sed -n 1p <<<"$paths")
+initrd=$(sed -n 2p <<<"$paths")
+
+if ! vm-power status "$name" >/dev/null 2>&1; then
+    dir=$build/demo/$name
+    mkdir -p "$dir"
+    sed -e "s|@NAME@|$name|g" -e "s|@KERNEL@|$kernel|g" -e "s|@INITRD@|$initrd|g" \
+        -e "s|@CMDLINE@||g" -e "s|@SERIAL_LOG@|$dir/serial.log|g" \
+        -e "s|@CMD_SOCKET@|$dir/cmd.sock|g" -e "s|@QGA_SOCKET@|$dir/qga.sock|g" \
+        -e "s|@VNC_SOCKET@|$dir/vnc.sock|g" -e "s|@XRES@|1024|g" -e "s|@YRES@|768|g" \
+        "$repo/tests/guest/domain.xml.in" >"$dir/domain.xml"
+    virsh -q -c qemu:///system define "$dir/domain.xml" >/dev/null
+    echo "defined $name (serial log: $dir/serial.log)" >&2
+fi
+
+vm-power -c qemu:///system start "$name" --wait --timeout 60
+vm-list -c qemu:///system --name "$name"

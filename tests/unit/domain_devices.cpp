@@ -1,0 +1,213 @@
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "domain_devices.hpp"
+
+using vredir::DomainDevices;
+
+namespace {
+
+const char* kFullDomain = R"(<domain type='qemu'>
+  <name>demo</name>
+  <devices>
+    <controller type='usb' index='0' model='qemu-xhci' ports='15'/>
+    <controller type='usb' index='1' model='none'/>
+    <controller type='virtio-serial' index='0'/>
+    <serial type='file'>
+      <source path='/var/log/demo-serial.log'/>
+      <target type='isa-serial' port='0'/>
+    </serial>
+    <serial type='pty'>
+      <source path='/dev/pts/7'/>
+      <target port='1'/>
+    </serial>
+    <console type='pty' tty='/dev/pts/7'>
+      <target type='serial' port='0'/>
+    </console>
+    <console type='pty'>
+      <target type='virtio' port='1'/>
+    </console>
+    <channel type='unix'>
+      <source mode='bind' path='/run/demo-qga.sock'/>
+      <target type='virtio' name='org.qemu.guest_agent.0' state='connected'/>
+    </channel>
+    <channel type='spicevmc'>
+      <target type='virtio' name='com.redhat.spice.0'/>
+    </channel>
+    <input type='tablet' bus='usb'/>
+    <input type='keyboard' bus='ps2'/>
+    <input type='mouse' bus='ps2'/>
+    <input type='keyboard' bus='virtio'/>
+    <graphics type='vnc' socket='/run/demo-vnc.sock'>
+      <listen type='socket' socket='/run/demo-vnc.sock'/>
+      <audio id='1'/>
+    </graphics>
+    <graphics type='spice' port='5901' autoport='yes' listen='127.0.0.1'>
+      <listen type='address' address='127.0.0.1'/>
+    </graphics>
+    <graphics type='dbus' p2p='yes'/>
+    <audio id='1' type='none'/>
+    <audio id='2' type='spice'/>
+    <sound model='ich9'>
+      <audio id='1'/>
+    </sound>
+    <sound model='usb'/>
+    <video>
+      <model type='virtio' heads='2' primary='yes' vram='16384'/>
+    </video>
+    <video>
+      <model type='qxl' heads='4'/>
+    </video>
+    <redirdev bus='usb' type='spicevmc'/>
+    <redirdev bus='usb' type='tcp'/>
+  </devices>
+</domain>)";
+
+DomainDevices parse(const char* xml) {
+  DomainDevices d;
+  vredir::Status st = vredir::parse_domain_devices(xml, &d);
+  INFO(st.message());
+  REQUIRE(st.is_ok());
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("displays: vnc on a socket, spice on an address, dbus", "[domain_devices]") {
+  DomainDevices d = parse(kFullDomain);
+  REQUIRE(d.graphics.size() == 3);
+  SECTION("vnc") {
+    CHECK(d.graphics[0].type == "vnc");
+    CHECK(d.graphics[0].listen_type == "socket");
+    CHECK(d.graphics[0].socket == "/run/demo-vnc.sock");
+    CHECK(d.graphics[0].port == -1);
+    CHECK(d.graphics[0].audio_id == "1");
+  }
+  SECTION("spice") {
+    CHECK(d.graphics[1].type == "spice");
+    CHECK(d.graphics[1].listen_type == "address");
+    CHECK(d.graphics[1].address == "127.0.0.1");
+    CHECK(d.graphics[1].port == 5901);
+    CHECK(d.graphics[1].autoport);
+  }
+  SECTION("dbus") {
+    CHECK(d.graphics[2].type == "dbus");
+    CHECK(d.graphics[2].listen_type == "p2p");
+  }
+  CHECK(d.graphics_index("vnc") == 0);
+  CHECK(d.graphics_index("spice") == 1);
+  CHECK(d.graphics_index("rdp") == -1);
+}
+
+TEST_CASE("video models with heads and primary", "[domain_devices]") {
+  DomainDevices d = parse(kFullDomain);
+  REQUIRE(d.video.size() == 2);
+  CHECK(d.video[0].model == "virtio");
+  CHECK(d.video[0].heads == 2);
+  CHECK(d.video[0].primary);
+  CHECK(d.video[0].vram_kib == 16384);
+  CHECK(d.video[1].model == "qxl");
+  CHECK(d.video[1].heads == 4);
+  CHECK_FALSE(d.video[1].primary);
+  CHECK(d.primary_video_model() == "virtio");
+
+  SECTION("the first video is primary when the XML does not say") {
+    DomainDevices v = parse("<domain><devices><video><model type='vga'/></video></devices></domain>");
+    REQUIRE(v.video.size() == 1);
+    CHECK(v.video[0].primary);
+    CHECK(v.video[0].heads == 1);
+    CHECK(v.primary_video_model() == "vga");
+  }
+}
+
+TEST_CASE("inputs, sound and audio backends", "[domain_devices]") {
+  DomainDevices d = parse(kFullDomain);
+  REQUIRE(d.inputs.size() == 4);
+  CHECK(d.inputs[0].type == "tablet");
+  CHECK(d.inputs[0].bus == "usb");
+  CHECK(d.inputs[3].bus == "virtio");
+  REQUIRE(d.sound.size() == 2);
+  CHECK(d.sound[0].model == "ich9");
+  CHECK(d.sound[0].audio_id == "1");
+  CHECK(d.sound[1].audio_id.empty());
+  REQUIRE(d.audio.size() == 2);
+  CHECK(d.audio[0].id == "1");
+  CHECK(d.audio[0].type == "none");
+  CHECK(d.audio[1].type == "spice");
+}
+
+TEST_CASE("usb controllers and redirdevs", "[domain_devices]") {
+  DomainDevices d = parse(kFullDomain);
+  REQUIRE(d.usb.size() == 1);  // model='none' is no controller
+  CHECK(d.usb[0].model == "qemu-xhci");
+  CHECK(d.usb[0].ports == 15);
+  REQUIRE(d.redirdevs.size() == 2);
+  CHECK(d.redirdevs[0].type == "spicevmc");
+  CHECK(d.redirdevs[1].type == "tcp");
+}
+
+TEST_CASE("serial ports and consoles", "[domain_devices]") {
+  DomainDevices d = parse(kFullDomain);
+  REQUIRE(d.serials.size() == 4);
+  CHECK(d.serials[0].element == "serial");
+  CHECK(d.serials[0].type == "file");
+  CHECK(d.serials[0].target_type == "isa-serial");
+  CHECK(d.serials[0].target_port == 0);
+  CHECK(d.serials[0].source_path == "/var/log/demo-serial.log");
+  CHECK(d.serials[1].target_port == 1);
+  CHECK(d.serials[1].source_path == "/dev/pts/7");
+  CHECK(d.serials[2].element == "console");
+  CHECK(d.serials[2].source_path == "/dev/pts/7");  // from tty=
+  CHECK(d.serials[3].target_type == "virtio");
+}
+
+TEST_CASE("guest agent channel", "[domain_devices]") {
+  DomainDevices d = parse(kFullDomain);
+  CHECK(d.agent.present);
+  CHECK(d.agent.state == "connected");
+  CHECK(d.agent.source_path == "/run/demo-qga.sock");
+
+  SECTION("absent") {
+    DomainDevices n = parse("<domain><devices><channel type='spicevmc'><target type='virtio' "
+                            "name='com.redhat.spice.0'/></channel></devices></domain>");
+    CHECK_FALSE(n.agent.present);
+  }
+  SECTION("disconnected") {
+    DomainDevices n = parse("<domain><devices><channel type='unix'><target type='virtio' "
+                            "name='org.qemu.guest_agent.0' state='disconnected'/></channel></devices></domain>");
+    CHECK(n.agent.present);
+    CHECK(n.agent.state == "disconnected");
+    CHECK(vredir::device_summary(n) == "agent(off)");
+  }
+}
+
+TEST_CASE("summary line", "[domain_devices]") {
+  DomainDevices d = parse(kFullDomain);
+  // Two serial ports, the serial console is serial0 again, the virtio console counts.
+  CHECK(vredir::device_summary(d) ==
+        "vnc:1 spice:1 dbus:1 video:virtio(2),qxl(4) in:tablet,kbd,mouse snd:ich9,usb usb:1 redir:2 serial:3 agent");
+  CHECK(vredir::device_summary(parse("<domain/>")) == "-");
+}
+
+TEST_CASE("JSON form", "[domain_devices]") {
+  nlohmann::ordered_json j = vredir::to_json(parse(kFullDomain));
+  CHECK(j["graphics"][0]["type"] == "vnc");
+  CHECK(j["graphics"][0]["socket"] == "/run/demo-vnc.sock");
+  CHECK(j["graphics"][0]["port"].is_null());
+  CHECK(j["graphics"][1]["port"] == 5901);
+  CHECK(j["video"][0]["heads"] == 2);
+  CHECK(j["inputs"].size() == 4);
+  CHECK(j["sound"][0]["audio"] == "1");
+  CHECK(j["audio"][1]["type"] == "spice");
+  CHECK(j["usb"][0]["model"] == "qemu-xhci");
+  CHECK(j["serials"][0]["path"] == "/var/log/demo-serial.log");
+  CHECK(j["agent"]["state"] == "connected");
+  CHECK(vredir::to_json(parse("<domain/>"))["agent"].is_null());
+}
+
+TEST_CASE("XML that is not a domain", "[domain_devices]") {
+  DomainDevices d;
+  CHECK(vredir::parse_domain_devices("not xml at all <", &d).code() == vredir::kExitMalformed);
+  CHECK(vredir::parse_domain_devices("<network/>", &d).code() == vredir::kExitMalformed);
+  CHECK(vredir::parse_domain_devices("", &d).code() == vredir::kExitMalformed);
+}
