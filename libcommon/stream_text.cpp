@@ -50,15 +50,13 @@ std::string params_text(const Params& p) {
 // JSON needs valid UTF-8: untrusted strings that are not are written with
 // every byte outside printable ASCII escaped as \xHH.
 std::string json_safe(const std::string& s) {
-  size_t i = 0;
+  // The JSON library's own serializer is the judge of valid UTF-8
+  // (overlong forms and surrogates included).
   bool valid = true;
-  while (valid && i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) valid = false;
-    for (size_t k = 1; valid && k < n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) valid = false;
-    i += n;
+  try {
+    (void)nlohmann::json(s).dump();
+  } catch (const nlohmann::json::exception&) {
+    valid = false;
   }
   if (valid) return s;
   std::string out;

@@ -13,6 +13,8 @@ packages=(
   linux-image-amd64 busybox-static cpio kmod xz-utils zstd
   clang libclang-rt-14-dev
   socat python3 procps
+  libxcb1-dev libxcb-shm0-dev libxcb-keysyms1-dev libasound2-dev
+  xvfb xdotool x11-utils imagemagick python3-xlib
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Key throughput with zero loss: redir-inject --type against `virsh send-key`
+# called once per character (its only way to type a string), on the test
+# guest, whose probe logs every key event it receives. openQA's default
+# typing speed (30 keys/s) is printed as a reference line. Medians over RUNS
+# runs; losses are counted from the probe's log for every run.
+#
+#   bash tests/bench/inject_bench.sh            (CHARS=600 VIRSH_CHARS=100 RUNS=3)
+set -u
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
+: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
+export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+command -v redir-inject >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/redir-inject:$PATH"
+chars=${CHARS:-600}
+virsh_chars=${VIRSH_CHARS:-100}
+runs=${RUNS:-3}
+
+# shellcheck source=../guest/fixture.sh
+source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
+out=$(mktemp -d /tmp/vredir-injbench.XXXXXX)
+vg_ensure_libvirt
+vg_build
+name=vredir-test-injbench-$$
+vg_define "$name"
+trap 'rc=$?; rm -rf "$out"; vg_cleanup $rc' EXIT
+vg_start
+
+# Text, its --type form, its virsh send-key calls and its expected key events.
+gen() {
+    python3 - "$1" "$2" <<'EOF'
+import random, sys
+n, prefix = int(sys.argv[1]), sys.argv[2]
+rng = random.Random(n)
+alphabet = [chr(c) for c in range(0x21, 0x7f)] + [" "]
+text = [rng.choice(alphabet) for _ in range(n)]
+us = {}
+rows = [("`1234567890-=", "~!@#$%^&*()_+", [41] + list(range(2, 14))),
+        ("qwertyuiop[]\\", "QWERTYUIOP{}|", list(range(16, 28)) + [43]),
+        ("asdfghjkl;'", "ASDFGHJKL:\"", list(range(30, 41))),
+        ("zxcvbnm,./", "ZXCVBNM<>?", list(range(44, 54)))]
+for plain, shifted, codes in rows:
+    for p, s, c in zip(plain, shifted, codes):
+        us[p], us[s] = (c, False), (c, True)
+us[" "] = (57, False)
+exp, calls = [], []
+for ch in text:
+    code, shift = us[ch]
+    exp += (["key 42 1"] if shift else []) + [f"key {code} 1", f"key {code} 0"] + (["key 42 0"] if shift else [])
+    calls.append(("42 " if shift else "") + str(code))
+open(prefix + ".expected", "w").write("\n".join(exp) + "\n")
+open(prefix + ".type", "w").write("".join("\\\\" if c == "\\" else c for c in text))
+open(prefix + ".virsh", "w").write("\n".join(calls) + "\n")
+EOF
+}
+keys_after() { vg_events | tail -n +"$(($1 + 1))" | grep -E '^[0-9]+ key ' | cut -d' ' -f2- | grep -v ' 2$'; }
+settle() {
+    local mark=$1 want=$2 n last=-1 still=0
+    while :; do
+        n=$(keys_after "$mark" | wc -l)
+        [ "$n" -ge "$want" ] && return 0
+        if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; fi
+        [ "$still" -ge 15 ] && return 1
+        last=$n
+        sleep 0.2
+    done
+}
+lost() { python3 -c '
+import collections, sys
+e = open(sys.argv[1]).read().split(); g = sys.stdin.read().split()
+exp = [" ".join(e[i:i+3]) for i in range(0, len(e), 3)]; got = [" ".join(g[i:i+3]) for i in range(0, len(g), 3)]
+print(sum((collections.Counter(exp) - collections.Counter(got)).values()), 0 if exp == got else 1)' "$1"; }
+median() { python3 -c 'import statistics, sys; print(round(statistics.median(float(x) for x in sys.argv[1:]), 1))' "$@"; }
+now() { date +%s.%N; }
+
+gen "$chars" "$out/inj"
+gen "$virsh_chars" "$out/vir"
+inj_rates=() inj_events=() inj_lost=0 inj_reordered=0
+for r in $(seq 1 "$runs"); do
+    mark=$(vg_mark)
+    t0=$(now)
+    redir-inject "$name" --type "$(cat "$out/inj.type")" || echo "redir-inject failed" >&2
+    t1=$(now)
+    settle "$mark" "$(wc -l <"$out/inj.expected")"
+    read -r l o < <(keys_after "$mark" | lost "$out/inj.expected")
+    inj_lost=$((inj_lost + l)) inj_reordered=$((inj_reordered + o))
+    inj_rates+=("$(python3 -c "print($chars / ($t1 - $t0))")")
+    inj_events+=("$(python3 -c "print($(wc -l <"$out/inj.expected") / ($t1 - $t0))")")
+done
+vir_rates=() vir_events=() vir_lost=0 vir_reordered=0
+for r in $(seq 1 "$runs"); do
+    mark=$(vg_mark)
+    t0=$(now)
+    while read -r codes; do
+        # shellcheck disable=SC2086
+        virsh -q -c qemu:///system send-key "$name" --codeset linux $codes >/dev/null || echo "virsh send-key failed" >&2
+    done <"$out/vir.virsh"
+    t1=$(now)
+    settle "$mark" "$(wc -l <"$out/vir.expected")"
+    read -r l o < <(keys_after "$mark" | lost "$out/vir.expected")
+    vir_lost=$((vir_lost + l)) vir_reordered=$((vir_reordered + o))
+    vir_rates+=("$(python3 -c "print($virsh_chars / ($t1 - $t0))")")
+    vir_events+=("$(python3 -c "print($(wc -l <"$out/vir.expected") / ($t1 - $t0))")")
+done
+inj=$(median "${inj_rates[@]}") vir=$(median "${vir_rates[@]}")
+echo "typing mixed printable ASCII on the test guest (TCG), median of $runs runs:"
+printf '  %-34s %7s chars/s %7s key events/s  lost %s, reordered runs %s\n' \
+    "redir-inject --type ($chars chars)" "$inj" "$(median "${inj_events[@]}")" "$inj_lost" "$inj_reordered"
+printf '  %-34s %7s chars/s %7s key events/s  lost %s, reordered runs %s\n' \
+    "virsh send-key, 1 call/char ($virsh_chars)" "$vir" "$(median "${vir_events[@]}")" "$vir_lost" "$vir_reordered"
+printf '  %-34s %7s chars/s (reference, not measured)\n' "openQA type_string default" 30
+echo "  ratio redir-inject / virsh send-key: $(python3 -c "print(round($inj / $vir, 2))")x"

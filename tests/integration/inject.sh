@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# redir-inject against real libvirt + QEMU (TCG) with the test guest, which
+# logs every input event it receives. One guest boot for the whole group;
+# every check prints "ok - ..." or "not ok - ..." and the script fails if any
+# check failed. The first check is the main proof: 10,000 characters typed
+# with nothing lost and nothing reordered.
+#
+# Run by ctest, or by hand: bash tests/integration/inject.sh (build dir
+# defaults to build/). INJECT_CHARS changes the size of the typing check.
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
+: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
+export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+for t in redir-inject vm-power redir-dump; do
+    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
+    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
+done
+command -v vrs-build >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
+command -v vrs-build >/dev/null || { echo "not ok - vrs-build is not built"; exit 1; }
+chars=${INJECT_CHARS:-10000}
+
+# shellcheck source=../guest/fixture.sh
+source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
+
+failures=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
+check() {
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+lines() { wc -l <"$1" | tr -d ' '; }
+# exits_one_line RC WANT ERRFILE: the exit code and a one-line message.
+exits_one_line() { [ "$1" = "$2" ] && [ "$(lines "$3")" = 1 ]; }
+# Pointer positions as "abs PX PY", raw tablet values dropped.
+no_raw() { sed -E 's/^abs [0-9]+ [0-9]+ /abs /'; }
+
+out=$(mktemp -d /tmp/vredir-inject.XXXXXX)
+vg_ensure_libvirt
+vg_build
+name=vredir-test-inject-$$
+vg_define "$name"
+trap 'rc=$?; rm -rf "$out"; vg_cleanup $rc' EXIT
+vg_start
+
+# Key and pointer lines the probe logged after mark N, "kind args" only.
+events_after() { vg_events | tail -n +"$(($1 + 1))" | grep -E '^[0-9]+ (key|btn|abs|rel 8) ' | cut -d' ' -f2-; }
+keys_after() { events_after "$1" | grep '^key ' | grep -v ' 2$'; }
+# settle MARK COUNT [TIMEOUT]: waits until COUNT key lines (autorepeat aside)
+# follow MARK, or until none arrived for 3 s.
+settle() {
+    local mark=$1 want=$2 end=$((SECONDS + ${3:-60})) n last=-1 still=0
+    while :; do
+        n=$(keys_after "$mark" | wc -l)
+        [ "$n" -ge "$want" ] && return 0
+        if [ "$n" = "$last" ]; then still=$((still + 1)); else still=0; fi
+        [ "$still" -ge 15 ] || [ "$SECONDS" -ge "$end" ] && return 1
+        last=$n
+        sleep 0.2
+    done
+}
+now() { date +%s.%N; }
+elapsed() { python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.2f}')" "$1" "$2"; }
+
+# ---- 1. 10,000 characters, nothing lost, nothing reordered ------------------
+# Deterministic text: every printable US ASCII character, Enter, Tab and
+# Backspace, then a seeded random mix. The generator also writes the escaped
+# --type arguments (two invocations) and the expected key events of the us
+# keymap: per character, Shift down if needed, key down, key up, Shift up.
+python3 - "$chars" "$out" <<'EOF'
+import random, sys
+n, out = int(sys.argv[1]), sys.argv[2]
+alphabet = [chr(c) for c in range(0x20, 0x7f)] + ["\n", "\t", "\b"]
+rng = random.Random(20240601)
+text = alphabet + [rng.choice(alphabet) for _ in range(max(0, n - len(alphabet)))]
+text = text[:n]
+us = {}
+rows = [("`1234567890-=", "~!@#$%^&*()_+", [41] + list(range(2, 14))),
+        ("qwertyuiop[]\\", "QWERTYUIOP{}|", list(range(16, 28)) + [43]),
+        ("asdfghjkl;'", "ASDFGHJKL:\"", list(range(30, 41))),
+        ("zxcvbnm,./", "ZXCVBNM<>?", list(range(44, 54)))]
+for plain, shifted, codes in rows:
+    for p, s, c in zip(plain, shifted, codes):
+        us[p] = (c, False)
+        us[s] = (c, True)
+us[" "] = (57, False); us["\n"] = (28, False); us["\t"] = (15, False); us["\b"] = (14, False)
+expected = []
+for ch in text:
+    code, shift = us[ch]
+    if shift: expected.append("key 42 1")
+    expected += [f"key {code} 1", f"key {code} 0"]
+    if shift: expected.append("key 42 0")
+open(f"{out}/expected", "w").write("\n".join(expected) + "\n")
+esc = {"\\": "\\\\", "\n": "\\n", "\t": "\\t", "\b": "\\b"}
+half = len(text) // 2
+for i, part in enumerate([text[:half], text[half:]]):
+    open(f"{out}/type{i}", "w").write("".join(esc.get(c, c) for c in part))
+EOF
+want=$(wc -l <"$out/expected")
+mark=$(vg_mark)
+t0=$(now)
+rc=0
+redir-inject "$name" --type "$(cat "$out/type0")" 2>"$out/err0" || rc=$?
+redir-inject "$name" --type "$(cat "$out/type1")" 2>"$out/err1" || rc=$?
+t1=$(now)
+settle "$mark" "$want" 60
+keys_after "$mark" >"$out/got"
+repeats=$(events_after "$mark" | grep -c '^key .* 2$')
+secs=$(elapsed "$t0" "$t1")
+verdict=$(python3 - "$out/expected" "$out/got" <<'EOF'
+import collections, sys
+exp = open(sys.argv[1]).read().split("\n")[:-1]
+got = open(sys.argv[2]).read().split("\n")[:-1]
+missing = collections.Counter(exp) - collections.Counter(got)
+extra = collections.Counter(got) - collections.Counter(exp)
+lost, added = sum(missing.values()), sum(extra.values())
+first = next((i for i, (a, b) in enumerate(zip(exp, got)) if a != b), None)
+reordered = 0 if exp == got else (1 if lost == 0 and added == 0 else 0)
+print(f"expected {len(exp)} got {len(got)} lost {lost} extra {added} reordered {reordered} first-mismatch {first}")
+EOF
+)
+echo "# typing: $chars chars, $want key events in $secs s ($(python3 -c "print(round($chars / $secs, 1))") chars/s," \
+    "$(python3 -c "print(round($want / $secs, 1))") key events/s); $verdict; autorepeat lines: $repeats"
+check "typed $chars characters with redir-inject --type (exit 0)" [ "$rc" = 0 ]
+check "all $want key events of $chars characters arrived in order (0 lost, 0 reordered)" cmp -s "$out/expected" "$out/got"
+[ "$rc" = 0 ] || cat "$out/err0" "$out/err1" >&2
+
+# ---- 2. combinations ----------------------------------------------------------
+mark=$(vg_mark)
+redir-inject "$name" --key shift-a alt-f4 --key ctrl-alt-f12 super 2>"$out/err"
+settle "$mark" 18 10
+check "--key shift-a alt-f4 ctrl-alt-f12 super: pressed in order, released in reverse" \
+    diff <(keys_after "$mark" | tr '\n' ' ') \
+    <(echo -n "key 42 1 key 30 1 key 30 0 key 42 0 key 56 1 key 62 1 key 62 0 key 56 0 key 29 1 key 56 1 key 88 1 key 88 0 key 56 0 key 29 0 key 125 1 key 125 0 ")
+
+# ---- 3. pointer ------------------------------------------------------------------
+mark=$(vg_mark)
+redir-inject "$name" --move 100,200 --click 300,400 --click 1023,767,right --scroll -2 --scroll 1 2>"$out/err"
+vg_wait_log --after "$mark" '^rel 8 -1$' 10 >/dev/null
+check "--move/--click/--scroll land at the sent pixels (1024x768)" \
+    diff <(events_after "$mark" | no_raw | tr '\n' ' ') \
+    <(echo -n "abs 100 200 abs 300 400 btn 272 1 btn 272 0 abs 1023 767 btn 273 1 btn 273 0 rel 8 1 rel 8 1 rel 8 -1 ")
+if vm-power resolution 800x600 "$name" --wait --timeout 60 2>"$out/err" && vg_wait_log --after "$mark" '^mode 800x600$' 30 >/dev/null; then
+    mark=$(vg_mark)
+    redir-inject "$name" --click 700,500 --move 799,599 --move 0,0 2>"$out/err"
+    vg_wait_log --after "$mark" '^abs 0 0 0 0$' 10 >/dev/null
+    check "after the switch to 800x600, pointer events land in the new surface's pixels" \
+        diff <(events_after "$mark" | no_raw | tr '\n' ' ') \
+        <(echo -n "abs 700 500 btn 272 1 btn 272 0 abs 799 599 abs 0 0 ")
+else
+    not_ok "vm-power resolution 800x600 (needed for the resized pointer check): $(head -1 "$out/err")"
+fi
+
+# ---- 4. script ------------------------------------------------------------------
+cat >"$out/script" <<'EOF'
+# a small script
+type ls -l\n
+key ctrl-c
+move 10 20
+sleep 600
+click 30 40 middle
+type "  x"
+EOF
+mark=$(vg_mark)
+t0=$(now)
+redir-inject "$name" --script "$out/script" 2>"$out/err"
+rc=$?
+t1=$(now)
+vg_wait_log --after "$mark" '^key 45 0$' 10 >/dev/null
+exp="key 38 1 key 38 0 key 31 1 key 31 0 key 57 1 key 57 0 key 12 1 key 12 0 key 38 1 key 38 0 key 28 1 key 28 0 "
+exp+="key 29 1 key 46 1 key 46 0 key 29 0 abs 10 20 abs 30 40 btn 274 1 btn 274 0 key 57 1 key 57 0 key 57 1 key 57 0 key 45 1 key 45 0 "
+check "--script: actions in order (rc $rc)" diff <(events_after "$mark" | no_raw | tr '\n' ' ') <(echo -n "$exp")
+check "--script: sleep 600 honoured (took $(elapsed "$t0" "$t1") s)" python3 -c "import sys; sys.exit(0 if $(elapsed "$t0" "$t1") >= 0.6 else 1)"
+
+# ---- 5. other layouts ----------------------------------------------------------------
+layout_check() {
+    local km=$1 text=$2 expect=$3 mark
+    mark=$(vg_mark)
+    redir-inject "$name" --keymap "$km" --type "$text" 2>"$out/err"
+    settle "$mark" "$(echo "$expect" | wc -w | awk '{print $1 / 3}')" 10
+    check "--keymap $km --type '$text'" diff <(keys_after "$mark" | tr '\n' ' ') <(echo -n "$expect")
+}
+layout_check de 'zy@^' "key 21 1 key 21 0 key 44 1 key 44 0 key 100 1 key 16 1 key 16 0 key 100 0 key 41 1 key 41 0 key 57 1 key 57 0 "
+layout_check fr 'aq1m' "key 16 1 key 16 0 key 30 1 key 30 0 key 42 1 key 2 1 key 2 0 key 42 0 key 39 1 key 39 0 "
+layout_check gb '"@#\\' "key 42 1 key 3 1 key 3 0 key 42 0 key 42 1 key 40 1 key 40 0 key 42 0 key 43 1 key 43 0 key 86 1 key 86 0 "
+
+# ---- 6. replaying a recorded stream, timing and --ack ---------------------------------
+cat >"$out/rec.txt" <<'EOF'
+hello producer=test
+declare 1 display screen width=4 height=3
+declare 2 keyboard kbd
+declare 3 pointer tablet width=1024 height=768
+declare 4 text typing
+surface 1 4 3
+time 0
+key 2 1 30 down
+key 2 2 30 up
+time 500000
+pointer 3 3 512 384 0
+text 4 4 "b"
+time 1000000
+key 2 5 46 down
+key 2 6 46 up
+end normal
+EOF
+vrs-build <"$out/rec.txt" >"$out/rec.vrs"
+mark=$(vg_mark)
+t0=$(now)
+redir-inject "$name" <"$out/rec.vrs" 2>"$out/err"
+rc=$?
+t1=$(now)
+settle "$mark" 6 10
+check "stream replay (rc $rc): frames in order, display frames skipped, pointer scaled to 800x600" \
+    diff <(events_after "$mark" | sed -E 's/^abs .*/abs/' | tr '\n' ' ') \
+    <(echo -n "key 30 1 key 30 0 abs key 48 1 key 48 0 key 46 1 key 46 0 ")
+check "stream replay: the recorded pointer (512,384 of 1024x768) lands at 400,300" \
+    grep -q ' 400 300$' <(events_after "$mark" | grep '^abs')
+check "stream replay honours timestamps (1 s recorded, took $(elapsed "$t0" "$t1") s)" \
+    python3 -c "import sys; sys.exit(0 if $(elapsed "$t0" "$t1") >= 0.95 else 1)"
+t0=$(now)
+redir-inject "$name" --no-timing <"$out/rec.vrs" 2>"$out/err"
+t1=$(now)
+check "--no-timing replays at once (took $(elapsed "$t0" "$t1") s)" \
+    python3 -c "import sys; sys.exit(0 if $(elapsed "$t0" "$t1") < 0.8 else 1)"
+
+redir-inject "$name" --no-timing --ack <"$out/rec.vrs" >"$out/acks.vrs" 2>"$out/err"
+rc=$?
+redir-dump "$out/acks.vrs" >"$out/acks.txt" 2>&1
+drc=$?
+check "--ack on a stream: a valid stream (redir-dump exit $drc, inject rc $rc)" [ "$rc$drc" = 00 ]
+check "--ack on a stream: one ACK per input frame (ch/seq 2/1 2/2 3/3 4/4 2/5 2/6)" \
+    [ "$(grep -c ' ACK ' "$out/acks.txt")" = 6 ]
+redir-inject "$name" --key ctrl-alt-f1 --click 5,5 --ack 2>"$out/err" | redir-dump - >"$out/acks2.txt" 2>&1
+acks_and_end() { [ "$(grep -c ' ACK ' "$1")" = "$2" ] && grep -q ' END ' "$1"; }
+check "--ack with flags: 6 key + 3 pointer ACKs, then END" acks_and_end "$out/acks2.txt" 9
+
+# ---- 7. bad input ---------------------------------------------------------------------------
+redir-inject no-such-domain-$$ --type x 2>"$out/err"
+check "unknown domain: exit 3, one line" exits_one_line $? 3 "$out/err"
+printf 'this is not a vredir stream at all, just text\n' | redir-inject "$name" 2>"$out/err"
+check "malformed stream on stdin: exit 7, one line" exits_one_line $? 7 "$out/err"
+head -c 200 "$out/rec.vrs" | redir-inject "$name" --no-timing 2>"$out/err"
+check "truncated stream on stdin: exit 6, one line" exits_one_line $? 6 "$out/err"
+mark=$(vg_mark)
+redir-inject "$name" --type ok --key ctrl-nosuchkey 2>"$out/err"
+check "unknown key name: exit 2, one line" exits_one_line $? 2 "$out/err"
+redir-inject "$name" --type 'café' 2>"$out/err"
+rc=$?
+check "unmappable character: exit 2, one line naming it and the keymap" \
+    exits_one_line $rc 2 "$out/err"
+check "unmappable character: the message names U+00E9 and keymap 'us'" grep -q "U+00E9.*keymap 'us'" "$out/err"
+printf 'type fine\nclick 1 2 sideways\n' >"$out/bad-script"
+redir-inject "$name" --script "$out/bad-script" 2>"$out/err"
+rc=$?
+check "bad script line: exit 2, one line" exits_one_line $rc 2 "$out/err"
+check "bad script line: the message names file:line" grep -q "bad-script:2: unknown button" "$out/err"
+sleep 1
+check "nothing was typed by the rejected invocations" [ "$(keys_after "$mark" | wc -l)" = 0 ]
+
+# ---- 8. ctrl-alt-delete (last: the probe reboots on it) ---------------------------------------
+mark=$(vg_mark)
+redir-inject "$name" --key ctrl-alt-delete 2>"$out/err"
+settle "$mark" 3 10
+check "--key ctrl-alt-delete: 29, 56, 111 pressed in that order (the guest then reboots)" \
+    diff <(keys_after "$mark" | head -3 | tr '\n' ' ') <(echo -n "key 29 1 key 56 1 key 111 1 ")
+
+echo "# $failures failure(s)"
+[ "$failures" = 0 ]

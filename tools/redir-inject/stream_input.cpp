@@ -1,0 +1,136 @@
+#include "stream_input.hpp"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "cli.hpp"
+#include "playback_clock.hpp"
+#include "stream_decoder.hpp"
+
+namespace vredir {
+
+namespace {
+
+using stream::ChannelKind;
+using stream::FrameType;
+
+int64_t now_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(InputClock::now().time_since_epoch()).count();
+}
+
+// Waits until fd is readable, sending batched input first and giving
+// acknowledgements as they fall due, so a live stream sees no added delay.
+Status wait_readable(int fd, InputDelivery* delivery) {
+  pollfd p{fd, POLLIN, 0};
+  if (::poll(&p, 1, 0) > 0) return Status::ok();
+  if (Status st = delivery->send_pending(); !st) return st;
+  for (;;) {
+    if (interrupted()) return fail(kExitInterrupted, "interrupted");
+    auto due = delivery->next_ack_due();
+    int timeout = -1;
+    if (due != InputClock::time_point::max()) {
+      auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(due - InputClock::now()).count();
+      timeout = static_cast<int>(std::clamp<long long>(ms + 1, 0, 1000));
+    }
+    int rc = ::poll(&p, 1, timeout);
+    if (rc > 0) return Status::ok();
+    if (rc < 0 && errno != EINTR) return fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
+    if (Status st = delivery->send_pending(); !st) return st;
+  }
+}
+
+struct PointerScale {
+  uint32_t width = 0, height = 0;  // the surface the recorded coordinates refer to
+};
+
+}  // namespace
+
+Status replay_input_stream(int fd, const std::string& what, const StreamInputOptions& opt, InputDelivery* delivery) {
+  stream::StreamDecoder decoder;
+  stream::PlaybackClock clock;
+  bool eof = false;
+  uint64_t offset = 0;
+  uint8_t chunk[65536];
+  stream::Event ev;
+  for (;;) {
+    std::string err;
+    stream::StreamDecoder::Result r = decoder.next(&ev, &err);
+    if (r == stream::StreamDecoder::Result::kError) return fail(kExitMalformed, what + ": " + err);
+    if (r == stream::StreamDecoder::Result::kNeedMore) {
+      if (eof) {
+        std::string cut = decoder.framing().truncation();
+        if (decoder.ended() && cut.empty()) return Status::ok();
+        if (cut.empty()) cut = "stream ended without an end-of-stream frame at offset " + std::to_string(offset);
+        return fail(kExitPeerLost, what + ": " + cut);
+      }
+      if (Status st = wait_readable(fd, delivery); !st) return st;
+      ssize_t n = ::read(fd, chunk, sizeof chunk);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fail(kExitFailure, "cannot read " + what + ": " + std::strerror(errno));
+      }
+      if (n == 0) eof = true;
+      offset += static_cast<uint64_t>(n > 0 ? n : 0);
+      decoder.feed(chunk, static_cast<size_t>(n > 0 ? n : 0));
+      continue;
+    }
+    if (ev.what != stream::Event::What::kFrame || !ev.channel) continue;
+    FrameType type = ev.type();
+    if (type != FrameType::kKey && type != FrameType::kPointer && type != FrameType::kText) continue;
+
+    if (opt.timing) {
+      int64_t wait = clock.wait_us(ev.frame.header.timestamp_us, now_us());
+      if (wait > 0)
+        if (Status st = delivery->wait_until(InputClock::now() + std::chrono::microseconds(wait)); !st) return st;
+    }
+    uint16_t channel = ev.channel->id;
+    bool ack = opt.acks;
+    if (type == FrameType::kKey) {
+      const auto& k = std::get<stream::Key>(ev.payload);
+      KeyPress press{k.code, k.down, k.keysym ? k.keysym : default_keysym(k.code)};
+      if (qnum_from_evdev(k.code) == 0 && press.keysym == 0) {
+        spdlog::warn("{}: key code {} (seq {}) has no scancode or keysym; skipped", what, k.code, k.seq);
+        if (Status st = delivery->mark({ack, channel, k.seq, true}); !st) return st;
+        continue;
+      }
+      if (Status st = delivery->key(press, {ack, channel, k.seq}); !st) return st;
+    } else if (type == FrameType::kPointer) {
+      const auto& p = std::get<stream::Pointer>(ev.payload);
+      PointerScale s;
+      stream::param_u32(ev.channel->params, "width", &s.width);
+      stream::param_u32(ev.channel->params, "height", &s.height);
+      int64_t x = p.x, y = p.y;
+      // Coordinates recorded on another surface size land on the same spot.
+      if (s.width > 0 && s.height > 0 && delivery->surface_width() > 0 &&
+          (s.width != delivery->surface_width() || s.height != delivery->surface_height())) {
+        x = x * delivery->surface_width() / s.width;
+        y = y * delivery->surface_height() / s.height;
+      }
+      if (Status st = delivery->pointer(x, y, static_cast<uint8_t>(p.buttons & 0x7f), {ack, channel, p.seq}); !st)
+        return st;
+    } else {
+      const auto& t = std::get<stream::Text>(ev.payload);
+      std::vector<KeyPress> keys;
+      std::string why;
+      if (!text_to_keys(opt.layout, t.utf8, &keys, &why)) {
+        spdlog::warn("{}: text seq {} not typed: {}", what, t.seq, why);
+        if (Status st = delivery->mark({ack, channel, t.seq, true}); !st) return st;
+        continue;
+      }
+      for (size_t i = 0; i < keys.size(); ++i) {
+        AckTag tag;
+        if (i + 1 == keys.size()) tag = {ack, channel, t.seq};
+        if (Status st = delivery->key(keys[i], tag); !st) return st;
+      }
+      if (keys.empty())
+        if (Status st = delivery->mark({ack, channel, t.seq}); !st) return st;
+    }
+  }
+}
+
+}  // namespace vredir

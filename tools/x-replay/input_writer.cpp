@@ -1,0 +1,65 @@
+#include "input_writer.hpp"
+
+#include "stdio_files.hpp"
+
+using vredir::Status;
+namespace stream = vredir::stream;
+
+namespace xreplay {
+
+InputWriter::InputWriter(int fd)
+    : fd_(fd), writer_([this](std::string_view data) { return vredir::write_all(fd_, data, "stdout"); }) {}
+
+Status InputWriter::begin() {
+  if (!enabled()) return Status::ok();
+  if (Status st = writer_.begin("x-replay"); !st) return st;
+  begun_ = true;
+  return writer_.declare(kKeyboardChannel, stream::ChannelKind::kKeyboard, "keyboard", {{"device", "x11"}});
+}
+
+Status InputWriter::key(uint16_t code, bool down, uint32_t keysym) {
+  if (!begun_) return Status::ok();
+  return writer_.key(kKeyboardChannel, stream::Key{++key_seq_, code, down, keysym});
+}
+
+Status InputWriter::display_shown(uint16_t display, const std::string& name, uint32_t width, uint32_t height) {
+  if (!begun_) return Status::ok();
+  auto it = pointers_.find(display);
+  if (it != pointers_.end()) {
+    if (it->second.width == width && it->second.height == height) return Status::ok();
+    if (Status st = writer_.close_channel(it->second.id); !st) return st;
+  } else {
+    if (next_id_ == 0) return Status::ok();  // 65535 channels used: no more
+    it = pointers_.emplace(display, PointerChannel{next_id_++, 0, 0, 0}).first;
+  }
+  PointerChannel& p = it->second;
+  p.seq = 0;
+  p.width = width;
+  p.height = height;
+  return writer_.declare(p.id, stream::ChannelKind::kPointer, "pointer-" + name,
+                         {{"device", "x11"},
+                          {"display", std::to_string(display)},
+                          {"width", std::to_string(width)},
+                          {"height", std::to_string(height)}});
+}
+
+Status InputWriter::display_gone(uint16_t display) {
+  auto it = pointers_.find(display);
+  if (!begun_ || it == pointers_.end()) return Status::ok();
+  uint16_t id = it->second.id;
+  pointers_.erase(it);
+  return writer_.close_channel(id);
+}
+
+Status InputWriter::pointer(uint16_t display, int32_t x, int32_t y, uint32_t buttons) {
+  auto it = pointers_.find(display);
+  if (!begun_ || it == pointers_.end()) return Status::ok();
+  return writer_.pointer(it->second.id, stream::Pointer{++it->second.seq, x, y, buttons});
+}
+
+Status InputWriter::end(stream::EndReason reason, const std::string& message) {
+  if (!begun_ || writer_.ended()) return Status::ok();
+  return writer_.end(reason, message);
+}
+
+}  // namespace xreplay
