@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -20,30 +21,7 @@ Frame malformed(std::string why) { return Frame{Frame::kMalformed, 0, std::move(
 
 uint64_t bytes_per_pixel(const PixelFormat& f) { return (uint64_t(f.bits_per_pixel) + 7) / 8; }
 
-// Payload size of one rectangle whose 12-byte header has been read; r points
-// just past the header. Returns false with *frame set when the size is not
-// known yet (need more) or never will be (malformed).
-bool rect_payload_size(ByteReader& r, const Rect& rect, const PixelFormat& f, uint64_t* size, Frame* frame) {
-  uint64_t w = rect.width, h = rect.height;
-  switch (rect.encoding) {
-    case kEncodingRaw: *size = w * h * bytes_per_pixel(f); return true;
-    case kEncodingCopyRect: *size = 4; return true;
-    case kEncodingDesktopSize:
-    case kEncodingLastRect: *size = 0; return true;
-    case kEncodingCursor: *size = w * h * bytes_per_pixel(f) + ((w + 7) / 8) * h; return true;
-    case kEncodingExtendedDesktopSize:
-      if (r.remaining() < 1) {
-        *frame = need_more(r.offset() + 1);
-        return false;
-      }
-      *size = 4 + 16 * uint64_t(r.rest()[0]);
-      return true;
-    default:
-      *frame = malformed("server sent rectangle encoding " + std::to_string(rect.encoding) +
-                         " that was not requested");
-      return false;
-  }
-}
+}  // namespace
 
 Rect read_rect_header(ByteReader& r) {
   Rect rect;
@@ -55,7 +33,9 @@ Rect read_rect_header(ByteReader& r) {
   return rect;
 }
 
-Frame frame_framebuffer_update(std::span<const uint8_t> buf, const PixelFormat& f) {
+namespace {
+
+Frame frame_framebuffer_update(std::span<const uint8_t> buf, const PixelFormat& f, uint32_t accept) {
   ByteReader r(buf);
   if (r.remaining() < 4) return need_more(4);
   r.skip(2);
@@ -65,7 +45,7 @@ Frame frame_framebuffer_update(std::span<const uint8_t> buf, const PixelFormat& 
     Rect rect = read_rect_header(r);
     uint64_t payload = 0;
     Frame pending;
-    if (!rect_payload_size(r, rect, f, &payload, &pending)) return pending;
+    if (!rect_payload_size(r, rect, f, accept, &payload, &pending)) return pending;
     if (r.offset() + payload > kMaxMessageBytes)
       return malformed("framebuffer update larger than " + std::to_string(kMaxMessageBytes >> 20) + " MiB");
     if (r.remaining() < payload) return need_more(r.offset() + payload);
@@ -92,6 +72,49 @@ Frame frame_qemu_message(std::span<const uint8_t> buf) {
 
 }  // namespace
 
+bool rect_payload_size(ByteReader& r, const Rect& rect, const PixelFormat& f, uint32_t accept, uint64_t* size,
+                       Frame* frame) {
+  uint64_t w = rect.width, h = rect.height;
+  auto length_prefixed = [&]() {
+    if (r.remaining() < 4) {
+      *frame = need_more(r.offset() + 4);
+      return false;
+    }
+    ByteReader peek(r.rest());
+    *size = 4 + uint64_t(peek.u32be());
+    return true;
+  };
+  switch (rect.encoding) {
+    case kEncodingRaw: *size = w * h * bytes_per_pixel(f); return true;
+    case kEncodingCopyRect: *size = 4; return true;
+    case kEncodingDesktopSize:
+    case kEncodingLastRect: *size = 0; return true;
+    case kEncodingCursor: *size = w * h * bytes_per_pixel(f) + ((w + 7) / 8) * h; return true;
+    case kEncodingExtendedDesktopSize:
+      if (r.remaining() < 1) {
+        *frame = need_more(r.offset() + 1);
+        return false;
+      }
+      *size = 4 + 16 * uint64_t(r.rest()[0]);
+      return true;
+    case kEncodingZlib:
+      if (accept & kAcceptZlib) return length_prefixed();
+      break;
+    case kEncodingZrle:
+      if (accept & kAcceptZrle) return length_prefixed();
+      break;
+    case kEncodingQemuAudio:
+      if (accept & kAcceptQemuAudio) {
+        *size = 0;  // QEMU's acknowledgement of the audio pseudo-encoding
+        return true;
+      }
+      break;
+    default: break;
+  }
+  *frame = malformed("server sent rectangle encoding " + std::to_string(rect.encoding) + " that was not requested");
+  return false;
+}
+
 const char* resize_status_text(uint16_t status) {
   switch (status) {
     case kResizeOk: return "no error";
@@ -103,10 +126,10 @@ const char* resize_status_text(uint16_t status) {
   }
 }
 
-Frame frame_server_message(std::span<const uint8_t> buf, const PixelFormat& f) {
+Frame frame_server_message(std::span<const uint8_t> buf, const PixelFormat& f, uint32_t accept) {
   if (buf.empty()) return need_more(1);
   switch (buf[0]) {
-    case kMsgFramebufferUpdate: return frame_framebuffer_update(buf, f);
+    case kMsgFramebufferUpdate: return frame_framebuffer_update(buf, f, accept);
     case kMsgSetColourMapEntries: {
       ByteReader r(buf);
       if (r.remaining() < 6) return need_more(6);
@@ -161,7 +184,7 @@ Status decode_server_message(std::span<const uint8_t> msg, const PixelFormat& f,
       } else {
         uint64_t payload = 0;
         Frame pending;
-        if (!rect_payload_size(r, rect, f, &payload, &pending)) {
+        if (!rect_payload_size(r, rect, f, kAcceptAll, &payload, &pending)) {
           r.fail(pending.kind == Frame::kMalformed ? pending.error : "truncated rectangle");
           break;
         }
@@ -179,8 +202,15 @@ Status decode_server_message(std::span<const uint8_t> msg, const PixelFormat& f,
     if (n > kMaxCutTextBytes) r.fail("server cut text over the cap");
     out->cut_text = std::string(r.str(n));
   } else if (out->type == kMsgQemuServer) {
-    r.skip(1);
-    if (r.u16be() == 2) r.skip(r.u32be());
+    if (r.u8() != 1) r.fail("unknown QEMU server message");
+    out->audio_op = r.u16be();
+    if (out->audio_op == kAudioData) {
+      uint32_t n = r.u32be();
+      if (n > kMaxMessageBytes) r.fail("QEMU audio data larger than the message cap");
+      out->audio_data = r.bytes(n);
+    } else if (out->audio_op != kAudioBegin && out->audio_op != kAudioEnd) {
+      r.fail("unknown QEMU audio operation " + std::to_string(out->audio_op));
+    }
   } else if (out->type != kMsgBell) {
     r.fail("unknown server message type " + std::to_string(out->type));
   }
@@ -268,6 +298,40 @@ std::string encode_set_desktop_size(uint16_t w, uint16_t h, std::span<const Scre
     put_u16be(out, s.height);
     put_u32be(out, s.flags);
   }
+  return out;
+}
+
+std::string encode_set_pixel_format(const PixelFormat& f) {
+  std::string out;
+  put_u8(out, kMsgSetPixelFormat);
+  out.append(3, '\0');
+  put_u8(out, f.bits_per_pixel);
+  put_u8(out, f.depth);
+  put_u8(out, f.big_endian);
+  put_u8(out, f.true_colour);
+  put_u16be(out, f.red_max);
+  put_u16be(out, f.green_max);
+  put_u16be(out, f.blue_max);
+  put_u8(out, f.red_shift);
+  put_u8(out, f.green_shift);
+  put_u8(out, f.blue_shift);
+  out.append(3, '\0');
+  return out;
+}
+
+std::string encode_qemu_audio(uint16_t op) {
+  std::string out;
+  put_u8(out, kMsgQemuClient);
+  put_u8(out, 1);
+  put_u16be(out, op);
+  return out;
+}
+
+std::string encode_qemu_audio_format(uint8_t sample_format, uint8_t channels, uint32_t rate) {
+  std::string out = encode_qemu_audio(kAudioSetFormat);
+  put_u8(out, sample_format);
+  put_u8(out, channels);
+  put_u32be(out, rate);
   return out;
 }
 
@@ -369,20 +433,35 @@ Status Client::handshake(int timeout_ms) {
 }
 
 Status Client::next_message(ServerMessage* out, int timeout_ms) {
+  std::span<const uint8_t> bytes;
+  if (Status st = next_message_bytes(&bytes, timeout_ms); !st) return st;
+  return decode_server_message(bytes, init_.format, out);
+}
+
+bool Client::has_message() const {
+  size_t from = consumed_ + pending_release_;
+  std::span<const uint8_t> pending(buffer_.data() + from, buffer_.size() - from);
+  return !pending.empty() && frame_server_message(pending, init_.format, accept_).kind != Frame::kNeedMore;
+}
+
+Status Client::next_message_bytes(std::span<const uint8_t>* out, int timeout_ms) {
+  // The message handed out last time stays valid until now.
+  consumed_ += pending_release_;
+  pending_release_ = 0;
+  if (consumed_ == buffer_.size()) {
+    buffer_.clear();
+    consumed_ = 0;
+  }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     std::span<const uint8_t> pending(buffer_.data() + consumed_, buffer_.size() - consumed_);
-    Frame frame = frame_server_message(pending, init_.format);
+    Frame frame = frame_server_message(pending, init_.format, accept_);
     if (frame.kind == Frame::kMalformed)
       return fail(kExitMalformed, "malformed RFB message from the VNC server: " + frame.error);
     if (frame.kind == Frame::kComplete) {
-      Status st = decode_server_message(pending.first(frame.size), init_.format, out);
-      consumed_ += frame.size;
-      if (consumed_ == buffer_.size()) {
-        buffer_.clear();
-        consumed_ = 0;
-      }
-      return st;
+      *out = pending.first(frame.size);
+      pending_release_ = frame.size;
+      return Status::ok();
     }
     // Drop consumed bytes before growing, so the buffer holds one message at most.
     if (consumed_ > 0) {
@@ -390,8 +469,12 @@ Status Client::next_message(ServerMessage* out, int timeout_ms) {
       consumed_ = 0;
     }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return fail(kExitTimeout, "no message from the VNC server in time");
-    if (Status st = fill(static_cast<int>(left.count())); !st) return st;
+    if (left.count() <= 0 && timeout_ms > 0) return fail(kExitTimeout, "no message from the VNC server in time");
+    Status st = fill(static_cast<int>(std::max<long long>(0, left.count())));
+    if (!st) return st;
+    if (timeout_ms <= 0 && std::span<const uint8_t>(buffer_.data() + consumed_, buffer_.size() - consumed_).size() ==
+                               pending.size())
+      return fail(kExitTimeout, "no message from the VNC server in time");
   }
 }
 

@@ -5,8 +5,11 @@
 //              needs, without trusting any header for an allocation;
 //   decoding - decode_server_message(): one complete message held in memory,
 //              read through ByteReader.
-// Client wraps both around a socket. Pixel encodings beyond raw are not
-// advertised yet; new ones slot into rect_payload_size() and the decoder.
+// Client wraps both around a socket. The framing layer knows the size of every
+// encoding the project speaks; zlib, ZRLE and QEMU's audio pseudo-encoding are
+// accepted only when the caller says it asked for them (accept flags), so a
+// server that sends what was not requested is caught. Pixel decoding lives in
+// rfb_encodings.hpp.
 #pragma once
 
 #include <cstdint>
@@ -16,6 +19,10 @@
 #include <vector>
 
 #include "status.hpp"
+
+namespace vredir {
+class ByteReader;
+}
 
 namespace vredir::rfb {
 
@@ -43,10 +50,27 @@ enum : uint8_t {
 // Encodings and pseudo-encodings (signed 32-bit on the wire).
 constexpr int32_t kEncodingRaw = 0;
 constexpr int32_t kEncodingCopyRect = 1;
+constexpr int32_t kEncodingZlib = 6;
+constexpr int32_t kEncodingZrle = 16;
 constexpr int32_t kEncodingCursor = -239;
 constexpr int32_t kEncodingLastRect = -224;
 constexpr int32_t kEncodingDesktopSize = -223;
 constexpr int32_t kEncodingExtendedDesktopSize = -308;
+constexpr int32_t kEncodingQemuAudio = -259;
+
+// Optional encodings the framing layer accepts (those the client requested).
+enum AcceptFlags : uint32_t {
+  kAcceptZlib = 1u << 0,
+  kAcceptZrle = 1u << 1,
+  kAcceptQemuAudio = 1u << 2,
+  kAcceptAll = kAcceptZlib | kAcceptZrle | kAcceptQemuAudio,
+};
+
+// QEMU server message 255, submessage 1 (audio): operations.
+enum : uint16_t { kAudioEnd = 0, kAudioBegin = 1, kAudioData = 2 };
+// QEMU client message 255, submessage 1 (audio): operations and sample formats.
+enum : uint16_t { kAudioEnable = 0, kAudioDisable = 1, kAudioSetFormat = 2 };
+enum : uint8_t { kAudioU8 = 0, kAudioS8 = 1, kAudioU16 = 2, kAudioS16 = 3, kAudioU32 = 4, kAudioS32 = 5 };
 
 // ExtendedDesktopSize: the x field is the reason, the y field the status.
 enum : uint16_t { kReasonServer = 0, kReasonThisClient = 1, kReasonOtherClient = 2 };
@@ -106,6 +130,8 @@ struct ServerMessage {
   std::vector<Rect> rects;                  // FramebufferUpdate (payloads are not kept)
   std::vector<DesktopSize> desktop_sizes;   // FramebufferUpdate pseudo-rects
   std::string cut_text;                     // ServerCutText
+  uint16_t audio_op = 0;                    // QEMU audio message: kAudioEnd/Begin/Data
+  std::span<const uint8_t> audio_data;      // kAudioData: points into the decoded message
 };
 
 struct Frame {
@@ -114,10 +140,16 @@ struct Frame {
   std::string error;  // kMalformed
 };
 
-// Framing layer: looks at the bytes buffered so far.
-Frame frame_server_message(std::span<const uint8_t> buffered, const PixelFormat& format);
-// Decoding layer: one complete message as framed above.
+// Framing layer: looks at the bytes buffered so far. accept: AcceptFlags.
+Frame frame_server_message(std::span<const uint8_t> buffered, const PixelFormat& format, uint32_t accept = 0);
+// Decoding layer: one complete message as framed above (every known encoding).
 Status decode_server_message(std::span<const uint8_t> message, const PixelFormat& format, ServerMessage* out);
+// The payload size of a rect whose 12-byte header has been read from r (r
+// stands just past it). False with *frame set when the size is not known yet
+// (need more) or never will be (malformed). For decoders of whole messages.
+bool rect_payload_size(::vredir::ByteReader& r, const Rect& rect, const PixelFormat& f, uint32_t accept,
+                       uint64_t* size, Frame* frame);
+Rect read_rect_header(::vredir::ByteReader& r);
 
 // Handshake pieces, pure so tests and fuzzers can drive them.
 // "RFB 003.008\n" -> minor version (3..8); fails on anything else.
@@ -130,6 +162,10 @@ std::string encode_set_encodings(std::span<const int32_t> encodings);
 std::string encode_framebuffer_update_request(bool incremental, uint16_t x, uint16_t y, uint16_t width,
                                               uint16_t height);
 std::string encode_set_desktop_size(uint16_t width, uint16_t height, std::span<const Screen> screens);
+std::string encode_set_pixel_format(const PixelFormat& format);
+// QEMU audio: enable (op kAudioEnable), disable, and the format to capture in.
+std::string encode_qemu_audio(uint16_t op);
+std::string encode_qemu_audio_format(uint8_t sample_format, uint8_t channels, uint32_t rate);
 
 class Client {
  public:
@@ -144,6 +180,18 @@ class Client {
   Status send(std::string_view bytes);
   // One complete server message, or kExitTimeout when none arrives in time.
   Status next_message(ServerMessage* out, int timeout_ms);
+  // The bytes of the next complete server message, valid until the next call
+  // on this client; kExitTimeout when none is complete in time (0: only what
+  // the socket already holds).
+  Status next_message_bytes(std::span<const uint8_t>* out, int timeout_ms);
+  // Optional encodings this client has asked for (AcceptFlags).
+  void set_accept(uint32_t accept) { accept_ = accept; }
+  void set_pixel_format(const PixelFormat& format) { init_.format = format; }
+  int fd() const { return fd_; }
+  // Bytes held for a message still arriving.
+  size_t buffered() const { return buffer_.size() - consumed_ - pending_release_; }
+  // True when a complete message is already buffered (no need to wait).
+  bool has_message() const;
 
  private:
   Status read_exact(size_t n, std::vector<uint8_t>* out, int timeout_ms);
@@ -154,6 +202,8 @@ class Client {
   ServerInit init_;
   std::vector<uint8_t> buffer_;  // grows only as bytes arrive
   size_t consumed_ = 0;
+  size_t pending_release_ = 0;  // bytes of the message last handed out
+  uint32_t accept_ = 0;
 };
 
 }  // namespace vredir::rfb
