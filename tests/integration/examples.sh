@@ -17,7 +17,9 @@ pass=0 failed=0
 check() { if "${@:2}"; then echo "ok - $1"; pass=$((pass + 1)); else echo "not ok - $1"; failed=$((failed + 1)); fi; }
 
 # Every example must be listed here, so a new one cannot go untested.
-listed="boot-demo.sh demo.sh"
+# console.sh needs an X server; tests/integration/pipeline.sh runs it end to
+# end (Xvfb, xdotool), so here only its refusal without a display is checked.
+listed="boot-demo.sh demo.sh console.sh ci-rig.sh"
 for f in "$src"/examples/*; do
   case " $listed " in *" $(basename "$f") "*) ;; *) echo "not ok - examples/$(basename "$f") has no test"; failed=$((failed + 1)) ;; esac
 done
@@ -33,6 +35,22 @@ check "demo.sh (setup, boot, devices, resolution) exits 0" [ $rc = 0 ]
 check "demo.sh shows the display device" grep -q '"graphics"' <<<"$out"
 check "demo.sh changed the resolution" grep -q "800x600" <<<"$out"
 check "demo.sh leaves the demo running" bash -c "vm-power -c qemu:///system status $VREDIR_DEMO_NAME | grep -q running"
+
+out=$(env -u DISPLAY "$src/examples/console.sh" "$VREDIR_DEMO_NAME" 2>&1 </dev/null); rc=$?
+check "console.sh without DISPLAY: exit 1 with one line ($out)" [ $rc = 1 -a "$(wc -l <<<"$out")" = 1 ]
+
+# ci-rig.sh types 'uname -a' and Enter; the probe logs every key it gets.
+VG_SERIAL_LOG=$VREDIR_BUILD_DIR/demo/$VREDIR_DEMO_NAME/serial.log
+mark=$(vg_mark)
+png=$VREDIR_BUILD_DIR/demo/$VREDIR_DEMO_NAME/ci-rig.png
+out=$("$src/examples/ci-rig.sh" "$VREDIR_DEMO_NAME" "$png" 2>&1); rc=$?
+check "ci-rig.sh (wait until stable, type, snapshot) exits 0" [ $rc = 0 ]
+check "ci-rig.sh wrote a PNG of the screen" bash -c "[ \"\$(head -c 8 '$png' | od -An -tx1 | tr -d ' ')\" = 89504e470d0a1a0a ]"
+want="22 49 30 50 18 57 12 30 28"
+want=$(for k in $want; do printf 'key %s 1,key %s 0,' "$k" "$k"; done)
+vg_wait_log --after "$mark" '^key 28 0$' 10 >/dev/null
+got=$(vg_events | tail -n +"$((mark + 1))" | cut -d' ' -f2- | grep -E '^key [0-9]+ [01]$' | tr '\n' ,)
+check "ci-rig.sh: the guest logged 'uname -a' and Enter, in order (got: $got)" [ "$got" = "$want" ]
 [ $failed = 0 ] || echo "$out" | tail -20
 echo "$pass passed, $failed failed"
 [ $failed = 0 ]
