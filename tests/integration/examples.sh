@@ -10,7 +10,7 @@ export VREDIR_DEMO_NAME=vredir-test-examples-$$
 cleanup() {
   virsh -q -c qemu:///system destroy "$VREDIR_DEMO_NAME" >/dev/null 2>&1
   virsh -q -c qemu:///system undefine "$VREDIR_DEMO_NAME" >/dev/null 2>&1
-  rm -rf "$VREDIR_BUILD_DIR/demo/$VREDIR_DEMO_NAME"
+  rm -rf "$VREDIR_BUILD_DIR/demo/$VREDIR_DEMO_NAME" "$VREDIR_BUILD_DIR/demo-$VREDIR_DEMO_NAME.png"
 }
 trap cleanup EXIT
 pass=0 failed=0
@@ -30,10 +30,11 @@ check "boot-demo.sh lists it as running" grep -q "$VREDIR_DEMO_NAME .*running" <
 out=$("$src/examples/boot-demo.sh" 2>&1); rc=$?
 check "boot-demo.sh again: already running is success" [ $rc = 0 ]
 
-out=$("$src/examples/demo.sh" 2>&1); rc=$?
+out=$(env -u DISPLAY "$src/examples/demo.sh" 2>&1); rc=$?
 check "demo.sh (setup, boot, devices, resolution) exits 0" [ $rc = 0 ]
 check "demo.sh shows the display device" grep -q '"graphics"' <<<"$out"
 check "demo.sh changed the resolution" grep -q "800x600" <<<"$out"
+check "demo.sh typed a command and saved a snapshot" test -s "$VREDIR_BUILD_DIR/demo-$VREDIR_DEMO_NAME.png"
 check "demo.sh leaves the demo running" bash -c "vm-power -c qemu:///system status $VREDIR_DEMO_NAME | grep -q running"
 
 out=$(env -u DISPLAY "$src/examples/console.sh" "$VREDIR_DEMO_NAME" 2>&1 </dev/null); rc=$?
