@@ -339,14 +339,14 @@ Client::~Client() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status Client::send(std::string_view bytes) {
-  Status st = write_all(fd_, bytes, "the VNC server");
+Status send_to_server(int fd, std::string_view bytes) {
+  Status st = write_all(fd, bytes, "the VNC server");
   if (st.is_reader_gone()) return fail(kExitPeerLost, "the VNC server closed the connection");
   return st;
 }
 
-Status Client::fill(int timeout_ms) {
-  pollfd p{fd_, POLLIN, 0};
+Status read_from_server(int fd, int timeout_ms, std::vector<uint8_t>* buffer) {
+  pollfd p{fd, POLLIN, 0};
   int rc = ::poll(&p, 1, timeout_ms);
   if (rc < 0) {
     if (errno == EINTR) return Status::ok();
@@ -354,15 +354,19 @@ Status Client::fill(int timeout_ms) {
   }
   if (rc == 0) return fail(kExitTimeout, "no answer from the VNC server");
   uint8_t chunk[65536];
-  ssize_t n = ::read(fd_, chunk, sizeof chunk);
+  ssize_t n = ::read(fd, chunk, sizeof chunk);
   if (n < 0) {
     if (errno == EINTR || errno == EAGAIN) return Status::ok();
     return fail(kExitPeerLost, std::string("reading from the VNC server failed: ") + std::strerror(errno));
   }
-  if (n == 0) return fail(kExitPeerLost, "the VNC server closed the connection");
-  buffer_.insert(buffer_.end(), chunk, chunk + n);
+  if (n == 0) return fail(kExitPeerLost, "the VNC server closed the connection (did the VM stop?)");
+  buffer->insert(buffer->end(), chunk, chunk + n);
   return Status::ok();
 }
+
+Status Client::send(std::string_view bytes) { return send_to_server(fd_, bytes); }
+
+Status Client::fill(int timeout_ms) { return read_from_server(fd_, timeout_ms, &buffer_); }
 
 Status Client::read_exact(size_t n, std::vector<uint8_t>* out, int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);

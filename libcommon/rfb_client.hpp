@@ -167,6 +167,13 @@ std::string encode_set_pixel_format(const PixelFormat& format);
 std::string encode_qemu_audio(uint16_t op);
 std::string encode_qemu_audio_format(uint8_t sample_format, uint8_t channels, uint32_t rate);
 
+// Socket helpers shared by every RFB connection (capture, input, resize).
+// send_to_server: EPIPE becomes "the VNC server closed the connection" (6).
+Status send_to_server(int fd, std::string_view bytes);
+// Waits up to timeout_ms for bytes and appends what is there to *buffer:
+// timeout is kExitTimeout, EOF and read errors kExitPeerLost.
+Status read_from_server(int fd, int timeout_ms, std::vector<uint8_t>* buffer);
+
 class Client {
  public:
   explicit Client(int fd) : fd_(fd) {}  // takes ownership of fd

@@ -167,33 +167,14 @@ VncInput::~VncInput() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status VncInput::send(std::string_view bytes) {
-  Status st = write_all(fd_, bytes, "the VNC server");
-  if (st.is_reader_gone()) return fail(kExitPeerLost, "the VNC server closed the connection");
-  return st;
-}
+Status VncInput::send(std::string_view bytes) { return rfb::send_to_server(fd_, bytes); }
 
 Status VncInput::fill(int timeout_ms) {
-  pollfd p{fd_, POLLIN, 0};
-  int rc = ::poll(&p, 1, timeout_ms);
-  if (rc < 0) {
-    if (errno == EINTR) return Status::ok();
-    return fail(kExitFailure, std::string("poll on the VNC socket failed: ") + std::strerror(errno));
-  }
-  if (rc == 0) return fail(kExitTimeout, "no answer from the VNC server");
-  uint8_t chunk[65536];
-  ssize_t n = ::read(fd_, chunk, sizeof chunk);
-  if (n < 0) {
-    if (errno == EINTR || errno == EAGAIN) return Status::ok();
-    return fail(kExitPeerLost, std::string("reading from the VNC server failed: ") + std::strerror(errno));
-  }
-  if (n == 0) return fail(kExitPeerLost, "the VNC server closed the connection (did the VM stop?)");
   if (consumed_ > 0 && consumed_ == in_.size()) {
     in_.clear();
     consumed_ = 0;
   }
-  in_.insert(in_.end(), chunk, chunk + n);
-  return Status::ok();
+  return rfb::read_from_server(fd_, timeout_ms, &in_);
 }
 
 Status VncInput::read_exact(size_t n, std::vector<uint8_t>* out, int timeout_ms) {
