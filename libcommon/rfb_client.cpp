@@ -90,6 +90,11 @@ bool rect_payload_size(ByteReader& r, const Rect& rect, const PixelFormat& f, ui
     case kEncodingDesktopSize:
     case kEncodingLastRect: *size = 0; return true;
     case kEncodingCursor: *size = w * h * bytes_per_pixel(f) + ((w + 7) / 8) * h; return true;
+    case kEncodingQemuExtendedKeyEvent:
+    case kEncodingQemuLedState:
+      if (!(accept & kAcceptQemuInput)) break;
+      *size = rect.encoding == kEncodingQemuLedState ? 1 : 0;
+      return true;
     case kEncodingExtendedDesktopSize:
       if (r.remaining() < 1) {
         *frame = need_more(r.offset() + 1);

@@ -57,12 +57,15 @@ constexpr int32_t kEncodingLastRect = -224;
 constexpr int32_t kEncodingDesktopSize = -223;
 constexpr int32_t kEncodingExtendedDesktopSize = -308;
 constexpr int32_t kEncodingQemuAudio = -259;
+constexpr int32_t kEncodingQemuExtendedKeyEvent = -258;
+constexpr int32_t kEncodingQemuLedState = -261;
 
 // Optional encodings the framing layer accepts (those the client requested).
 enum AcceptFlags : uint32_t {
   kAcceptZlib = 1u << 0,
   kAcceptZrle = 1u << 1,
   kAcceptQemuAudio = 1u << 2,
+  kAcceptQemuInput = 1u << 3,  // extended key event ack, LED state
   kAcceptAll = kAcceptZlib | kAcceptZrle | kAcceptQemuAudio,
 };
 

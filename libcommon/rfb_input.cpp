@@ -18,47 +18,6 @@
 
 namespace vredir::rfb {
 
-namespace {
-
-Frame need_more(uint64_t total) { return Frame{Frame::kNeedMore, total, {}}; }
-Frame malformed(std::string why) { return Frame{Frame::kMalformed, 0, std::move(why)}; }
-
-// Payload bytes of a rect the input client may receive; false if unknown
-// (malformed) or not buffered far enough to tell (need more).
-bool input_rect_payload(ByteReader& r, const Rect& rect, const PixelFormat& f, uint64_t* size, Frame* frame) {
-  switch (rect.encoding) {
-    case kEncodingRaw:
-      *size = uint64_t(rect.width) * rect.height * ((uint64_t(f.bits_per_pixel) + 7) / 8);
-      return true;
-    case kEncodingDesktopSize:
-    case kEncodingLastRect:
-    case kEncodingQemuExtendedKeyEvent: *size = 0; return true;
-    case kEncodingQemuLedState: *size = 1; return true;
-    case kEncodingExtendedDesktopSize:
-      if (r.remaining() < 1) {
-        *frame = need_more(r.offset() + 1);
-        return false;
-      }
-      *size = 4 + 16 * uint64_t(r.rest()[0]);
-      return true;
-    default:
-      *frame = malformed("server sent rectangle encoding " + std::to_string(rect.encoding) + " that was not requested");
-      return false;
-  }
-}
-
-Rect rect_header(ByteReader& r) {
-  Rect rect;
-  rect.x = r.u16be();
-  rect.y = r.u16be();
-  rect.width = r.u16be();
-  rect.height = r.u16be();
-  rect.encoding = r.i32be();
-  return rect;
-}
-
-}  // namespace
-
 std::string encode_key_event(bool down, uint32_t keysym) {
   std::string out;
   put_u8(out, kMsgKeyEvent);
@@ -88,25 +47,7 @@ std::string encode_qemu_extended_key_event(bool down, uint32_t keysym, uint32_t 
 }
 
 Frame frame_input_reply(std::span<const uint8_t> buf, const PixelFormat& f) {
-  if (buf.empty()) return need_more(1);
-  if (buf[0] != kMsgFramebufferUpdate) return frame_server_message(buf, f);
-  ByteReader r(buf);
-  if (r.remaining() < 4) return need_more(4);
-  r.skip(2);
-  uint16_t count = r.u16be();
-  for (uint32_t i = 0; i < count; ++i) {
-    if (r.remaining() < 12) return need_more(r.offset() + 12);
-    Rect rect = rect_header(r);
-    uint64_t payload = 0;
-    Frame pending;
-    if (!input_rect_payload(r, rect, f, &payload, &pending)) return pending;
-    if (r.offset() + payload > kMaxMessageBytes)
-      return malformed("framebuffer update larger than " + std::to_string(kMaxMessageBytes >> 20) + " MiB");
-    if (r.remaining() < payload) return need_more(r.offset() + payload);
-    r.skip(payload);
-    if (rect.encoding == kEncodingLastRect) break;
-  }
-  return Frame{Frame::kComplete, r.offset(), {}};
+  return frame_server_message(buf, f, kAcceptQemuInput);
 }
 
 Status decode_input_reply(std::span<const uint8_t> msg, const PixelFormat& f, InputReply* out) {
@@ -121,11 +62,11 @@ Status decode_input_reply(std::span<const uint8_t> msg, const PixelFormat& f, In
   r.skip(2);
   uint16_t count = r.u16be();
   for (uint32_t i = 0; i < count && r.ok(); ++i) {
-    Rect rect = rect_header(r);
+    Rect rect = read_rect_header(r);
     if (!r.ok()) break;
     uint64_t payload = 0;
     Frame pending;
-    if (!input_rect_payload(r, rect, f, &payload, &pending)) {
+    if (!rect_payload_size(r, rect, f, kAcceptQemuInput, &payload, &pending)) {
       r.fail(pending.kind == Frame::kMalformed ? pending.error : "truncated rectangle");
       break;
     }

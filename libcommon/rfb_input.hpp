@@ -41,8 +41,6 @@
 
 namespace vredir::rfb {
 
-constexpr int32_t kEncodingQemuExtendedKeyEvent = -258;
-constexpr int32_t kEncodingQemuLedState = -261;
 constexpr uint8_t kQemuSubExtendedKeyEvent = 0;
 
 // RFB KeyEvent (type 4).
