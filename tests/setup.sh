@@ -15,6 +15,9 @@ packages=(
   socat python3 procps
   libxcb1-dev libxcb-shm0-dev libxcb-keysyms1-dev libasound2-dev
   xvfb xdotool x11-utils imagemagick python3-xlib
+  libxft-dev libfontconfig-dev libx11-xcb-dev libxcb-render0-dev fonts-dejavu-core
+  wine wine64 fonts-wine g++-mingw-w64-x86-64 libz-mingw-w64-dev
+  openssl xpra supervisor
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -236,6 +236,12 @@ check "--ack on a stream: one ACK per input frame (ch/seq 2/1 2/2 3/3 4/4 2/5 2/
 redir-inject "$name" --key ctrl-alt-f1 --click 5,5 --ack 2>"$out/err" | redir-dump - >"$out/acks2.txt" 2>&1
 acks_and_end() { [ "$(grep -c ' ACK ' "$1")" = "$2" ] && grep -q ' END ' "$1"; }
 check "--ack with flags: 6 key + 3 pointer ACKs, then END" acks_and_end "$out/acks2.txt" 9
+# The acked channels are declared in the ack stream: keys on 2, pointer on 3.
+flag_acks_declared() {
+  grep -q 'DECLARE id=2 kind=keyboard' "$1" && grep -q 'DECLARE id=3 kind=pointer' "$1" &&
+    [ "$(grep -c ' ACK .*channel=2 ' "$1")" = 6 ] && [ "$(grep -c ' ACK .*channel=3 ' "$1")" = 3 ]
+}
+check "--ack with flags: ACKs name the declared keyboard (2) and pointer (3) channels" flag_acks_declared "$out/acks2.txt"
 
 # ---- 7. bad input ---------------------------------------------------------------------------
 redir-inject no-such-domain-$$ --type x 2>"$out/err"

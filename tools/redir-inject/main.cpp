@@ -20,11 +20,12 @@ using namespace vredir;
 
 namespace {
 
-// Channel ids of the acknowledgement stream, and the ids its ACK frames use
-// for events that came from flags or a script (streams keep their own).
+// Channel ids of the acknowledgement stream. Events that came from flags or a
+// script have no input stream of their own: the ack stream declares a keyboard
+// and a pointer channel for them, and their ACK frames name those.
 constexpr uint16_t kAckChannel = 1;
-constexpr uint16_t kFlagKeyboardChannel = 1;
-constexpr uint16_t kFlagPointerChannel = 2;
+constexpr uint16_t kFlagKeyboardChannel = 2;
+constexpr uint16_t kFlagPointerChannel = 3;
 
 Status read_script(const std::string& path, std::string* out) {
   std::ifstream f(path, std::ios::binary);
@@ -180,6 +181,8 @@ int main(int argc, char** argv) {
   if (ack) {
     Status st = writer.begin("redir-inject", {{"source", read_stream ? "stream" : "flags"}});
     if (st) st = writer.declare(kAckChannel, stream::ChannelKind::kAck, "acks");
+    if (st && !actions.empty()) st = writer.declare(kFlagKeyboardChannel, stream::ChannelKind::kKeyboard, "flag-keys");
+    if (st && !actions.empty()) st = writer.declare(kFlagPointerChannel, stream::ChannelKind::kPointer, "flag-pointer");
     if (!st) return tool.finish(st);
   }
   auto on_ack = [&](const AckTag& t) -> Status {
