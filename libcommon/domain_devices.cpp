@@ -108,8 +108,10 @@ void parse_video(XPath& xp, DomainDevices* out) {
 }
 
 void parse_inputs(XPath& xp, DomainDevices* out) {
-  for (xmlNode* i : xp.nodes("/domain/devices/input"))
-    out->inputs.push_back(InputDevice{attr(i, "type"), attr(i, "bus")});
+  for (xmlNode* i : xp.nodes("/domain/devices/input")) {
+    xmlNode* a = child(i, "alias");
+    out->inputs.push_back(InputDevice{attr(i, "type"), attr(i, "bus"), a ? attr(a, "name") : ""});
+  }
 }
 
 void parse_sound(XPath& xp, DomainDevices* out) {

@@ -33,6 +33,7 @@ struct VideoDevice {
 struct InputDevice {
   std::string type;  // keyboard, mouse, tablet, passthrough, evdev
   std::string bus;   // ps2, usb, virtio, xen...
+  std::string alias;  // <alias name=.../> of a running domain ("" otherwise)
 };
 
 struct SoundDevice {

@@ -15,6 +15,7 @@
 #include "byte_reader.hpp"
 #include "cli.hpp"
 #include "stdio_files.hpp"
+#include "virtio_keyboard.hpp"
 
 namespace vredir::rfb {
 
@@ -274,7 +275,21 @@ Status InputDelivery::give_acks(bool all) {
   return Status::ok();
 }
 
+Status InputDelivery::flush_virtio_keys() {
+  if (virtio_keys_.empty()) return Status::ok();
+  if (InputClock::now() < virtio_next_) std::this_thread::sleep_until(virtio_next_);
+  if (Status st = virtio_->send(virtio_keys_, pacing_.reply_timeout_ms); !st) return st;
+  auto delivered = InputClock::now();
+  virtio_next_ = delivered + pacing_.virtio_key_interval * static_cast<int64_t>(virtio_keys_.size());
+  for (const AckTag& t : virtio_tags_)
+    if (t.wanted) acks_.emplace_back(delivered, t);
+  virtio_keys_.clear();
+  virtio_tags_.clear();
+  return Status::ok();
+}
+
 Status InputDelivery::flush() {
+  if (Status st = flush_virtio_keys(); !st) return st;
   if (batch_.empty()) return give_acks(false);
   if (Status st = vnc_.round_trip(pacing_.reply_timeout_ms); !st) return st;
   auto confirmed = InputClock::now();
@@ -313,6 +328,21 @@ Status InputDelivery::admit(Device d) {
 }
 
 Status InputDelivery::key(const KeyPress& k, const AckTag& tag) {
+  if (virtio_) {
+    // Pointer events before this key are confirmed first.
+    if (stop_requested()) return fail(kExitInterrupted, "interrupted");
+    if (!batch_.empty())
+      if (Status st = flush(); !st) return st;
+    if (InputClock::now() < free_at_[kPointer])
+      if (Status st = wait_until(free_at_[kPointer]); !st) return st;
+    virtio_keys_.push_back(k);
+    virtio_tags_.push_back(tag);
+    if (k.down) held_.insert(k.code);
+    else held_.erase(k.code);
+    ++key_events_;
+    if (virtio_keys_.size() >= static_cast<size_t>(VirtioKeyboard::kMaxBatch)) return flush();
+    return Status::ok();
+  }
   if (Status st = admit(kKeyboard); !st) return st;
   vnc_.queue_key(k);
   if (k.down) held_.insert(k.code);
@@ -323,6 +353,7 @@ Status InputDelivery::key(const KeyPress& k, const AckTag& tag) {
 }
 
 Status InputDelivery::pointer(int64_t x, int64_t y, uint8_t buttons, const AckTag& tag) {
+  if (Status st = flush_virtio_keys(); !st) return st;  // keys before this event are delivered
   if (Status st = admit(kPointer); !st) return st;
   int64_t w = vnc_.width() ? vnc_.width() : 65536, h = vnc_.height() ? vnc_.height() : 65536;
   int64_t cx = std::clamp<int64_t>(x, 0, w - 1), cy = std::clamp<int64_t>(y, 0, h - 1);

@@ -71,6 +71,7 @@ Status decode_input_reply(std::span<const uint8_t> message, const PixelFormat& f
 
 namespace vredir {
 
+class VirtioKeyboard;
 using InputClock = std::chrono::steady_clock;
 
 // A VNC connection used for input only: it never asks for pixels.
@@ -118,6 +119,11 @@ struct Pacing {
   // Gap between key events handed to QEMU; a little over its default
   // key-delay-ms of 10 so that its queue drains faster than it fills.
   std::chrono::microseconds key_interval{11000};
+  // Through a virtio keyboard: the least time per key event. Its buffers
+  // come back as soon as the guest kernel has the events, before any program
+  // has read them; the kernel keeps 64 events per reader, so this bounds how
+  // long a guest reader may stall without losing keys (64 ms at 1 ms).
+  std::chrono::microseconds virtio_key_interval{1000};
   int key_window = 6;  // key events allowed ahead of QEMU's release
   std::chrono::microseconds pointer_interval{8000};
   int pointer_window = 2;
@@ -158,6 +164,11 @@ class InputDelivery {
     return acks_.empty() ? InputClock::time_point::max() : acks_.front().first;
   }
 
+  // Keys go to this virtio keyboard through QEMU's monitor, in batches paced
+  // on the guest's buffers, instead of through the VNC server (pointer
+  // events still do). The order across the two devices is kept.
+  void use_virtio_keyboard(VirtioKeyboard* keyboard) { virtio_ = keyboard; }
+
   uint16_t surface_width() const { return vnc_.width(); }
   uint16_t surface_height() const { return vnc_.height(); }
   int32_t last_x() const { return last_x_; }
@@ -171,6 +182,7 @@ class InputDelivery {
   enum Device { kKeyboard = 0, kPointer = 1 };
   Status admit(Device d);
   Status flush();
+  Status flush_virtio_keys();
   Status give_acks(bool all);
   std::chrono::microseconds interval(Device d) const {
     return d == kKeyboard ? pacing_.key_interval : pacing_.pointer_interval;
@@ -185,6 +197,10 @@ class InputDelivery {
     AckTag tag;
   };
   std::vector<Pending> batch_;
+  VirtioKeyboard* virtio_ = nullptr;
+  std::vector<KeyPress> virtio_keys_;
+  std::vector<AckTag> virtio_tags_;
+  InputClock::time_point virtio_next_{};
   InputClock::time_point free_at_[2] = {};
   std::deque<std::pair<InputClock::time_point, AckTag>> acks_;
   std::set<uint16_t> held_;

@@ -1,18 +1,20 @@
 #!/usr/bin/env bash
-# Key throughput with zero loss: redir-inject --type against `virsh send-key`
+# Key throughput with zero loss: redir-inject --type, through the guest's
+# virtio keyboard and through QEMU's VNC server, against `virsh send-key`
 # called once per character (its only way to type a string), on the test
 # guest, whose probe logs every key event it receives. openQA's default
 # typing speed (30 keys/s) is printed as a reference line. Medians over RUNS
 # runs; losses are counted from the probe's log for every run.
 #
-#   bash tests/bench/inject_bench.sh            (CHARS=600 VIRSH_CHARS=100 RUNS=3)
+#   bash tests/bench/inject_bench.sh     (CHARS=3000 VNC_CHARS=600 VIRSH_CHARS=100 RUNS=3)
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
 : "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
 export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
 command -v redir-inject >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/redir-inject:$PATH"
-chars=${CHARS:-600}
+chars=${CHARS:-3000}
+vnc_chars=${VNC_CHARS:-600}
 virsh_chars=${VIRSH_CHARS:-100}
 runs=${RUNS:-3}
 
@@ -74,19 +76,29 @@ median() { python3 -c 'import statistics, sys; print(round(statistics.median(flo
 now() { date +%s.%N; }
 
 gen "$chars" "$out/inj"
+gen "$vnc_chars" "$out/vnc"
 gen "$virsh_chars" "$out/vir"
-inj_rates=() inj_events=() inj_lost=0 inj_reordered=0
-for r in $(seq 1 "$runs"); do
-    mark=$(vg_mark)
-    t0=$(now)
-    redir-inject "$name" --type "$(cat "$out/inj.type")" || echo "redir-inject failed" >&2
-    t1=$(now)
-    settle "$mark" "$(wc -l <"$out/inj.expected")"
-    read -r l o < <(keys_after "$mark" | lost "$out/inj.expected")
-    inj_lost=$((inj_lost + l)) inj_reordered=$((inj_reordered + o))
-    inj_rates+=("$(python3 -c "print($chars / ($t1 - $t0))")")
-    inj_events+=("$(python3 -c "print($(wc -l <"$out/inj.expected") / ($t1 - $t0))")")
-done
+# inject_runs PREFIX CHARS ARGS...: sets rates, events, lost, reordered
+inject_runs() {
+    local prefix=$1 n=$2 r mark t0 t1 l o
+    shift 2
+    rates=() events=() lost_sum=0 reordered_sum=0
+    for r in $(seq 1 "$runs"); do
+        mark=$(vg_mark)
+        t0=$(now)
+        redir-inject "$name" "$@" --type "$(cat "$prefix.type")" || echo "redir-inject $* failed" >&2
+        t1=$(now)
+        settle "$mark" "$(wc -l <"$prefix.expected")"
+        read -r l o < <(keys_after "$mark" | lost "$prefix.expected")
+        lost_sum=$((lost_sum + l)) reordered_sum=$((reordered_sum + o))
+        rates+=("$(python3 -c "print($n / ($t1 - $t0))")")
+        events+=("$(python3 -c "print($(wc -l <"$prefix.expected") / ($t1 - $t0))")")
+    done
+}
+inject_runs "$out/inj" "$chars" --keyboard virtio
+inj=$(median "${rates[@]}") inj_ev=$(median "${events[@]}") inj_lost=$lost_sum inj_reordered=$reordered_sum
+inject_runs "$out/vnc" "$vnc_chars" --keyboard vnc
+vnc=$(median "${rates[@]}") vnc_ev=$(median "${events[@]}") vnc_lost=$lost_sum vnc_reordered=$reordered_sum
 vir_rates=() vir_events=() vir_lost=0 vir_reordered=0
 for r in $(seq 1 "$runs"); do
     mark=$(vg_mark)
@@ -102,11 +114,12 @@ for r in $(seq 1 "$runs"); do
     vir_rates+=("$(python3 -c "print($virsh_chars / ($t1 - $t0))")")
     vir_events+=("$(python3 -c "print($(wc -l <"$out/vir.expected") / ($t1 - $t0))")")
 done
-inj=$(median "${inj_rates[@]}") vir=$(median "${vir_rates[@]}")
+vir=$(median "${vir_rates[@]}")
 echo "typing mixed printable ASCII on the test guest (TCG), median of $runs runs:"
-printf '  %-34s %7s chars/s %7s key events/s  lost %s, reordered runs %s\n' \
-    "redir-inject --type ($chars chars)" "$inj" "$(median "${inj_events[@]}")" "$inj_lost" "$inj_reordered"
-printf '  %-34s %7s chars/s %7s key events/s  lost %s, reordered runs %s\n' \
+printf '  %-40s %7s chars/s %7s key events/s  lost %s, reordered runs %s\n' \
+    "redir-inject --keyboard virtio ($chars)" "$inj" "$inj_ev" "$inj_lost" "$inj_reordered" \
+    "redir-inject --keyboard vnc ($vnc_chars)" "$vnc" "$vnc_ev" "$vnc_lost" "$vnc_reordered" \
     "virsh send-key, 1 call/char ($virsh_chars)" "$vir" "$(median "${vir_events[@]}")" "$vir_lost" "$vir_reordered"
-printf '  %-34s %7s chars/s (reference, not measured)\n' "openQA type_string default" 30
-echo "  ratio redir-inject / virsh send-key: $(python3 -c "print(round($inj / $vir, 2))")x"
+printf '  %-40s %7s chars/s (reference, not measured)\n' "openQA type_string default" 30
+echo "  ratio redir-inject (virtio) / virsh send-key: $(python3 -c "print(round($inj / $vir, 2))")x"
+echo "  ratio redir-inject (vnc) / virsh send-key: $(python3 -c "print(round($vnc / $vir, 2))")x"

@@ -74,6 +74,7 @@ wanted=(
     drm_kms_helper:fbdev_emulation=0
     virtio-gpu
     evdev
+    virtio_input
     button
     xhci-pci
     usbhid
@@ -127,7 +128,7 @@ mkdir -p "$stage"/{bin,sbin,etc,proc,sys,dev,tmp,lib/modules}
 cp "$busybox" "$stage/bin/busybox"
 for a in sh ls cat dmesg mount poweroff insmod; do ln -s busybox "$stage/bin/$a"; done
 
-"$cc" -static -O2 -Wall -Wextra -Wno-unused-parameter -o "$stage/init" "$here/probe.c" -lm \
+"$cc" -static -pthread -O2 -Wall -Wextra -Wno-unused-parameter -o "$stage/init" "$here/probe.c" -lm \
     || die "compiling probe.c failed"
 strip "$stage/init" 2>/dev/null || true
 

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -137,7 +138,63 @@ struct vp_mode_fb_dirty_cmd {
 static int log_fd = 2;
 static unsigned long log_seq;
 
-/* Writes one complete "VRP <seq> <text>\n" line with a single write(). */
+/* Log lines are queued in memory and written to the serial port whenever it
+ * takes them, so that reading input never waits on the (slow, emulated)
+ * UART: an input reader that falls behind loses events in the kernel's evdev
+ * buffer, and the test would blame the host. Nothing is ever dropped here: a
+ * full queue is written out first. Before the main loop, in forked children
+ * and at power-off, lines are written directly. */
+static char log_buf[1 << 21];
+static size_t log_off, log_len; /* pending: log_buf[log_off, log_len) */
+static int log_direct = 1;
+
+static void log_write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(log_fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN) {
+                struct pollfd pf = {log_fd, POLLOUT, 0};
+                poll(&pf, 1, 100);
+                continue;
+            }
+            return;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void log_flush_all(void)
+{
+    log_write_all(log_buf + log_off, log_len - log_off);
+    log_off = log_len = 0;
+}
+
+/* Writes what the port takes now without waiting. */
+static void log_flush_some(void)
+{
+    while (log_off < log_len) {
+        ssize_t w = write(log_fd, log_buf + log_off, log_len - log_off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno != EAGAIN) {
+            log_off = log_len; /* the port is gone: nothing can be written */
+            break;
+        }
+        if (w <= 0)
+            break;
+        log_off += (size_t)w;
+    }
+    if (log_off == log_len)
+        log_off = log_len = 0;
+}
+
+static int log_pending(void) { return log_len > log_off; }
+
+/* Queues one complete "VRP <seq> <text>\n" line. */
 static void vlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void vlog(const char *fmt, ...)
 {
@@ -157,16 +214,22 @@ static void vlog(const char *fmt, ...)
         if (line[i] == '\n' || line[i] == '\r')
             line[i] = ' ';
     line[n++] = '\n';
-    size_t off = 0;
-    while (off < (size_t)n) {
-        ssize_t w = write(log_fd, line + off, (size_t)n - off);
-        if (w < 0) {
-            if (errno == EINTR || errno == EAGAIN)
-                continue;
-            break;
-        }
-        off += (size_t)w;
+    if (log_direct) {
+        log_flush_all();
+        log_write_all(line, (size_t)n);
+        return;
     }
+    if (log_len + (size_t)n > sizeof log_buf) {
+        if (log_off > 0) {
+            memmove(log_buf, log_buf + log_off, log_len - log_off);
+            log_len -= log_off;
+            log_off = 0;
+        }
+        if (log_len + (size_t)n > sizeof log_buf)
+            log_flush_all();
+    }
+    memcpy(log_buf + log_len, line, (size_t)n);
+    log_len += (size_t)n;
 }
 
 static uint64_t now_ms(void)
@@ -518,23 +581,82 @@ static int display_init(void)
 }
 
 /* Polled periodically: follows a change of the preferred mode. */
-static void display_check_mode(void)
+/* Display mode changes (the host resized the display) are watched by a
+ * thread of their own: asking virtio-gpu for the connector waits for a round
+ * trip to the host, and the main loop must keep reading input meanwhile (an
+ * input reader that stalls loses events in the kernel's evdev buffer). The
+ * thread only looks; the main loop sets the mode and draws. */
+static pthread_mutex_t mode_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vp_mode_modeinfo mode_wanted; /* guarded by mode_lock */
+static int mode_wanted_set;                 /* guarded by mode_lock */
+static uint16_t mode_cur_w, mode_cur_h;     /* guarded by mode_lock */
+static int mode_pipe[2] = {-1, -1};         /* watcher -> main loop */
+
+static void *mode_watch(void *arg)
 {
-    if (!disp.ok)
+    for (;;) {
+        usleep(300000);
+        struct vp_mode_get_connector c;
+        struct vp_mode_modeinfo *modes = NULL;
+        if (get_connector(disp.fd, disp.conn_id, &c, &modes, NULL) != 0)
+            continue;
+        struct vp_mode_modeinfo m;
+        int have = pick_mode(modes, c.count_modes, &m) == 0;
+        free(modes);
+        if (!have)
+            continue;
+        int notify = 0;
+        pthread_mutex_lock(&mode_lock);
+        if (m.hdisplay != mode_cur_w || m.vdisplay != mode_cur_h) {
+            mode_wanted = m;
+            mode_wanted_set = 1;
+            notify = 1;
+        }
+        pthread_mutex_unlock(&mode_lock);
+        if (notify && write(mode_pipe[1], "m", 1) < 0) {
+            /* the pipe is full: the main loop has a wake-up pending */
+        }
+    }
+    return NULL;
+}
+
+static void mode_publish(void)
+{
+    pthread_mutex_lock(&mode_lock);
+    mode_cur_w = disp.mode.hdisplay;
+    mode_cur_h = disp.mode.vdisplay;
+    pthread_mutex_unlock(&mode_lock);
+}
+
+static void mode_watch_start(void)
+{
+    if (!disp.ok || pipe2(mode_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
         return;
-    struct vp_mode_get_connector c;
-    struct vp_mode_modeinfo *modes = NULL;
-    if (get_connector(disp.fd, disp.conn_id, &c, &modes, NULL) != 0)
+    mode_publish();
+    pthread_t t;
+    if (pthread_create(&t, NULL, mode_watch, NULL) != 0) {
+        vlog("warn no mode watcher");
         return;
-    struct vp_mode_modeinfo m;
-    int have = pick_mode(modes, c.count_modes, &m) == 0;
-    free(modes);
-    if (!have)
-        return;
-    if (m.hdisplay == disp.mode.hdisplay && m.vdisplay == disp.mode.vdisplay)
+    }
+    pthread_detach(t);
+}
+
+/* Main loop: applies a mode change the watcher saw. */
+static void display_apply_mode(void)
+{
+    char b[64];
+    while (read(mode_pipe[0], b, sizeof b) > 0) {
+    }
+    pthread_mutex_lock(&mode_lock);
+    struct vp_mode_modeinfo m = mode_wanted;
+    int have = mode_wanted_set;
+    mode_wanted_set = 0;
+    pthread_mutex_unlock(&mode_lock);
+    if (!have || (m.hdisplay == disp.mode.hdisplay && m.vdisplay == disp.mode.vdisplay))
         return;
     if (set_mode(&m) == 0)
         vlog("mode %ux%u", disp.w, disp.h);
+    mode_publish();
 }
 
 /* ------------------------------------------------------------------ */
@@ -544,6 +666,8 @@ static void display_check_mode(void)
 static void power_off(const char *why)
 {
     vlog("poweroff %s", why);
+    log_direct = 1;
+    log_flush_all();
     sync();
     reboot(RB_POWER_OFF);
     for (;;)
@@ -648,8 +772,12 @@ static void start_tone(unsigned hz, unsigned ms)
         if (tone_jobs[i].pid)
             continue;
         pid_t pid = fork();
-        if (pid == 0)
+        if (pid == 0) {
+            /* the parent's queued lines are the parent's to write */
+            log_off = log_len = 0;
+            log_direct = 1;
             _exit(play_tone(hz, ms));
+        }
         if (pid < 0) {
             vlog("tone-error %u %u fork", hz, ms);
             return;
@@ -858,6 +986,10 @@ static void handle_event(struct input_dev *dv, const struct input_event *ev)
         }
         break;
     case EV_SYN:
+        /* the kernel's buffer for this reader overflowed: events were lost
+         * inside the guest, after the device had them */
+        if (ev->code == SYN_DROPPED)
+            vlog("input-dropped event%d", dv->num);
         if (ev->code == SYN_REPORT && dv->abs_dirty) {
             dv->abs_dirty = 0;
             vlog("abs %d %d %u %u", dv->absval[0], dv->absval[1],
@@ -1212,18 +1344,29 @@ int main(void)
         vlog("warn display unavailable");
     scan_inputs();
     qga_open();
+    mode_watch_start();
     vlog("ready %ux%u", disp.w, disp.h);
+    fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) | O_NONBLOCK);
+    log_direct = 0;
 
     char cmdbuf[512];
     size_t cmdlen = 0;
-    uint64_t next_scan = now_ms() + 1000, next_mode = now_ms() + 300;
+    uint64_t next_scan = now_ms() + 1000;
 
     for (;;) {
-        struct pollfd pf[MAX_DEV + 2];
+        struct pollfd pf[MAX_DEV + 4];
         int np = 0;
         for (int i = 0; i < ndevs; i++)
             pf[np++] = (struct pollfd){devs[i].fd, POLLIN, 0};
-        int cmd_idx = -1, qga_idx = -1;
+        int cmd_idx = -1, qga_idx = -1, log_idx = -1, mode_idx = -1;
+        if (mode_pipe[0] >= 0) {
+            mode_idx = np;
+            pf[np++] = (struct pollfd){mode_pipe[0], POLLIN, 0};
+        }
+        if (log_pending()) {
+            log_idx = np;
+            pf[np++] = (struct pollfd){log_fd, POLLOUT, 0};
+        }
         if (cmd_fd >= 0) {
             cmd_idx = np;
             pf[np++] = (struct pollfd){cmd_fd, POLLIN, 0};
@@ -1233,7 +1376,7 @@ int main(void)
             qga_idx = np;
             pf[np++] = (struct pollfd){qga_fd, POLLIN, 0};
         }
-        uint64_t due = next_mode < next_scan ? next_mode : next_scan;
+        uint64_t due = next_scan;
         if (scr.bar && bar_next_ms < due)
             due = bar_next_ms;
         if (needle_due_ms && needle_due_ms < due)
@@ -1250,9 +1393,14 @@ int main(void)
         if (r > 0) {
             /* inputs first (indices stay valid: removal happens in read_input
              * only for the device being read, so walk backwards) */
-            for (int i = ndevs - 1; i >= 0; i--)
-                if (i < np && pf[i].revents)
+            int nin = ndevs;
+            for (int i = nin - 1; i >= 0; i--)
+                if (pf[i].revents)
                     read_input(&devs[i]);
+            if (log_idx >= 0 && (pf[log_idx].revents & (POLLOUT | POLLERR | POLLHUP)))
+                log_flush_some();
+            if (mode_idx >= 0 && (pf[mode_idx].revents & POLLIN))
+                display_apply_mode();
             if (cmd_idx >= 0 && (pf[cmd_idx].revents & POLLIN)) {
                 char b[256];
                 ssize_t n = read(cmd_fd, b, sizeof b);
@@ -1295,10 +1443,6 @@ int main(void)
             vredir_rect n = vredir_needle_rect(disp.w, disp.h);
             render_rect(n);
             vlog("needle %u %u %u %u", n.x, n.y, n.w, n.h);
-        }
-        if (t >= next_mode) {
-            display_check_mode();
-            next_mode = t + 300;
         }
         if (t >= next_scan) {
             scan_inputs();

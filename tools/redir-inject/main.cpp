@@ -15,6 +15,7 @@
 #include "stdio_files.hpp"
 #include "stream_input.hpp"
 #include "stream_writer.hpp"
+#include "virtio_keyboard.hpp"
 
 using namespace vredir;
 
@@ -106,13 +107,14 @@ Status run_actions(const std::vector<InputAction>& actions, InputDelivery* d, bo
 
 int main(int argc, char** argv) {
   Tool tool("redir-inject",
-            "Deliver keyboard and pointer input to a VM through its VNC display: typed text, key combinations,\n"
-            "pointer moves and clicks, scripts, or the input channels of a vredir stream (stdin by default).\n"
+            "Deliver keyboard and pointer input to a VM's virtual devices (through its VNC server, and keys through\n"
+            "its virtio keyboard when it has one): typed text, key combinations, pointer moves and clicks, scripts,\n"
+            "or the input channels of a vredir stream (stdin by default).\n"
             "Events arrive in order and are never dropped.");
   CLI::App& app = tool.app();
-  std::string domain, uri, vnc, input, keymap = "us";
+  std::string domain, uri, vnc, input, keymap = "us", keyboard = "auto";
   bool ack = false, no_timing = false;
-  double key_interval_ms = 11.0;
+  double key_interval_ms = -1;  // by path: 11 through VNC, 1 through a virtio keyboard
   std::vector<std::string> types, keys, moves, clicks, scrolls, scripts;
   app.add_option("DOMAIN", domain, "Domain name, UUID or id");
   app.add_option("-c,--connect", uri, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, then qemu:///system)");
@@ -126,12 +128,18 @@ int main(int argc, char** argv) {
   for (CLI::Option* o : {o_type, o_move, o_click, o_scroll, o_script}) o->type_size(1)->allow_extra_args(false);
   o_key->type_size(1)->expected(1, 64)->allow_extra_args(true);
   app.add_option("-i,--input", input, "Read a vredir stream from FILE ('-' stdin; the default without action flags)");
+  app.add_option("--keyboard", keyboard,
+                 "Key path: virtio (the VM's virtio keyboard through QEMU's monitor), vnc, or auto (virtio when the "
+                 "VM has one)")
+      ->check(CLI::IsMember({"auto", "virtio", "vnc"}))
+      ->capture_default_str();
   app.add_option("--keymap", keymap, "Keyboard layout of the guest: us, de, fr, gb")->capture_default_str();
   app.add_flag("--ack", ack, "Write a vredir stream of ACK frames on stdout, one per delivered input event");
   app.add_flag("--no-timing", no_timing, "Replay a stream as fast as delivery allows, ignoring its timestamps");
   app.add_option("--key-interval", key_interval_ms,
-                 "Milliseconds between key events (default 11: QEMU releases one per 10 ms)")
-      ->check(CLI::Range(1.0, 1000.0));
+                 "Least milliseconds per key event (default 11 through VNC, where QEMU releases one per 10 ms; "
+                 "1 through a virtio keyboard)")
+      ->check(CLI::Range(0.1, 1000.0));
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
 
   std::optional<Layout> layout = parse_layout(keymap);
@@ -177,6 +185,20 @@ int main(int argc, char** argv) {
   spdlog::debug("VNC server '{}', {}x{}, scancodes {}", vnc_input.server_name(), vnc_input.width(),
                 vnc_input.height(), vnc_input.scancodes() ? "yes" : "no");
 
+  VirtioKeyboard virtio;
+  bool use_virtio = false;
+  if (keyboard != "vnc") {
+    if (!vnc.empty()) {
+      if (keyboard == "virtio") return tool.usage_error("--keyboard virtio needs a DOMAIN, not --vnc");
+    } else if (Status st = virtio.open(uri, domain); st) {
+      use_virtio = true;
+    } else if (keyboard == "virtio" || st.code() != kExitNotFound) {
+      if (keyboard == "virtio") return tool.finish(st);
+      spdlog::warn("{}; keys go through the VNC server", st.message());
+    }
+  }
+  spdlog::debug("keys through {}", use_virtio ? "the virtio keyboard " + virtio.qom_path() : "the VNC server");
+
   stream::StreamWriter writer([](std::string_view b) { return write_all(1, b, "stdout"); });
   if (ack) {
     Status st = writer.begin("redir-inject", {{"source", read_stream ? "stream" : "flags"}});
@@ -191,8 +213,12 @@ int main(int argc, char** argv) {
     return writer.ack(kAckChannel, a);
   };
   Pacing pacing;
-  pacing.key_interval = std::chrono::microseconds(static_cast<int64_t>(key_interval_ms * 1000));
+  if (key_interval_ms > 0) {
+    pacing.key_interval = std::chrono::microseconds(static_cast<int64_t>(key_interval_ms * 1000));
+    pacing.virtio_key_interval = pacing.key_interval;
+  }
   InputDelivery delivery(vnc_input, pacing, on_ack);
+  if (use_virtio) delivery.use_virtio_keyboard(&virtio);
 
   auto t0 = InputClock::now();
   uint64_t key_seq = 0, ptr_seq = 0;
@@ -207,6 +233,9 @@ int main(int argc, char** argv) {
   double secs = std::chrono::duration<double>(InputClock::now() - t0).count();
   spdlog::debug("delivered {} key and {} pointer events in {:.2f} s", delivery.key_events(), delivery.pointer_events(),
                secs);
+  if (use_virtio)
+    spdlog::debug("virtio keyboard: {} reports, {} waits for guest buffers, {} sent again", virtio.batches(),
+                  virtio.waits(), virtio.resent());
   if (ack && !st.is_reader_gone()) {
     stream::EndReason reason = st ? stream::EndReason::kNormal
                                   : (st.code() == kExitInterrupted ? stream::EndReason::kInterrupted
