@@ -22,7 +22,10 @@ struct FileCloser {
 };
 }  // namespace
 
-Status write_png(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels) {
+namespace {
+
+Status write_png_channels(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels,
+                          bool alpha) {
   std::unique_ptr<FILE, FileCloser> f(std::fopen(path.c_str(), "wb"));
   if (!f) return fail(kExitFailure, "cannot write '" + path + "': " + std::strerror(errno));
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
@@ -31,22 +34,24 @@ Status write_png(const std::string& path, uint32_t width, uint32_t height, const
     png_destroy_write_struct(&png, &info);
     return fail(kExitFailure, "cannot write '" + path + "': out of memory");
   }
-  std::vector<uint8_t> row(size_t(width) * 3);
+  const size_t bpp = alpha ? 4 : 3;
+  std::vector<uint8_t> row(size_t(width) * bpp);
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
     return fail(kExitFailure, "cannot write PNG '" + path + "'");
   }
   png_init_io(png, f.get());
   png_set_compression_level(png, 1);
-  png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-               PNG_FILTER_TYPE_DEFAULT);
+  png_set_IHDR(png, info, width, height, 8, alpha ? PNG_COLOR_TYPE_RGBA : PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
   for (uint32_t y = 0; y < height; ++y) {
     const uint32_t* src = pixels + size_t(y) * width;
     for (uint32_t x = 0; x < width; ++x) {
-      row[x * 3 + 0] = static_cast<uint8_t>(src[x] >> 16);
-      row[x * 3 + 1] = static_cast<uint8_t>(src[x] >> 8);
-      row[x * 3 + 2] = static_cast<uint8_t>(src[x]);
+      row[x * bpp + 0] = static_cast<uint8_t>(src[x] >> 16);
+      row[x * bpp + 1] = static_cast<uint8_t>(src[x] >> 8);
+      row[x * bpp + 2] = static_cast<uint8_t>(src[x]);
+      if (alpha) row[x * bpp + 3] = static_cast<uint8_t>(src[x] >> 24);
     }
     png_write_row(png, row.data());
   }
@@ -54,6 +59,16 @@ Status write_png(const std::string& path, uint32_t width, uint32_t height, const
   png_destroy_write_struct(&png, &info);
   if (std::fflush(f.get()) != 0) return fail(kExitFailure, "cannot write '" + path + "': " + std::strerror(errno));
   return Status::ok();
+}
+
+}  // namespace
+
+Status write_png(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels) {
+  return write_png_channels(path, width, height, pixels, false);
+}
+
+Status write_png_alpha(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels) {
+  return write_png_channels(path, width, height, pixels, true);
 }
 
 Status read_png(const std::string& path, Image* out) {

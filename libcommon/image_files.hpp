@@ -16,6 +16,8 @@ struct Image {
 };
 
 Status write_png(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels);
+// The same with an alpha channel: pixels are 0xAARRGGBB (cursor shapes).
+Status write_png_alpha(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels);
 // Reads any PNG libpng understands, converted to RGB; caps the size.
 Status read_png(const std::string& path, Image* out);
 

@@ -203,6 +203,22 @@ static inline uint32_t vredir_compose_pixel(const vredir_screen_state *s, uint32
     return p;
 }
 
+/* The hardware cursor ("cursor on"): a 64x64 ARGB image, as virtio-gpu
+ * cursors are, with a 16x16 opaque gradient block in its top-left corner
+ * and a one-pixel half-transparent frame around it; the rest is fully
+ * transparent. Hotspot (3, 5). */
+#define VREDIR_CURSOR_SIZE 64u
+#define VREDIR_CURSOR_HOT_X 3u
+#define VREDIR_CURSOR_HOT_Y 5u
+static inline uint32_t vredir_cursor_pixel(uint32_t x, uint32_t y)
+{
+    if (x < 16 && y < 16)
+        return 0xFF000000u | ((x * 16u) << 16) | ((y * 16u) << 8) | 0x40u;
+    if (x <= 16 && y <= 16)
+        return 0x80FFFFFFu;
+    return 0;
+}
+
 #ifdef __cplusplus
 }
 #endif

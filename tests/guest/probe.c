@@ -128,6 +128,16 @@ struct vp_mode_fb_dirty_cmd {
 #define VP_IOCTL_MODE_CREATE_DUMB VP_DRM_IOWR(0xB2, struct vp_mode_create_dumb)
 #define VP_IOCTL_MODE_MAP_DUMB VP_DRM_IOWR(0xB3, struct vp_mode_map_dumb)
 #define VP_IOCTL_MODE_DESTROY_DUMB VP_DRM_IOWR(0xB4, struct vp_mode_destroy_dumb)
+
+struct vp_mode_cursor2 {
+    uint32_t flags, crtc_id;
+    int32_t x, y;
+    uint32_t width, height, handle;
+    int32_t hot_x, hot_y;
+};
+#define VP_MODE_CURSOR_BO 0x01u
+#define VP_MODE_CURSOR_MOVE 0x02u
+#define VP_IOCTL_MODE_CURSOR2 VP_DRM_IOWR(0xBB, struct vp_mode_cursor2)
 #define VP_MODE_TYPE_PREFERRED (1u << 3)
 #define VP_MODE_CONNECTED 1u
 
@@ -659,6 +669,60 @@ static void display_apply_mode(void)
     mode_publish();
 }
 
+/* The hardware cursor: a dumb buffer on the cursor plane ("cursor on"),
+ * which virtio-gpu hands to QEMU as a cursor shape with its hotspot. */
+static uint32_t cursor_handle;
+
+static int cursor_set(int on)
+{
+    if (!disp.ok)
+        return -1;
+    if (on && !cursor_handle) {
+        struct vp_mode_create_dumb c = {0};
+        c.width = VREDIR_CURSOR_SIZE;
+        c.height = VREDIR_CURSOR_SIZE;
+        c.bpp = 32;
+        if (ioctl(disp.fd, VP_IOCTL_MODE_CREATE_DUMB, &c) != 0)
+            return -1;
+        struct vp_mode_map_dumb mp = {0};
+        mp.handle = c.handle;
+        void *map = MAP_FAILED;
+        if (ioctl(disp.fd, VP_IOCTL_MODE_MAP_DUMB, &mp) == 0)
+            map = mmap(NULL, c.size, PROT_READ | PROT_WRITE, MAP_SHARED, disp.fd, (off_t)mp.offset);
+        if (map == MAP_FAILED) {
+            struct vp_mode_destroy_dumb d = {c.handle};
+            ioctl(disp.fd, VP_IOCTL_MODE_DESTROY_DUMB, &d);
+            return -1;
+        }
+        for (uint32_t y = 0; y < VREDIR_CURSOR_SIZE; y++) {
+            uint32_t *row = (uint32_t *)((char *)map + (size_t)y * c.pitch);
+            for (uint32_t x = 0; x < VREDIR_CURSOR_SIZE; x++)
+                row[x] = vredir_cursor_pixel(x, y);
+        }
+        munmap(map, c.size);
+        cursor_handle = c.handle;
+    }
+    struct vp_mode_cursor2 cur = {0};
+    cur.flags = VP_MODE_CURSOR_BO;
+    cur.crtc_id = disp.crtc_id;
+    cur.width = on ? VREDIR_CURSOR_SIZE : 0;
+    cur.height = on ? VREDIR_CURSOR_SIZE : 0;
+    cur.handle = on ? cursor_handle : 0;
+    cur.hot_x = VREDIR_CURSOR_HOT_X;
+    cur.hot_y = VREDIR_CURSOR_HOT_Y;
+    if (ioctl(disp.fd, VP_IOCTL_MODE_CURSOR2, &cur) != 0)
+        return -1;
+    if (on) {
+        struct vp_mode_cursor2 mv = {0};
+        mv.flags = VP_MODE_CURSOR_MOVE;
+        mv.crtc_id = disp.crtc_id;
+        mv.x = (int32_t)(disp.w / 2);
+        mv.y = (int32_t)(disp.h / 2);
+        ioctl(disp.fd, VP_IOCTL_MODE_CURSOR2, &mv);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Power                                                               */
 /* ------------------------------------------------------------------ */
@@ -857,6 +921,8 @@ static void do_command(char *line)
         toggle_flip();
         vlog("flip %d", scr.flipped);
         return;
+    } else if (!strcmp(cmd, "cursor") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
+        ok = cursor_set(!strcmp(a1, "on")) == 0;
     } else if (!strcmp(cmd, "flipkeys") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
         flipkeys = !strcmp(a1, "on");
     } else if (!strcmp(cmd, "tone") && atoi(a1) > 0 && atoi(a2) > 0) {

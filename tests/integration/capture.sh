@@ -168,8 +168,42 @@ grep -q 'DECLARE id=3 kind=audio.*channels=2 format=s16le rate=48000' <(redir-du
 # ---- cursor ---------------------------------------------------------------------
 redir-dump "$out/card-auto.vrs" >"$out/dump" 2>&1
 check "cursor channel declared for the display" grep -q 'DECLARE id=2 kind=cursor.*display=1' "$out/dump"
-shapes=$( (redir-dump "$out/anim.vrs"; redir-dump "$out/card-auto.vrs"; redir-dump "$out/audio.vrs") 2>/dev/null | grep -c CURSOR_SHAPE)
-note "cursor: QEMU sent $shapes cursor shape(s); the probe defines no hardware cursor, and QEMU's VNC server reports no pointer position"
+# The probe's hardware cursor (patterns.h, vredir_cursor_pixel) reaches the
+# cursor channel with its hotspot, pixel-exact in its opaque and transparent
+# parts. QEMU's VNC server never reports the pointer position (ui/vnc.c
+# ignores it), so the channel carries shapes only.
+vg_cmd "cursor on" || not_ok "probe: cursor on"
+redir-capture "$name" --duration 3 --no-audio -o "$out/cursor.vrs" 2>"$out/err"
+redir-dump "$out/cursor.vrs" >"$out/dump" 2>&1
+check "cursor: the probe's 64x64 shape with hotspot 3,5 arrives in the cursor channel" \
+    grep -q 'CURSOR_SHAPE 64x64 hot=3,5' "$out/dump"
+rm -rf "$out/cursor"
+redir-dump -q --extract 2 --to "$out/cursor" "$out/cursor.vrs" 2>"$out/err"
+cursor_png=$(ls "$out"/cursor/cursor-*-hot-3-5.png 2>/dev/null | tail -1)
+cursor_exact() {
+    [ -n "$cursor_png" ] || return 1
+    convert "$cursor_png" txt:- | python3 -c '
+import re, sys
+bad = 0
+for line in sys.stdin:
+    m = re.match(r"(\d+),(\d+):\((\d+),(\d+),(\d+),(\d+)\)", line.replace(" ", ""))
+    if not m:
+        continue
+    x, y, r, g, b, a = map(int, m.groups())
+    if x < 16 and y < 16:
+        want = ((x * 16) & 255, (y * 16) & 255, 0x40, 255)
+    elif x <= 16 and y <= 16:
+        continue  # half-transparent frame: alpha depends on the cursor encoding QEMU chose
+    else:
+        want = None  # fully transparent: colour does not matter
+    if want is None:
+        bad += a != 0
+    else:
+        bad += (r, g, b, a) != want
+sys.exit(1 if bad else 0)'
+}
+check "cursor: the extracted shape matches the probe's pattern pixel for pixel" cursor_exact
+vg_cmd "cursor off" || not_ok "probe: cursor off"
 
 # ---- waits ----------------------------------------------------------------------
 t0=$SECONDS

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 using namespace vredir;
 using namespace vredir::stream;
@@ -23,9 +24,10 @@ Status Extractor::add(const Event& ev) {
   if (ev.type() == FrameType::kDeclare && ev.channel && id_ < 0) {
     const ChannelInfo& ch = *ev.channel;
     if (want_ != std::to_string(ch.id) && want_ != ch.name) return Status::ok();
-    if (!ch.known_kind || (ch.kind_enum() != ChannelKind::kDisplay && ch.kind_enum() != ChannelKind::kAudio))
+    if (!ch.known_kind || (ch.kind_enum() != ChannelKind::kDisplay && ch.kind_enum() != ChannelKind::kAudio &&
+                           ch.kind_enum() != ChannelKind::kCursor))
       return fail(kExitFailure, "channel '" + want_ + "' is a " + ch.kind_label() +
-                                    " channel; --extract takes display or audio channels");
+                                    " channel; --extract takes display, cursor or audio channels");
     id_ = ch.id;
     kind_ = ch.kind_enum();
     if (kind_ == ChannelKind::kAudio) {
@@ -46,6 +48,16 @@ Status Extractor::add(const Event& ev) {
     char name[32];
     std::snprintf(name, sizeof(name), "/frame-%06llu.png", static_cast<unsigned long long>(++frames_));
     return write_png(dir_ + name, surface_.width(), surface_.height(), surface_.pixels().data());
+  } else if (const auto* c = std::get_if<CursorShape>(&ev.payload)) {
+    // One PNG with alpha per shape; the hotspot is in the name.
+    std::vector<uint32_t> argb(size_t(c->w) * c->h);
+    for (size_t i = 0; i < argb.size() && i * 4 + 3 < c->pixels.size(); ++i)
+      argb[i] = uint32_t(c->pixels[i * 4]) | uint32_t(c->pixels[i * 4 + 1]) << 8 |
+                uint32_t(c->pixels[i * 4 + 2]) << 16 | uint32_t(c->pixels[i * 4 + 3]) << 24;
+    char name[64];
+    std::snprintf(name, sizeof(name), "/cursor-%06llu-hot-%u-%u.png", static_cast<unsigned long long>(++frames_),
+                  c->hot_x, c->hot_y);
+    return write_png_alpha(dir_ + name, c->w, c->h, argb.data());
   } else if (const auto* a = std::get_if<AudioData>(&ev.payload)) {
     audio_bytes_ += a->pcm.size();
     return wav_->write(a->pcm.data(), a->pcm.size());
@@ -61,5 +73,6 @@ Status Extractor::finish() {
 
 std::string Extractor::summary() const {
   if (kind_ == ChannelKind::kAudio) return std::to_string(audio_bytes_) + " bytes of audio";
+  if (kind_ == ChannelKind::kCursor) return std::to_string(frames_) + " cursor shape(s)";
   return std::to_string(frames_) + " frame(s)";
 }

@@ -100,7 +100,8 @@ int main(int argc, char** argv) {
   app.add_flag("--check", opt.check, "Only validate: print nothing, report through the exit status");
   app.add_option("--channel", opt.channels, "Only show this channel (name or id; repeatable)")->allow_extra_args(false);
   auto* x = app.add_option("--extract", opt.extract,
-                           "Extract a display channel to PNG frames or an audio channel to WAV (name or id)");
+                           "Extract a display channel to PNG frames, a cursor channel to PNG shapes or an audio "
+                           "channel to WAV (name or id)");
   app.add_option("--to", opt.to, "Directory for --extract")->needs(x);
   x->needs(app.get_option("--to"));
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
