@@ -9,6 +9,10 @@
 
 namespace vredir::stream {
 
+namespace {
+constexpr size_t kMaxGdiStates = 4096;  // per gdi channel, for dump annotations
+}  // namespace
+
 std::string ChannelInfo::kind_label() const {
   const char* n = known_kind ? kind_name(kind_enum()) : nullptr;
   return n ? n : "unknown(" + std::to_string(kind) + ")";
@@ -180,9 +184,18 @@ StreamDecoder::Result StreamDecoder::decode_on_channel(Event* ev, std::string* e
     case FrameType::kControl:
       if (!decode_into<Control>(ev, decode_control, &why)) return bad(err, f, why);
       return Result::kEvent;
-    case FrameType::kGdi:
+    case FrameType::kGdi: {
+      // Checked by the gdi codec here so every reader refuses a malformed
+      // record; consumers decode the payload again with gdi::decode_record.
+      gdi::Record rec;
+      if (!gdi::decode_record(f.payload, &rec, &why)) return bad(err, f, why);
+      if (auto* st = std::get_if<gdi::State>(&rec)) {
+        if (ch.gdi_states.size() >= kMaxGdiStates && !ch.gdi_states.count(st->target)) ch.gdi_states.clear();
+        ch.gdi_states[st->target] = std::move(*st);
+      }
+      return Result::kEvent;
+    }
     case FrameType::kData:
-      // Opaque here: GDI records are decoded by the gdi codec.
       return Result::kEvent;
     default:
       return bad(err, f, "unexpected frame type");

@@ -11,6 +11,7 @@
 #include <variant>
 
 #include "frame_reader.hpp"
+#include "gdi_records.hpp"
 #include "status.hpp"
 
 namespace vredir::stream {
@@ -25,6 +26,9 @@ struct ChannelInfo {
   uint32_t width = 0, height = 0;
   // audio
   uint32_t rate = 0, channels = 0;
+  // gdi: the last STATE record per target (bounded), so a dump can show the
+  // colours a drawing record uses
+  std::map<uint32_t, gdi::State> gdi_states;
 
   ChannelKind kind_enum() const { return static_cast<ChannelKind>(kind); }
   std::string kind_label() const;  // "display", or "unknown(42)"

@@ -29,6 +29,19 @@ std::string printable(std::string_view s) {
 
 namespace {
 
+// A GDI frame's record (already checked by the decoder) and the last STATE
+// sent for its target, if any.
+bool gdi_record(const Event& ev, gdi::Record* rec, const gdi::State** state) {
+  if (ev.what != Event::What::kFrame || ev.type() != FrameType::kGdi) return false;
+  if (!gdi::decode_record(ev.frame.payload, rec, nullptr)) return false;
+  *state = nullptr;
+  if (ev.channel) {
+    auto it = ev.channel->gdi_states.find(gdi::target_of(*rec));
+    if (it != ev.channel->gdi_states.end()) *state = &it->second;
+  }
+  return true;
+}
+
 std::string type_label(const Event& ev) {
   const char* n = type_name(ev.type());
   if (n) return n;
@@ -107,6 +120,9 @@ std::string describe_text(const Event& ev) {
       break;
   }
   if (h.flags) out += " flags=0x" + hex6(h.flags).substr(4);
+  gdi::Record rec;
+  const gdi::State* state = nullptr;
+  if (gdi_record(ev, &rec, &state)) return out + " " + gdi::describe(rec, state);
   std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
@@ -187,6 +203,9 @@ nlohmann::json describe_json(const Event& ev) {
                   : ev.what == Event::What::kUnknownChannel ? "unknown channel kind"
                                                             : "unknown rect encoding";
   }
+  gdi::Record rec;
+  const gdi::State* state = nullptr;
+  if (gdi_record(ev, &rec, &state)) j["gdi"] = nlohmann::json::parse(gdi::to_json(rec, state));
   std::visit(
       [&](const auto& v) {
         using T = std::decay_t<decltype(v)>;
@@ -277,6 +296,17 @@ void StreamStats::add(const Event& ev) {
   }
   s.frames++;
   s.bytes += kFrameHeaderSize + ev.frame.header.length;
+  gdi::Record rec;
+  const gdi::State* state = nullptr;
+  if (gdi_record(ev, &rec, &state)) {
+    uint64_t n = kFrameHeaderSize + ev.frame.header.length;
+    if (gdi::is_command_update(rec)) {
+      s.gdi_commands++;
+      s.gdi_command_bytes += n;
+    }
+    if (gdi::is_pixel_update(rec)) s.gdi_pixel_updates++;
+    if (gdi::carries_pixels(rec)) s.gdi_pixel_bytes += n;
+  }
   if (ev.what != Event::What::kFrame) s.unknown++;
   uint64_t t = ev.frame.header.timestamp_us;
   if (!s.any) {
@@ -305,6 +335,21 @@ std::string StreamStats::table() const {
                   static_cast<unsigned long long>(s.unknown));
     out += line;
   }
+  for (const auto& [id, s] : channels_) {
+    if (s.kind != "gdi") continue;
+    uint64_t updates = s.gdi_commands + s.gdi_pixel_updates;
+    uint64_t bytes = s.gdi_command_bytes + s.gdi_pixel_bytes;
+    std::snprintf(line, sizeof(line),
+                  "gdi ch=%u commands=%llu command_bytes=%llu pixel_updates=%llu pixel_bytes=%llu "
+                  "command_share=%.1f%% command_byte_share=%.1f%%\n",
+                  id, static_cast<unsigned long long>(s.gdi_commands),
+                  static_cast<unsigned long long>(s.gdi_command_bytes),
+                  static_cast<unsigned long long>(s.gdi_pixel_updates),
+                  static_cast<unsigned long long>(s.gdi_pixel_bytes),
+                  updates ? 100.0 * double(s.gdi_commands) / double(updates) : 0.0,
+                  bytes ? 100.0 * double(s.gdi_command_bytes) / double(bytes) : 0.0);
+    out += line;
+  }
   return out;
 }
 
@@ -324,6 +369,12 @@ std::vector<nlohmann::json> StreamStats::json() const {
     j["span_s"] = span;
     j["bytes_per_s"] = span > 0 ? double(s.bytes) / span : 0.0;
     j["frames_per_s"] = span > 0 ? double(s.frames) / span : 0.0;
+    if (s.kind == "gdi") {
+      j["gdi_commands"] = s.gdi_commands;
+      j["gdi_command_bytes"] = s.gdi_command_bytes;
+      j["gdi_pixel_updates"] = s.gdi_pixel_updates;
+      j["gdi_pixel_bytes"] = s.gdi_pixel_bytes;
+    }
     rows.push_back(j);
   }
   return rows;

@@ -26,6 +26,8 @@ struct ChannelStats {
   uint64_t unknown = 0;
   uint64_t first_us = 0, last_us = 0;
   bool any = false;
+  // gdi channels: command vs pixel updates (vredir-gdi(5)), frame bytes
+  uint64_t gdi_commands = 0, gdi_command_bytes = 0, gdi_pixel_updates = 0, gdi_pixel_bytes = 0;
 };
 
 class StreamStats {

@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "stdio_files.hpp"
 #include "stream_writer.hpp"
+#include "vrs_build_gdi.hpp"
 
 using namespace vredir;
 using namespace vredir::stream;
@@ -26,7 +27,12 @@ std::vector<std::string> tokenize(const std::string& line, std::string* err) {
     }
     if (line[i] == '#') break;
     std::string tok;
-    if (line[i] == '"') {
+    // A quoted section may start a token or follow "key=" (title="a b").
+    while (i < line.size() && !isspace(static_cast<unsigned char>(line[i]))) {
+      if (line[i] != '"') {
+        tok += line[i++];
+        continue;
+      }
       ++i;
       while (i < line.size() && line[i] != '"') {
         char c = line[i++];
@@ -44,8 +50,6 @@ std::vector<std::string> tokenize(const std::string& line, std::string* err) {
       }
       if (i >= line.size()) *err = "unterminated string";
       ++i;
-    } else {
-      while (i < line.size() && !isspace(static_cast<unsigned char>(line[i]))) tok += line[i++];
     }
     out.push_back(tok);
   }
@@ -197,6 +201,10 @@ Status build_line(StreamWriter& w, const std::vector<std::string>& t) {
                                 !(t.size() > 4 && t[4] == "hidden")},
                       p);
     return w.frame(ch(), FrameType::kCursorPos, p);
+  }
+  if (v == "gdi") {
+    auto z = [](const std::string& raw) { return zlib_compress(raw, 6); };
+    return w.frame(ch(), FrameType::kGdi, vrs_gdi::build(t, 2, z));
   }
   if (v == "data") return w.frame(ch(), FrameType::kData, t.size() > 2 ? hex_bytes(t[2]) : "");
   if (v == "frame") {

@@ -29,8 +29,9 @@ Status InputWriter::display_shown(uint16_t display, const std::string& name, uin
     if (it->second.width == width && it->second.height == height) return Status::ok();
     if (Status st = writer_.close_channel(it->second.id); !st) return st;
   } else {
-    if (next_id_ == 0) return Status::ok();  // 65535 channels used: no more
-    it = pointers_.emplace(display, PointerChannel{next_id_++, 0, 0, 0}).first;
+    uint16_t id = take_id();
+    if (id == 0) return Status::ok();  // 65535 channels used: no more
+    it = pointers_.emplace(display, PointerChannel{id, 0, 0, 0}).first;
   }
   PointerChannel& p = it->second;
   p.seq = 0;
@@ -55,6 +56,35 @@ Status InputWriter::pointer(uint16_t display, int32_t x, int32_t y, uint32_t but
   auto it = pointers_.find(display);
   if (!begun_ || it == pointers_.end()) return Status::ok();
   return writer_.pointer(it->second.id, stream::Pointer{++it->second.seq, x, y, buttons});
+}
+
+bool InputWriter::id_used(uint16_t id) const {
+  if (id == kKeyboardChannel) return true;
+  for (const auto& [d, p] : pointers_)
+    if (p.id == id) return true;
+  for (const auto& [g, u] : gdi_)
+    if (u == id) return true;
+  return false;
+}
+
+uint16_t InputWriter::take_id() {
+  while (next_id_ != 0 && id_used(next_id_)) ++next_id_;
+  return next_id_ == 0 ? 0 : next_id_++;
+}
+
+Status InputWriter::gdi(uint16_t gdi, const std::string& name, std::string_view payload) {
+  if (!begun_) return Status::ok();
+  auto it = gdi_.find(gdi);
+  if (it == gdi_.end()) {
+    uint16_t id = id_used(gdi) ? take_id() : gdi;
+    if (id == 0) return Status::ok();
+    it = gdi_.emplace(gdi, id).first;
+    if (Status st = writer_.declare(id, stream::ChannelKind::kGdi, name,
+                                    {{"app", name}, {"downstream", std::to_string(gdi)}});
+        !st)
+      return st;
+  }
+  return writer_.frame(it->second, stream::FrameType::kGdi, payload);
 }
 
 Status InputWriter::end(stream::EndReason reason, const std::string& message) {

@@ -27,6 +27,11 @@ class InputWriter {
   vredir::Status display_shown(uint16_t display, const std::string& name, uint32_t width, uint32_t height);
   vredir::Status display_gone(uint16_t display);
   vredir::Status pointer(uint16_t display, int32_t x, int32_t y, uint32_t buttons);
+  // An upstream GDI record (vredir-gdi(5)) for the windows of the gdi
+  // channel `gdi` of the input stream. Its upstream gdi channel is declared
+  // on first use with the same id when free (else the next free id), params
+  // app=NAME downstream=ID.
+  vredir::Status gdi(uint16_t gdi, const std::string& name, std::string_view payload);
   vredir::Status end(vredir::stream::EndReason reason, const std::string& message = "");
 
  private:
@@ -43,6 +48,9 @@ class InputWriter {
   uint64_t key_seq_ = 0;
   uint16_t next_id_ = kKeyboardChannel + 1;
   std::map<uint16_t, PointerChannel> pointers_;  // by display channel id
+  std::map<uint16_t, uint16_t> gdi_;             // gdi channel id -> upstream id
+  bool id_used(uint16_t id) const;
+  uint16_t take_id();
 };
 
 }  // namespace xreplay

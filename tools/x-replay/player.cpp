@@ -18,6 +18,7 @@
 #include "audio_output.hpp"
 #include "cli.hpp"
 #include "escape_chord.hpp"
+#include "gdi_windows.hpp"
 #include "image_files.hpp"
 #include "input_writer.hpp"
 #include "keycodes.hpp"
@@ -98,7 +99,7 @@ class Player {
   std::map<uint16_t, uint16_t> cursor_display_;                 // cursor channel -> display channel
   uint16_t audio_channel_ = 0;
   AudioOutput audio_;
-  bool gdi_reported_ = false;
+  std::unique_ptr<GdiWindows> gdi_;  // the windows of gdi channels, opened on first use
 
   InputWriter input_;
   vredir::EscapeChord chord_;
@@ -137,6 +138,12 @@ Status Player::run() {
     int64_t wait_us = -1;
     bool more = step_stream(&wait_us);
     drain_x();
+    if (gdi_) {
+      if (Status st = gdi_->pump(); !st) {
+        stop(st.is_reader_gone() ? Status::ok() : st);
+        break;
+      }
+    }
     int audio_ms = audio_.pump();
     if (done_) break;
     if (x_.broken()) {
@@ -150,13 +157,17 @@ Status Player::run() {
     if (more) timeout = 0;
     else if (wait_us >= 0) timeout = static_cast<int>(std::min<int64_t>((wait_us + 999) / 1000, 250));
     if (audio_ms >= 0 && audio_ms < timeout) timeout = audio_ms;
-    pollfd fds[2] = {{x_.fd(), POLLIN, 0}, {in_.fd(), POLLIN, 0}};
+    pollfd fds[3] = {{x_.fd(), POLLIN, 0}, {in_.fd(), POLLIN, 0}, {gdi_ ? gdi_->fd() : -1, POLLIN, 0}};
     nfds_t n = want_read_ && !eof_ && !stream_done_ ? 2 : 1;
+    if (gdi_) {
+      if (n == 1) fds[1].fd = -1;
+      n = 3;
+    }
     if (::poll(fds, n, timeout) < 0 && errno != EINTR) {
       stop(fail(vredir::kExitFailure, std::string("poll failed: ") + std::strerror(errno)));
       break;
     }
-    if (n == 2 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) read_input();
+    if (n >= 2 && fds[1].fd >= 0 && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) read_input();
   }
   Status st = result_;
   if (st && !deferred_) st = deferred_;
@@ -311,6 +322,7 @@ void Player::on_close(const stream::ChannelInfo& ch) {
     if (auto w = windows_.find(c->second); w != windows_.end()) w->second->hide_cursor();
     cursor_display_.erase(c);
   }
+  if (gdi_ && ch.known_kind && ch.kind_enum() == stream::ChannelKind::kGdi) gdi_->close_channel(ch.id);
   if (auto w = windows_.find(ch.id); w != windows_.end()) {
     bool was_shown = w->second->shown();
     if (ch.id == (display_order_.empty() ? 0 : display_order_[0]) && was_shown && !opt_.screenshot.empty()) {
@@ -357,12 +369,23 @@ void Player::on_cursor_frame(const stream::Event& ev) {
   }
 }
 
-// GDI channels (a Windows application's windows, drawn as seamless native
-// windows) are the next part of x-replay; until then they are read and skipped.
+// GDI channels: a Windows application's windows, drawn as local X windows
+// (gdi_windows.hpp); their input goes back on an upstream gdi channel.
 void Player::on_gdi_frame(const stream::Event& ev) {
-  if (gdi_reported_) return;
-  gdi_reported_ = true;
-  spdlog::info("channel '{}' (gdi) is not shown: this x-replay shows display channels only", ev.channel->name);
+  if (!gdi_) {
+    gdi_ = std::make_unique<GdiWindows>(
+        [this](uint16_t channel, const std::string& name, const vredir::gdi::Record& rec) {
+          std::string payload;
+          vredir::gdi::encode_record(rec, payload);
+          return input_.gdi(channel, name, payload);
+        });
+    if (Status st = gdi_->open(opt_.x_display); !st) {
+      stream_finished(st);
+      return;
+    }
+  }
+  if (Status st = gdi_->apply(ev.channel->id, ev.channel->name, ev.frame.payload); !st)
+    stream_finished(fail(st.code(), what_ + ": " + st.message() + " at offset " + std::to_string(ev.frame.offset)));
 }
 
 // --- X ----------------------------------------------------------------------
@@ -510,6 +533,8 @@ Status Player::write_screenshot() {
     if (Status st = w->capture(&img); !st) return st;
   } else if (capture_at_close_) {
     img = std::move(*capture_at_close_);
+  } else if (gdi_ && gdi_->capture(&img)) {
+    // No display channel: the first GDI window's client area.
   } else {
     return fail(vredir::kExitFailure, "no display window to read back for '" + opt_.screenshot +
                                           "' (the stream showed none, or its window was destroyed)");
