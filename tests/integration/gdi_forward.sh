@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# gdi-forward under Wine on a private Xvfb, with the Windows test apps built
+# by the CMake build (tests/winapps) and programs Wine ships:
+#  - semantics: the primitives app's strings arrive as TEXT ops and its
+#    rectangles with their colours (redir-dump --json);
+#  - input: INPUT_KEY records typed into an EDIT control end up in it;
+#  - windows: a dialog is its own window with an owner; WINDOW_REQUEST close;
+#  - registry and permissions: list filtering, LAUNCH allowed / denied (exit 4),
+#    TERMINATE ends the app and its windows are destroyed;
+#  - robustness: a crashing app still gives a valid stream (APP_EXIT crashed);
+#  - real programs the project did not write: Wine's notepad (typed into)
+#    and winemine.
+# One Wine prefix is created for the whole group (wineboot takes seconds).
+# Every check prints "ok - ..." or "not ok - ..."; the script fails if any did.
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
+: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
+for t in gdi-forward redir-dump; do
+    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
+    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
+done
+command -v vrs-build >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
+command -v vrs-build >/dev/null || { echo "not ok - test helper vrs-build is not built"; exit 1; }
+apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
+[ -f "$apps/primitives.exe" ] || { echo "not ok - the Windows test apps are not built ($apps)"; exit 1; }
+missing=()
+for t in wine:wine wineboot:wine wineserver:wine winepath:wine Xvfb:xvfb python3:python3; do
+    command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "not ok - missing Debian packages: ${missing[*]} (apt-get install ${missing[*]} wine64, or run tests/setup.sh)"
+    exit 1
+fi
+
+failures=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
+check() {
+    local what=$1
+    shift
+    if "$@"; then ok "$what"; else not_ok "$what"; fi
+}
+
+work=$(mktemp -d)
+xvfb_pid=
+cleanup() {
+    WINEPREFIX=$work/prefix wineserver -k 2>/dev/null
+    [ -n "$xvfb_pid" ] && kill "$xvfb_pid" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || exit 1
+
+# --- an X server of our own: Xvfb picks a free display number -------------
+exec 5> >(cat >display.txt)
+Xvfb -displayfd 5 -screen 0 1280x1024x24 -nolisten tcp >xvfb.log 2>&1 &
+xvfb_pid=$!
+exec 5>&-
+for _ in $(seq 100); do [ -s display.txt ] && break; sleep 0.1; done
+[ -s display.txt ] || { echo "not ok - Xvfb did not start: $(tail -1 xvfb.log)"; exit 1; }
+export DISPLAY=:$(head -1 display.txt)
+
+# --- one Wine prefix for the group -----------------------------------------
+export WINEPREFIX=$work/prefix WINEDEBUG=-all
+WINEDLLOVERRIDES="mscoree,mshtml=" wineboot -i >wineboot.log 2>&1
+wineserver -w
+check "a Wine prefix was created" test -f "$WINEPREFIX/system.reg"
+
+# Records of a stream as JSON objects, one per line ({"op": ...}).
+gdi_json() { redir-dump --json "$1" 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    try: o = json.loads(line)
+    except ValueError: continue
+    if isinstance(o.get("gdi"), dict):
+        g = o["gdi"]; g["_channel"] = o.get("channel"); print(json.dumps(g))
+'; }
+# has FILE PYTHON-EXPRESSION: some record r satisfies the expression.
+has() { gdi_json "$1" | python3 -c '
+import json, sys
+expr = sys.argv[1]
+sys.exit(0 if any(eval(expr, {}, {"r": json.loads(l)}) for l in sys.stdin) else 1)' "$2"; }
+
+# Feeds an upstream stream to gdi-forward in steps. SCRIPT holds vrs-build
+# lines plus "@wait TEXT" (send what is pending, then wait until OUT holds
+# TEXT) and "@sleep N"; END follows the last line.
+# feed SCRIPT OUT
+feed() {
+    local script=$1 out=$2 acc=$1.acc sent=0 line size
+    printf 'time 0\nhello producer=test\n' >"$acc"
+    emit() {
+        vrs-build "$acc" >"$acc.vrs" || return
+        size=$(stat -c %s "$acc.vrs")
+        tail -c +$((sent + 1)) "$acc.vrs"
+        sent=$size
+    }
+    while IFS= read -r line; do
+        case $line in
+        "@wait "*)
+            emit
+            for _ in $(seq 200); do grep -aq -- "${line#@wait }" "$out" 2>/dev/null && break; sleep 0.1; done
+            sleep 1
+            ;;
+        "@sleep "*) emit; sleep "${line#@sleep }" ;;
+        *) echo "$line" >>"$acc" ;;
+        esac
+    done <"$script"
+    echo end >>"$acc"
+    emit
+}
+
+# Input that stays open until the app has exited on its own (then END).
+printf '@wait exited with code\n' >keep.txt
+keep_open() { feed keep.txt "$1"; }
+
+# --- semantics: primitives ------------------------------------------------
+keep_open prim.vrs | timeout 120 gdi-forward run -- "$apps/primitives.exe" /exit-after 3000 >prim.vrs 2>prim.err
+rc=$?
+check "run primitives exits 0 (rc=$rc: $(tail -1 prim.err))" test "$rc" = 0
+check "primitives stream is valid" redir-dump --check prim.vrs
+check "stream declares a gdi channel with app and pid" \
+    sh -c 'redir-dump prim.vrs | grep -q "kind=gdi .*app=primitives pid=[0-9]"'
+check "WINDOW_CREATE with the app's title" has prim.vrs 'r["op"]=="WINDOW_CREATE" and r["title"]=="vredir primitives"'
+check "TextOutW string arrives as TEXT" has prim.vrs 'r["op"]=="TEXT" and r["text"]=="Hello GDI" and r["at"]=={"x":10,"y":140}'
+check "TEXT carries per-character advances" has prim.vrs 'r["op"]=="TEXT" and r["text"]=="Hello GDI" and len(r.get("advances",[]))==9'
+check "non-ASCII text arrives as UTF-8" has prim.vrs 'r["op"]=="TEXT" and r["text"]=="Unicode: \u00e9t\u00e9 \u2713"'
+check "DrawText (inside user32) arrives as TEXT" has prim.vrs 'r["op"]=="TEXT" and r["text"]=="Centered by DrawText"'
+check "the Arial font is described" has prim.vrs 'r["op"]=="FONT_DEF" and r["face"]=="Arial" and r["height"]==-20 and r["weight"]==700'
+check "FillRect: red FILL_RECT at 10,10 100x50" has prim.vrs 'r["op"]=="FILL_RECT" and r["rect"]=={"x":10,"y":10,"w":100,"h":50} and r.get("brush")=="#FF0000"'
+check "Rectangle with its blue brush" has prim.vrs 'r["op"]=="RECTANGLE" and r["rect"]=={"x":120,"y":10,"w":100,"h":50} and r.get("brush")=="#0000FF"'
+check "Ellipse with its green brush" has prim.vrs 'r["op"]=="ELLIPSE" and r.get("brush")=="#00A000"'
+check "RoundRect, Pie and Chord" has prim.vrs 'r["op"]=="ROUND_RECT"'
+check "Pie as ARC kind=pie" has prim.vrs 'r["op"]=="ARC" and r["kind"]=="pie"'
+check "Polygon" has prim.vrs 'r["op"]=="POLYGON"'
+check "Polyline and LineTo" has prim.vrs 'r["op"]=="POLYLINE" and len(r["points"])==2'
+check "PolyBezier" has prim.vrs 'r["op"]=="POLYBEZIER"'
+check "GradientFill as GRADIENT red to blue" has prim.vrs 'r["op"]=="GRADIENT" and r["from"]=="#FF0000" and r["to"]=="#0000FF"'
+check "FrameRect and InvertRect" has prim.vrs 'r["op"]=="FRAME_RECT" or r["op"]=="INVERT_RECT"'
+check "a DIB travels as BITMAP_DEF + BITMAP_DRAW" has prim.vrs 'r["op"]=="BITMAP_DRAW" and r["rect"]=={"x":10,"y":240,"w":16,"h":16}'
+check "FillRect is one record (its inner PatBlt is not sent twice)" \
+    test "$(gdi_json prim.vrs | python3 -c 'import json, sys; print(sum(json.loads(l).get("rect") == {"x": 10, "y": 10, "w": 100, "h": 50} for l in sys.stdin))')" = 1
+check "paint batches end with FLUSH" has prim.vrs 'r["op"]=="FLUSH"'
+check "the app's exit: windows destroyed, APP_EXIT exited" has prim.vrs 'r["op"]=="APP_EXIT" and r["how"]=="exited" and r["code"]==0'
+check "stream ends with END source-gone" sh -c 'redir-dump prim.vrs | tail -1 | grep -q "END reason=source-gone"'
+
+# --- double buffering: memory DC surfaces and COPY --------------------------
+keep_open anim.vrs | timeout 120 gdi-forward run -- "$apps/animation.exe" /exit-after 1500 >anim.vrs 2>/dev/null
+check "animation: memory DC becomes a surface" has anim.vrs 'r["op"]=="SURFACE_CREATE" and r["w"]==320 and r["h"]==200'
+check "animation: BitBlt to the window is a COPY from the surface" has anim.vrs 'r["op"]=="COPY" and r["dst"]==1 and r["src"]>=65536'
+check "animation: text drawn on the surface arrives as TEXT" has anim.vrs 'r["op"]=="TEXT" and r["text"].startswith("frame ")'
+
+# --- scrolling: ScrollWindowEx as a copy within the window ------------------
+keep_open text.vrs | timeout 120 gdi-forward run -- "$apps/textview.exe" /auto-scroll 100 /exit-after 2000 >text.vrs 2>/dev/null
+check "textview: lines arrive as TEXT" has text.vrs 'r["op"]=="TEXT" and r["text"].startswith("Line 1: the quick brown fox")'
+check "textview: ScrollWindowEx is a COPY with src == dst" has text.vrs 'r["op"]=="COPY" and r["src"]==r["dst"]'
+
+# --- input: typing into an EDIT control -------------------------------------
+report_win=$(winepath -w "$work/report.txt")
+python3 - >keys.txt <<'EOF'
+print("declare 1 gdi gdi")
+print("@wait vredir edit")
+def key(vk, u):
+    print(f"gdi 1 input-key target=1 vk={vk} dir=down unicode={u}")
+    print(f"gdi 1 input-key target=1 vk={vk} dir=up unicode={u}")
+for c in "Hellx": key(ord(c.upper()), ord(c))
+key(8, 0)                       # Backspace
+for c in "o vredir": key(ord(c.upper()) if c.isalpha() else 0x20, ord(c))
+print("@sleep 3")
+EOF
+feed keys.txt edit.vrs | timeout 120 gdi-forward run -- "$apps/editapp.exe" /report "$report_win" >edit.vrs 2>edit.err
+check "typed keys reach the EDIT control (got '$(cat report.txt 2>/dev/null)')" test "$(cat report.txt 2>/dev/null)" = "Hello vredir"
+check "the edit control's text comes back as TEXT" has edit.vrs 'r["op"]=="TEXT" and r["text"]=="Hello vredir"'
+check "end of input closes the app: APP_EXIT terminated" has edit.vrs 'r["op"]=="APP_EXIT" and r["how"]=="terminated"'
+check "edit stream is valid" redir-dump --check edit.vrs
+
+# --- windows: a dialog with an owner, WINDOW_REQUEST close ------------------
+cat >close.txt <<'EOF'
+declare 1 gdi gdi
+@wait Settings
+gdi 1 window-request target=2 action=close
+@sleep 2
+EOF
+feed close.txt multi.vrs | timeout 120 gdi-forward run -- "$apps/multiwin.exe" /dialog 1 >multi.vrs 2>/dev/null
+check "the dialog is its own window, owned by the main window" has multi.vrs 'r["op"]=="WINDOW_CREATE" and r["title"]=="Settings" and r["role"]=="dialog" and r["owner"]==1'
+check "the dialog's controls draw into it" has multi.vrs 'r["op"]=="TEXT" and r["text"]=="Settings dialog text" and r["target"]==2'
+check "WINDOW_REQUEST close destroys the dialog" has multi.vrs 'r["op"]=="WINDOW_DESTROY" and r["target"]==2'
+
+keep_open menu.vrs | timeout 120 gdi-forward run -- "$apps/multiwin.exe" /popup-after 1500 /exit-after 4000 >menu.vrs 2>/dev/null
+check "a popup menu is its own window: role popup, owned, placed at the click" \
+    has menu.vrs 'r["op"]=="WINDOW_CREATE" and r["role"]=="popup" and r["owner"]==1'
+check "the popup menu's items arrive as TEXT on it" has menu.vrs 'r["op"]=="TEXT" and r["text"]=="Popup item A" and r["target"]!=1'
+
+# --- robustness: a crash ------------------------------------------------------
+keep_open crash.vrs | timeout 120 gdi-forward run -- "$apps/primitives.exe" /crash-after 1500 >crash.vrs 2>/dev/null
+check "a crashing app leaves a valid stream" redir-dump --check crash.vrs
+check "the crash is APP_EXIT how=crashed" has crash.vrs 'r["op"]=="APP_EXIT" and r["how"]=="crashed"'
+check "the crashed app's window is destroyed" has crash.vrs 'r["op"]=="WINDOW_DESTROY" and r["target"]==1'
+timeout 60 gdi-forward run -- no-such-app.exe </dev/null >missing.vrs 2>missing.err
+rc=$?
+check "a missing app exits 3 with a message" sh -c "[ $rc = 3 ] && grep -q '^gdi-forward: cannot start' missing.err"
+
+# --- registry and permissions ---------------------------------------------------
+prim_win=$(winepath -w "$apps/primitives.exe")
+cat >apps.conf <<EOF
+# test registry
+[app primitives]
+path = $prim_win
+allow = alice @staff
+description = every primitive
+
+[app editor]
+path = $(winepath -w "$apps/editapp.exe")
+allow = bob
+
+[group staff]
+members = carol, dave
+EOF
+check "list shows every app" test "$(gdi-forward list --registry apps.conf | cut -f1 | tr '\n' ' ')" = "primitives editor "
+check "list --user carol shows what the group allows" test "$(gdi-forward list --registry apps.conf --user carol | cut -f1)" = "primitives"
+check "list --user bob shows only editor" test "$(gdi-forward list --registry apps.conf --user bob | cut -f1)" = "editor"
+check "list --json" sh -c 'gdi-forward list --registry apps.conf --json | head -1 | python3 -c "import json,sys; assert json.load(sys.stdin)[\"name\"]==\"primitives\""'
+printf '[app x]\nbogus = 1\n' >bad.conf
+gdi-forward list --registry bad.conf >/dev/null 2>bad.err
+rc=$?
+check "a bad registry line is reported with its line number" sh -c "[ $rc = 1 ] && grep -q 'bad.conf:2: unknown key' bad.err"
+
+cat >serve.txt <<'EOF'
+declare 1 control control
+control 1 LIST
+control 1 LAUNCH name=primitives
+@wait vredir primitives
+control 1 TERMINATE
+@sleep 4
+EOF
+feed serve.txt serve.vrs | timeout 120 gdi-forward serve --registry apps.conf --user alice >serve.vrs 2>serve.err
+rc=$?
+check "serve as an allowed user exits 0 (rc=$rc)" test "$rc" = 0
+check "serve stream is valid" redir-dump --check serve.vrs
+# control_has FILE PYTHON-EXPRESSION: some control frame c satisfies it.
+control_has() { redir-dump --json "$1" 2>/dev/null | python3 -c '
+import json, sys
+expr = sys.argv[1]
+cs = [o for o in map(json.loads, sys.stdin) if "verb" in o]
+sys.exit(0 if any(eval(expr, {}, {"c": c}) for c in cs) else 1)' "$2"; }
+check "LIST answers what alice may launch" control_has serve.vrs 'c["verb"]=="APPS" and c["args"]["apps"]=="primitives"'
+check "LAUNCH answers LAUNCHED with a channel" control_has serve.vrs 'c["verb"]=="LAUNCHED" and c["args"]["channel"]=="2"'
+check "the launched app's window arrives on its channel" has serve.vrs 'r["op"]=="WINDOW_CREATE" and r["_channel"]==2 and r["title"]=="vredir primitives"'
+check "TERMINATE ends the app: its window is destroyed" has serve.vrs 'r["op"]=="WINDOW_DESTROY" and r["_channel"]==2'
+check "TERMINATE ends the app: APP_EXIT terminated" has serve.vrs 'r["op"]=="APP_EXIT" and r["how"]=="terminated"'
+
+printf 'declare 1 control control\ncontrol 1 LAUNCH name=primitives\n@sleep 5\n' >deny.txt
+feed deny.txt deny.vrs | timeout 120 gdi-forward serve --registry apps.conf --user bob >deny.vrs 2>deny.err
+rc=$?
+check "a denied LAUNCH exits 4 (rc=$rc)" test "$rc" = 4
+check "a denied LAUNCH ends the stream with END denied and a reason" \
+    sh -c 'redir-dump deny.vrs | tail -1 | grep -q "END reason=denied.*bob.*primitives"'
+check "the denial is reported on stderr" grep -q "^gdi-forward: user 'bob' may not launch 'primitives'" deny.err
+
+# --- a real program the project did not write: Wine's notepad -------------------
+python3 - >np.txt <<'EOF'
+print("declare 1 gdi gdi")
+print("@wait Notepad")
+for c in "typed by vredir":
+    vk = ord(c.upper()) if c.isalpha() else 0x20
+    print(f"gdi 1 input-key target=1 vk={vk} dir=down unicode={ord(c)}")
+print("@sleep 3")
+EOF
+feed np.txt notepad.vrs | timeout 120 gdi-forward run --close-timeout 2000 -- notepad.exe >notepad.vrs 2>/dev/null
+check "notepad: its window is created with its title" has notepad.vrs 'r["op"]=="WINDOW_CREATE" and "Notepad" in r["title"]'
+check "notepad: its client area is drawn with rect ops" has notepad.vrs 'r["op"]=="FILL_RECT" and r["target"]==1'
+check "notepad: typed text reaches it and comes back as TEXT" has notepad.vrs 'r["op"]=="TEXT" and r["text"]=="typed by vredir"'
+check "notepad stream is valid" redir-dump --check notepad.vrs
+
+# Wine's minesweeper: loaded bitmaps travel once as pixels, then copies.
+printf '@sleep 4\n' >mine.txt
+feed mine.txt mine.vrs | timeout 120 gdi-forward run -- winemine.exe >mine.vrs 2>/dev/null
+check "winemine: its window is created" has mine.vrs 'r["op"]=="WINDOW_CREATE" and r["title"]=="WineMine"'
+check "winemine: its cells arrive as COPY from surfaces" has mine.vrs 'r["op"]=="COPY" and r["dst"]==1 and r["src"]>=65536'
+check "winemine: its bitmaps arrive once through the cache" has mine.vrs 'r["op"]=="BITMAP_DEF"'
+check "winemine stream is valid" redir-dump --check mine.vrs
+
+echo "$failures failed"
+[ "$failures" = 0 ]

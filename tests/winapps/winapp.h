@@ -1,0 +1,75 @@
+// Shared bits of the test apps: "/name VALUE" options from the command line
+// and a timer that ends the app after "/exit-after MS".
+#pragma once
+
+#include <windows.h>
+#include <shellapi.h>
+
+#include <cwchar>
+#include <string>
+
+// The value after "/name" on the command line, or "" if absent.
+inline std::wstring winapp_arg(const wchar_t* name) {
+  int argc = 0;
+  wchar_t** argv = CommandLineToArgvW(GetCommandLineW(), &argc);
+  std::wstring out;
+  for (int i = 1; argv && i + 1 < argc; ++i)
+    if (argv[i][0] == L'/' && wcscmp(argv[i] + 1, name) == 0) out = argv[i + 1];
+  if (argv) LocalFree(argv);
+  return out;
+}
+
+inline UINT winapp_ms(const wchar_t* name) {
+  std::wstring v = winapp_arg(name);
+  return v.empty() ? 0 : UINT(_wtoi(v.c_str()));
+}
+
+enum { kTimerExit = 9001, kTimerCrash = 9002 };
+
+// Call from WM_CREATE: /exit-after MS closes the window, /crash-after MS
+// dereferences a null pointer (robustness tests).
+inline void winapp_timers(HWND hwnd) {
+  if (UINT ms = winapp_ms(L"exit-after")) SetTimer(hwnd, kTimerExit, ms, nullptr);
+  if (UINT ms = winapp_ms(L"crash-after")) SetTimer(hwnd, kTimerCrash, ms, nullptr);
+}
+
+// Call from WM_TIMER; true when the timer was one of ours.
+inline bool winapp_on_timer(HWND hwnd, WPARAM id) {
+  if (id == kTimerExit) {
+    KillTimer(hwnd, id);
+    PostMessageW(hwnd, WM_CLOSE, 0, 0);
+    return true;
+  }
+  if (id == kTimerCrash) {
+    volatile int* p = nullptr;
+    *p = 42;
+    return true;
+  }
+  return false;
+}
+
+inline int winapp_loop() {
+  MSG msg;
+  while (GetMessageW(&msg, nullptr, 0, 0) > 0) {
+    TranslateMessage(&msg);
+    DispatchMessageW(&msg);
+  }
+  return int(msg.wParam);
+}
+
+inline HWND winapp_window(const wchar_t* cls, const wchar_t* title, WNDPROC proc, int w, int h, DWORD style = WS_OVERLAPPEDWINDOW) {
+  WNDCLASSW wc{};
+  wc.lpfnWndProc = proc;
+  wc.hInstance = GetModuleHandleW(nullptr);
+  wc.hCursor = LoadCursor(nullptr, IDC_ARROW);
+  wc.hbrBackground = reinterpret_cast<HBRUSH>(COLOR_WINDOW + 1);
+  wc.lpszClassName = cls;
+  RegisterClassW(&wc);
+  RECT r{0, 0, w, h};
+  AdjustWindowRect(&r, style, FALSE);
+  HWND hwnd = CreateWindowExW(0, cls, title, style, 40, 40, r.right - r.left, r.bottom - r.top, nullptr, nullptr,
+                              wc.hInstance, nullptr);
+  ShowWindow(hwnd, SW_SHOW);
+  UpdateWindow(hwnd);
+  return hwnd;
+}

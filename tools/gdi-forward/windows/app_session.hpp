@@ -1,0 +1,52 @@
+// One forwarded app: launched suspended with the hook DLL injected, its GDI
+// records relayed from the hook's pipe, input sent back, closed on request.
+#pragma once
+
+#include <windows.h>
+
+#include <cstdint>
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace gdi_forward {
+
+// Unix paths (under Wine) become DOS paths; anything else is left alone.
+std::wstring host_path(const std::wstring& path);
+std::wstring quote_arg(const std::wstring& arg);
+
+class AppSession {
+ public:
+  using RecordSink = std::function<void(const std::string& payload)>;
+  ~AppSession();
+
+  // Starts `command_line` (the first word is the program) with the hook in
+  // it. On failure returns false with an exit code and a message.
+  bool launch(const std::wstring& command_line, const std::string& app_name, int* code, std::string* err);
+  // Relays the hook's records to sink on a thread, then resumes the app.
+  void start(RecordSink sink);
+  void send_upstream(const std::string& payload);
+  // WM_CLOSE to every top-level window; after timeout_ms, TerminateProcess.
+  void close(DWORD timeout_ms);
+  // Waits for the app and for the relay to drain.
+  void wait();
+  HANDLE process() const { return process_; }
+  DWORD pid() const { return pid_; }
+  int32_t exit_code() const;
+  uint8_t how() const;  // 0 exited, 1 terminated by request, 2 crashed
+  std::vector<uint32_t> open_windows() const;  // created and not destroyed
+
+ private:
+  static DWORD WINAPI relay_main(void* self);
+  HANDLE process_ = nullptr, thread_ = nullptr, relay_ = nullptr;
+  HANDLE down_ = INVALID_HANDLE_VALUE, up_ = INVALID_HANDLE_VALUE;
+  DWORD pid_ = 0;
+  bool requested_ = false;
+  RecordSink sink_;
+  std::set<uint32_t> windows_;
+  mutable CRITICAL_SECTION lock_;
+  bool lock_ready_ = false;
+};
+
+}  // namespace gdi_forward

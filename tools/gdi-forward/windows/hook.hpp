@@ -1,0 +1,72 @@
+// Internals of the hook DLL (vredir-gdi-hook.dll), loaded into the app by
+// gdi-forward. It patches the import tables of every module in the process
+// (the app, user32, comctl32 and modules loaded later) so the GDI calls that
+// user32 and comctl32 make internally are seen too, and forwards them as GDI
+// records over the pipe to gdi-forward.
+#pragma once
+
+#include <windows.h>
+
+#include <cstdint>
+#include <string>
+
+#include "gdi_records.hpp"
+
+namespace gdi_hook {
+
+namespace gdi = vredir::gdi;
+
+// One lock guards all hook state and the output buffer.
+struct Lock {
+  Lock();
+  ~Lock();
+};
+
+// Queues a record for gdi-forward (caller holds the Lock or not: it locks).
+void send(const gdi::Record& r);
+// Pushes queued records into the pipe.
+void flush_output();
+std::string app_name();
+
+// Import table patching (iat_patch.cpp).
+struct HookEntry {
+  const char* module;  // "gdi32.dll", "user32.dll", ...
+  const char* name;
+  void* hook;
+  void** real;  // filled with the original address
+};
+void register_hooks(HookEntry* entries, size_t n);
+void patch_all_modules();
+void* hooked_address_for(HMODULE module, const char* name);  // for GetProcAddress
+
+// Drawing capture (hook_capture.cpp).
+void install_capture_hooks();
+void flush_dirty_targets();
+void forget_target(uint32_t id);
+
+// Windows (hook_windows.cpp). Targets are small ids, never raw handles.
+uint32_t ensure_window(HWND top);  // 0 if not ours / not trackable; caller holds the Lock
+HWND window_of_target(uint32_t target);
+void poll_windows();
+void install_window_hooks();
+
+// Input (hook_input.cpp): runs on its own thread, reads upstream records.
+DWORD WINAPI input_thread(void*);
+extern HANDLE g_up_pipe;
+
+// Colour conversion: COLORREF 0x00BBGGRR -> 0x00RRGGBB.
+inline uint32_t rgb_of(COLORREF c) {
+  if ((c >> 24) == 0x01 || (c >> 24) == 0x02) c &= 0x00FFFFFF;
+  return ((c & 0xFF) << 16) | (c & 0xFF00) | ((c >> 16) & 0xFF);
+}
+
+// Re-entrancy: only the outermost hooked call on a thread is recorded (the
+// calls FillRect or DrawText make internally are part of it).
+struct Depth {
+  Depth();
+  ~Depth();
+  bool outermost() const { return outer_; }
+  bool outer_;
+};
+
+}  // namespace gdi_hook

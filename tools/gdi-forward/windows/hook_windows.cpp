@@ -1,0 +1,259 @@
+// Window lifecycle: top-level windows of the process become targets. A
+// poll (every 30 ms, and right after the app's own window calls) reports
+// creation, destruction, show state, client-area moves, titles, z-order and
+// focus; drawing to a window not yet reported creates it first.
+#include <windows.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "hook.hpp"
+#include "pipe_link.hpp"
+
+namespace gdi_hook {
+
+namespace {
+
+struct WinInfo {
+  uint32_t id = 0;
+  gdi::Rect rect;
+  uint8_t show = 0;
+  std::string title;
+  uint32_t above = 0;
+};
+
+std::map<HWND, WinInfo> g_windows;
+std::map<uint32_t, HWND> g_by_id;
+uint32_t g_next_window = 1;
+uint32_t g_focus = 0;
+
+int32_t clampi(long v, long lo, long hi) { return int32_t(v < lo ? lo : v > hi ? hi : v); }
+
+gdi::Rect client_screen(HWND h) {
+  RECT r{};
+  GetClientRect(h, &r);
+  POINT p{0, 0};
+  ClientToScreen(h, &p);
+  gdi::Rect out;
+  out.x = clampi(p.x, gdi::kMinCoord, gdi::kMaxCoord);
+  out.y = clampi(p.y, gdi::kMinCoord, gdi::kMaxCoord);
+  out.w = clampi(r.right - r.left, 0, gdi::kMaxExtent);
+  out.h = clampi(r.bottom - r.top, 0, gdi::kMaxExtent);
+  return out;
+}
+
+uint8_t show_state(HWND h) {
+  if (!IsWindowVisible(h)) return 0;
+  if (IsIconic(h)) return 2;
+  if (IsZoomed(h)) return 3;
+  return 1;
+}
+
+std::string title_of(HWND h) {
+  wchar_t buf[512];
+  int n = InternalGetWindowText(h, buf, 512);
+  return n > 0 ? gdi_forward::to_utf8(buf, n) : std::string();
+}
+
+uint8_t role_of(HWND h) {
+  wchar_t cls[64] = {};
+  GetClassNameW(h, cls, 64);
+  if (!lstrcmpW(cls, L"#32768")) return 2;  // menu
+  if (!lstrcmpiW(cls, L"tooltips_class32")) return 3;
+  if (!lstrcmpW(cls, L"#32770")) return 1;  // dialog
+  LONG style = GetWindowLongW(h, GWL_STYLE);
+  if (style & WS_POPUP) {
+    if ((style & WS_CAPTION) == WS_CAPTION) return GetWindow(h, GW_OWNER) ? 1 : 0;
+    return 2;
+  }
+  return 0;
+}
+
+bool trackable(HWND h) {
+  DWORD pid = 0;
+  GetWindowThreadProcessId(h, &pid);
+  if (pid != GetCurrentProcessId()) return false;
+  if (GetAncestor(h, GA_ROOT) != h) return false;
+  wchar_t cls[64] = {};
+  GetClassNameW(h, cls, 64);
+  // IME and other helper windows never show anything.
+  return lstrcmpiW(cls, L"IME") != 0 && lstrcmpiW(cls, L"Message") != 0;
+}
+
+BOOL CALLBACK collect(HWND h, LPARAM p) {
+  reinterpret_cast<std::vector<HWND>*>(p)->push_back(h);
+  return TRUE;
+}
+
+}  // namespace
+
+uint32_t ensure_window(HWND top) {
+  Lock lock;
+  auto it = g_windows.find(top);
+  if (it != g_windows.end()) return it->second.id;
+  if (!trackable(top)) return 0;
+  HWND owner = GetWindow(top, GW_OWNER);
+  uint32_t owner_id = owner && owner != top ? ensure_window(owner) : 0;
+  WinInfo w;
+  w.id = g_next_window++;
+  w.rect = client_screen(top);
+  w.show = show_state(top);
+  w.title = title_of(top);
+  g_windows[top] = w;
+  g_by_id[w.id] = top;
+  LONG style = GetWindowLongW(top, GWL_STYLE);
+  gdi::WindowCreate c;
+  c.target = w.id;
+  c.owner = owner_id;
+  c.pid = GetCurrentProcessId();
+  c.role = role_of(top);
+  c.rect = w.rect;
+  c.flags = (style & WS_THICKFRAME ? gdi::WindowCreate::kFlagResizable : 0) |
+            (style & WS_MINIMIZEBOX ? gdi::WindowCreate::kFlagMinBox : 0) |
+            (style & WS_MAXIMIZEBOX ? gdi::WindowCreate::kFlagMaxBox : 0) |
+            (w.show ? gdi::WindowCreate::kFlagVisible : 0);
+  c.title = w.title;
+  c.app = app_name();
+  send(c);
+  if (w.show > 1) send(gdi::WindowShow{w.id, w.show});
+  return w.id;
+}
+
+HWND window_of_target(uint32_t target) {
+  Lock lock;
+  auto it = g_by_id.find(target);
+  return it == g_by_id.end() ? nullptr : it->second;
+}
+
+void poll_windows() {
+  std::vector<HWND> all;
+  EnumWindows(collect, reinterpret_cast<LPARAM>(&all));  // top of the z-order first
+  Lock lock;
+  for (HWND h : all)
+    if (!g_windows.count(h) && IsWindowVisible(h) && trackable(h)) ensure_window(h);
+  for (auto it = g_windows.begin(); it != g_windows.end();) {
+    if (!IsWindow(it->first) || !trackable(it->first)) {
+      uint32_t id = it->second.id;
+      send(gdi::WindowDestroy{id});
+      g_by_id.erase(id);
+      forget_target(id);
+      if (g_focus == id) g_focus = 0;
+      it = g_windows.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  uint32_t prev = 0;
+  for (HWND h : all) {
+    auto it = g_windows.find(h);
+    if (it == g_windows.end()) continue;
+    WinInfo& w = it->second;
+    uint8_t show = show_state(h);
+    if (show != w.show) {
+      w.show = show;
+      send(gdi::WindowShow{w.id, show});
+    }
+    gdi::Rect r = client_screen(h);
+    if (!(r == w.rect) && show != 2) {
+      w.rect = r;
+      send(gdi::WindowMove{w.id, r});
+    }
+    std::string t = title_of(h);
+    if (t != w.title) {
+      w.title = t;
+      send(gdi::WindowTitle{w.id, t});
+    }
+    if (show) {
+      if (w.above != prev) {
+        w.above = prev;
+        send(gdi::WindowZorder{w.id, prev});
+      }
+      prev = w.id;
+    }
+  }
+  auto fg = g_windows.find(GetForegroundWindow());
+  if (fg != g_windows.end() && fg->second.id != g_focus) {
+    g_focus = fg->second.id;
+    send(gdi::WindowFocus{g_focus});
+  }
+}
+
+namespace {
+
+#define REAL(fn) decltype(&::fn) real_##fn = nullptr
+REAL(ShowWindow);
+REAL(DestroyWindow);
+REAL(SetWindowPos);
+REAL(MoveWindow);
+REAL(SetWindowTextW);
+REAL(SetWindowTextA);
+REAL(DefWindowProcW);
+REAL(DefWindowProcA);
+
+// WM_ERASEBKGND: the default handler fills with the class brush from inside
+// user32/win32u, where no import table is crossed; do the same fill here
+// through FillRect so it is recorded (and drawn) like any other.
+bool erase_background(HWND h, HDC dc) {
+  HBRUSH brush = reinterpret_cast<HBRUSH>(GetClassLongPtrW(h, GCLP_HBRBACKGROUND));
+  if (!brush || !dc) return false;
+  RECT r;
+  GetClientRect(h, &r);
+  auto fill = reinterpret_cast<decltype(&::FillRect)>(hooked_address_for(GetModuleHandleW(L"user32.dll"), "FillRect"));
+  if (!fill) return false;
+  fill(dc, &r, brush);
+  return true;
+}
+
+LRESULT WINAPI hook_DefWindowProcW(HWND h, UINT msg, WPARAM wp, LPARAM lp) {
+  if (msg == WM_ERASEBKGND && erase_background(h, reinterpret_cast<HDC>(wp))) return 1;
+  return real_DefWindowProcW(h, msg, wp, lp);
+}
+LRESULT WINAPI hook_DefWindowProcA(HWND h, UINT msg, WPARAM wp, LPARAM lp) {
+  if (msg == WM_ERASEBKGND && erase_background(h, reinterpret_cast<HDC>(wp))) return 1;
+  return real_DefWindowProcA(h, msg, wp, lp);
+}
+
+BOOL WINAPI hook_ShowWindow(HWND h, int cmd) {
+  BOOL r = real_ShowWindow(h, cmd);
+  poll_windows();
+  return r;
+}
+BOOL WINAPI hook_DestroyWindow(HWND h) {
+  BOOL r = real_DestroyWindow(h);
+  poll_windows();
+  return r;
+}
+BOOL WINAPI hook_SetWindowPos(HWND h, HWND after, int x, int y, int cx, int cy, UINT flags) {
+  BOOL r = real_SetWindowPos(h, after, x, y, cx, cy, flags);
+  if (GetAncestor(h, GA_ROOT) == h) poll_windows();
+  return r;
+}
+BOOL WINAPI hook_MoveWindow(HWND h, int x, int y, int cx, int cy, BOOL repaint) {
+  BOOL r = real_MoveWindow(h, x, y, cx, cy, repaint);
+  if (GetAncestor(h, GA_ROOT) == h) poll_windows();
+  return r;
+}
+BOOL WINAPI hook_SetWindowTextW(HWND h, LPCWSTR s) {
+  BOOL r = real_SetWindowTextW(h, s);
+  if (GetAncestor(h, GA_ROOT) == h) poll_windows();
+  return r;
+}
+BOOL WINAPI hook_SetWindowTextA(HWND h, LPCSTR s) {
+  BOOL r = real_SetWindowTextA(h, s);
+  if (GetAncestor(h, GA_ROOT) == h) poll_windows();
+  return r;
+}
+
+#define HOOK(mod, fn) {mod, #fn, reinterpret_cast<void*>(hook_##fn), reinterpret_cast<void**>(&real_##fn)}
+HookEntry g_window_hooks[] = {
+    HOOK("user32.dll", ShowWindow),     HOOK("user32.dll", DestroyWindow),  HOOK("user32.dll", SetWindowPos),
+    HOOK("user32.dll", MoveWindow),     HOOK("user32.dll", SetWindowTextW), HOOK("user32.dll", SetWindowTextA),
+    HOOK("user32.dll", DefWindowProcW), HOOK("user32.dll", DefWindowProcA),
+};
+
+}  // namespace
+
+void install_window_hooks() { register_hooks(g_window_hooks, sizeof(g_window_hooks) / sizeof(g_window_hooks[0])); }
+
+}  // namespace gdi_hook
