@@ -23,15 +23,7 @@ command -v wav-tone >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-note() { echo "# $*"; }
-check() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 out=$(mktemp -d /tmp/vredir-capture.XXXXXX)
 bg_pids=()
@@ -341,5 +333,4 @@ drc=$?
     ok "VM shut down mid-capture: exit 6, END source-gone, the file is valid ($(cat "$out/err"))" ||
     not_ok "shutdown mid-capture: rc $rc, redir-dump rc $drc, last: $(tail -1 "$out/dump"); $(cat "$out/err")"
 
-echo "# $failures failure(s)"
-[ "$failures" = 0 ]
+tap_finish

@@ -24,14 +24,7 @@ chars=${INJECT_CHARS:-10000}
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-check() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 lines() { wc -l <"$1" | tr -d ' '; }
 # exits_one_line RC WANT ERRFILE: the exit code and a one-line message.
 exits_one_line() { [ "$1" = "$2" ] && [ "$(lines "$3")" = 1 ]; }
@@ -293,5 +286,4 @@ settle "$mark" 3 10
 check "--key ctrl-alt-delete: 29, 56, 111 pressed in that order (the guest then reboots)" \
     diff <(keys_after "$mark" | head -3 | tr '\n' ' ') <(echo -n "key 29 1 key 56 1 key 111 1 ")
 
-echo "# $failures failure(s)"
-[ "$failures" = 0 ]
+tap_finish

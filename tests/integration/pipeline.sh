@@ -35,14 +35,7 @@ fi
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-check() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 pixel() { python3 "$VREDIR_SOURCE_DIR/tests/guest/imgcmp.py" --pixel "$@"; }
 
 out=$(mktemp -d /tmp/vredir-pipeline.XXXXXX)
@@ -129,5 +122,4 @@ kill -TERM -- "-$console_pid" 2>/dev/null
 wait "$console_pid" 2>/dev/null
 console_pid=
 [ "$failures" = 0 ] || { echo "--- console.sh stderr"; tail -20 "$out/console.err"; }
-echo "$failures check(s) failed"
-[ "$failures" = 0 ]
+tap_finish

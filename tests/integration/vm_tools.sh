@@ -19,15 +19,7 @@ done
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-# check DESCRIPTION COMMAND...: ok when the command succeeds.
-check() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 out=$(mktemp -d /tmp/vredir-vmtools.XXXXXX)
 watch_pid=
@@ -215,8 +207,4 @@ rc=$?
 [ "$rc" = 1 ] && grep -q "cannot connect to test:///no/such/file.xml" "$out/err" && ok "bad URI: exit 1 naming the URI" ||
     not_ok "bad URI: rc $rc, stderr: $(cat "$out/err")"
 
-if [ "$failures" -gt 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+tap_finish

@@ -30,14 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
 fi
 
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-check() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 out=$(mktemp -d /tmp/vredir-xreplay.XXXXXX)
 xvfb_pid= viewer_pid=
@@ -336,5 +329,4 @@ check "two displays: screenshot is the first display channel" \
 check "two displays: one pointer channel per window" \
     [ "$(redir-dump two-input.vrs | grep -c 'kind=pointer')" = 2 ]
 
-echo "$failures check(s) failed"
-[ "$failures" = 0 ]
+tap_finish

@@ -28,14 +28,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
 fi
 
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-check() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/vredir-xreplay-gdi.XXXXXX")
 xvfb_pid= viewer_pid=
@@ -211,5 +204,4 @@ printf 'hello producer=t\ndeclare 1 gdi g\nframe 1 112 2001000000\nend\n' | vrs-
 x-replay --no-timing truncated.vrs >/dev/null 2>truncated.err
 check "hostile truncated record: exit 7" [ $? = 7 ]
 
-[ $failures = 0 ] && echo "all passed" || echo "$failures failed"
-[ $failures = 0 ]
+tap_finish
