@@ -10,7 +10,9 @@ for t in "${tools[@]}"; do
   man=$src/man/$t.1 bash=$src/completions/bash/$t zsh=$src/completions/zsh/_$t
   for f in "$man" "$bash" "$zsh"; do check "$t: ${f#$src/} exists" "[ -f '$f' ]"; done
   [ -f "$man" ] && grep -q '^\.SH "\?EXIT STATUS' "$man"; check "$t: man page has EXIT STATUS" "[ $? = 0 ]"
-  opts=$("$t" --help | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
+  # A tool with subcommands: their options count too.
+  subs=$("$t" --help | sed -n '/^Subcommands:/,$p' | awk 'NR > 1 && /^  [a-z]/ {print $1}')
+  opts=$({ "$t" --help; for s in $subs; do "$t" "$s" --help; done; } | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u)
   [ -n "$opts" ]; check "$t: --help lists long options" "[ $? = 0 ]"
   for o in $opts; do
     check "$t: man page documents $o" "sed 's/\\\\-/-/g' '$man' 2>/dev/null | grep -q -- '$o\\b'"

@@ -41,14 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     exit 1
 fi
 
-failures=0
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-check() {
-    local what=$1
-    shift
-    if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 
 work=$(mktemp -d)
 xvfb_pid= xvfb2_pid=
@@ -446,5 +439,4 @@ check "loop: multiwin exits after the local close" loop_end
 check "loop: the popup is a WINDOW_CREATE role popup owned by the main window" \
     has loop-multi.down 'r["op"]=="WINDOW_CREATE" and r["role"]=="popup" and r["owner"]==1'
 
-echo "$failures failed"
-[ "$failures" = 0 ]
+tap_finish

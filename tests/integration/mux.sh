@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# redir-mux serve/connect on the real test guest, over real TLS 1.3 on
+# loopback with a throwaway CA: login, bans, pre-auth limits, ACLs, boot on
+# select, streaming both ways, two clients, crash isolation, a slow reader,
+# fingerprint pinning and ACPI shutdown. One guest for the whole group.
+set -u
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
+: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
+export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+for t in redir-mux redir-capture redir-inject redir-dump; do
+    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
+    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
+done
+command -v vrs-build >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
+command -v vrs-build >/dev/null || { echo "not ok - vrs-build is not built"; exit 1; }
+command -v openssl >/dev/null || { echo "not ok - openssl is missing (apt-get install -y openssl)"; exit 1; }
+
+# shellcheck source=../guest/fixture.sh
+source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
+
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+
+out=$(mktemp -d /tmp/vredir-mux.XXXXXX)
+pids=()
+cleanup() {
+    local rc=$? p
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+    [ -n "${serve_pid:-}" ] && { kill "$serve_pid" 2>/dev/null; wait "$serve_pid" 2>/dev/null; }
+    [ "$rc" = 0 ] && rm -rf "$out" || echo "# kept $out" >&2
+    vg_cleanup "$rc"
+}
+
+# ---- a throwaway CA and a server certificate for 127.0.0.1 ------------------
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=vredir-test-ca \
+    -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+    -keyout "$out/key.pem" -out "$out/req.pem" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$out/ext"
+openssl x509 -req -in "$out/req.pem" -CA "$out/ca.pem" -CAkey "$out/ca.key" -CAcreateserial -days 2 \
+    -extfile "$out/ext" -out "$out/cert.pem" 2>/dev/null || vg_fail "openssl could not make a certificate"
+
+vg_ensure_libvirt
+vg_build
+name=vredir-test-mux-$$
+vg_define "$name"
+trap cleanup EXIT   # after vg_define, which installs its own trap
+
+# ---- users: alice types, vera only watches, carol may see nothing here ------
+users=$out/users
+echo 'alice-pw' >"$out/alice.pw"
+echo 'vera-pw' >"$out/vera.pw"
+echo 'wrong-pw' >"$out/wrong.pw"
+VREDIR_PASSWORD=alice-pw redir-mux users add alice --users "$users" --vms 'vredir-test-mux-*'
+VREDIR_PASSWORD=vera-pw redir-mux users add vera --users "$users" --vms 'vredir-test-mux-*' --view-only
+VREDIR_PASSWORD=carol-pw redir-mux users add carol --users "$users" --vms 'elsewhere-*'
+check "users file is mode 0600" [ "$(stat -c %a "$users")" = 600 ]
+check "users list shows the three accounts" [ "$(redir-mux users list --users "$users" | wc -l)" = 3 ]
+chmod 644 "$users"
+redir-mux serve --listen tls://127.0.0.1:0 --cert "$out/cert.pem" --key "$out/key.pem" --users "$users" \
+    2>"$out/refused.err"
+rc=$?
+check "serve refuses a world-readable users file (exit 4)" [ $rc = 4 ]
+chmod 600 "$users"
+redir-mux serve --listen tcp://0.0.0.0:0 --users "$users" 2>"$out/plain.err"
+check "serve refuses plain tcp:// on a non-loopback address (exit 2)" [ $? = 2 ]
+
+# ---- the server --------------------------------------------------------------
+ban_time=6
+mkdir "$out/rec"
+redir-mux serve --record "$out/rec" --listen tls://127.0.0.1:0 --cert "$out/cert.pem" --key "$out/key.pem" --users "$users" \
+    -c qemu:///system --auth-timeout 2 --ban-time $ban_time --max-pending 16 2>"$out/serve.log" &
+serve_pid=$!
+for _ in $(seq 1 100); do grep -q 'listening on' "$out/serve.log" && break; sleep 0.1; done
+port=$(sed -n 's|.*listening on tls://127.0.0.1:\([0-9]*\).*|\1|p' "$out/serve.log")
+[ -n "$port" ] || vg_fail "serve did not start: $(cat "$out/serve.log")"
+url=tls://127.0.0.1:$port
+mux() { redir-mux connect "$url" --ca "$out/ca.pem" "$@"; }
+
+# ---- server identity ---------------------------------------------------------
+fp=$(openssl x509 -noout -fingerprint -sha256 -in "$out/cert.pem")
+redir-mux connect "$url" --fingerprint "$fp" --user alice --password-file "$out/alice.pw" --list >/dev/null 2>&1
+check "a pinned fingerprint in openssl's colon form is accepted" [ $? = 0 ]
+other=$(openssl x509 -noout -fingerprint -sha256 -in "$out/ca.pem")
+redir-mux connect "$url" --fingerprint "$other" --user alice --password-file "$out/alice.pw" --list \
+    >/dev/null 2>"$out/fp.err"
+rc=$?
+check "a pinned-fingerprint mismatch exits 4 with one clear line" \
+    eval '[ $rc = 4 ] && [ "$(wc -l <"$out/fp.err")" = 1 ] && grep -q "fingerprint mismatch" "$out/fp.err"'
+redir-mux connect "$url" --known-hosts "$out/kh" --user alice --password-file "$out/alice.pw" --list >/dev/null 2>&1
+sed -i "s/ [0-9a-f]*\$/ $(printf '00%.0s' $(seq 32))/" "$out/kh"
+redir-mux connect "$url" --known-hosts "$out/kh" --user alice --password-file "$out/alice.pw" --list \
+    >/dev/null 2>"$out/kh.err"
+rc=$?
+check "known hosts: first use trusted, a changed key refused loudly (exit 4)" \
+    eval '[ $rc = 4 ] && grep -q "HAS CHANGED" "$out/kh.err"'
+
+# ---- list and ACL ------------------------------------------------------------
+mux --user alice --password-file "$out/alice.pw" --list >"$out/list" 2>"$out/list.err"
+check "--list shows the guest to alice, shut off, with its devices" \
+    grep -qE "^$name +shutoff +.*vnc" "$out/list"
+mux --user carol --password-file <(echo carol-pw) --list --json >"$out/list.carol"
+check "--list shows carol none of the VMs her ACL does not allow" [ ! -s "$out/list.carol" ]
+mux --user alice --password-file "$out/alice.pw" --list --json | grep -q "\"name\":\"$name\""
+check "--list --json has one object per VM" [ $? = 0 ]
+mux --user carol --password-file <(echo carol-pw) --vm "$name" >/dev/null 2>"$out/forbid.err"
+rc=$?
+check "selecting a forbidden VM exits 4" eval '[ $rc = 4 ] && grep -q "not allowed" "$out/forbid.err"'
+
+# ---- wrong password, unknown user --------------------------------------------
+t0=$(date +%s%N)
+mux --user alice --password-file "$out/wrong.pw" --list >/dev/null 2>"$out/wrong.err"
+rc_wrong=$?
+t1=$(date +%s%N)
+mux --user nosuchuser --password-file "$out/wrong.pw" --list >/dev/null 2>"$out/unknown.err"
+rc_unknown=$?
+t2=$(date +%s%N)
+check "a wrong password exits 4" [ $rc_wrong = 4 ]
+check "an unknown user gets the same exit and message" \
+    eval '[ $rc_unknown = 4 ] && cmp -s "$out/wrong.err" "$out/unknown.err"'
+ms_wrong=$(((t1 - t0) / 1000000)) ms_unknown=$(((t2 - t1) / 1000000))
+echo "# wrong password ${ms_wrong} ms, unknown user ${ms_unknown} ms"
+check "an unknown user takes a similar time (within a factor 2)" \
+    eval '[ $((ms_unknown * 2)) -ge $ms_wrong ] && [ $((ms_wrong * 2)) -ge $ms_unknown ]'
+check "every attempt is logged in one parseable line" \
+    eval 'grep -q "auth result=fail addr=127.0.0.1 user=alice$" "$out/serve.log" && grep -q "auth result=fail addr=127.0.0.1 user=nosuchuser$" "$out/serve.log"'
+
+# ---- five failures ban; the ban ends -----------------------------------------
+sleep $((ban_time + 1))   # earlier failures count toward the address: start clean
+for i in 1 2 3 4 5; do mux --user alice --password-file "$out/wrong.pw" --list >/dev/null 2>&1; done
+mux --user alice --password-file "$out/alice.pw" --list >/dev/null 2>"$out/ban.err"
+rc=$?
+check "after five failures even the right password is refused (exit 4, try again)" \
+    eval '[ $rc = 4 ] && grep -q "try again" "$out/ban.err" && grep -q "result=banned addr=127.0.0.1 user=alice" "$out/serve.log"'
+sleep $((ban_time + 1))
+mux --user alice --password-file "$out/alice.pw" --list >/dev/null 2>&1
+check "after the ban period the right password works again" [ $? = 0 ]
+
+# ---- pre-auth limits ---------------------------------------------------------
+python3 - "$port" >"$out/silent" <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+t = time.time()
+s.settimeout(30)
+try:
+    while s.recv(4096):
+        pass
+except OSError:
+    pass
+print(round(time.time() - t, 1))
+EOF
+silent=$(cat "$out/silent")
+check "a silent connection is dropped after the pre-auth timeout (${silent} s, timeout 2 s)" \
+    python3 -c "import sys; sys.exit(0 if 1.5 <= $silent <= 6 else 1)"
+python3 - "$port" "$out/hold" <<'EOF' &
+import socket, sys, time, os
+socks = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(100)]
+open(sys.argv[2], "w").write("open\n")
+time.sleep(20)
+EOF
+hold_pid=$!
+pids+=("$hold_pid")
+for _ in $(seq 1 100); do [ -s "$out/hold" ] && break; sleep 0.1; done
+mux --user alice --password-file "$out/alice.pw" --list >/dev/null 2>"$out/flood.err"
+check "100 silent connections do not stop a real login" [ $? = 0 ]
+kill "$hold_pid" 2>/dev/null
+
+# ---- boot on select, display frames ------------------------------------------
+timeout -s INT 60 redir-mux connect "$url" --ca "$out/ca.pem" --user alice --password-file "$out/alice.pw" \
+    --vm "$name" </dev/null 2>"$out/boot.err" | head -c 500000 >"$out/boot.vrs"
+check "selecting a shut-off VM boots it (progress: booting, waiting for display)" \
+    eval 'grep -q "booting" "$out/boot.err" && grep -q "waiting for display" "$out/boot.err"'
+redir-dump "$out/boot.vrs" >"$out/boot.txt" 2>/dev/null
+check "display frames arrive from the booted VM" \
+    eval 'grep -q "SURFACE" "$out/boot.txt" && grep -q "RECT" "$out/boot.txt"'
+vg_wait_log '^ready [0-9]+x[0-9]+$' 90 >/dev/null || vg_fail "the guest booted by serve did not get ready"
+
+# ---- two clients: both see, only alice types ---------------------------------
+mkfifo "$out/a.in" "$out/v.in"
+mux --user alice --password-file "$out/alice.pw" --vm "$name" --record "$out/a.rec.vrs" <"$out/a.in" >"$out/a.vrs" \
+    2>"$out/a.err" &
+a_pid=$!
+mux --user vera --password-file "$out/vera.pw" --vm "$name" <"$out/v.in" >"$out/v.vrs" 2>"$out/v.err" &
+v_pid=$!
+pids+=("$a_pid" "$v_pid")
+exec 7>"$out/a.in" 8>"$out/v.in"
+# keys WHO CODE...: the next part of WHO's one long keyboard stream (no END:
+# an END would end the session), pressing and releasing each key.
+declare -A kb_sent=([a]=0 [v]=0) kb_seq=([a]=0 [v]=0)
+for who in a v; do printf 'hello producer=test\ntime 0\ndeclare 1 keyboard kbd\n' >"$out/kb.$who"; done
+keys() {
+    local who=$1 code
+    shift
+    for code in "$@"; do
+        echo "key 1 $((++kb_seq[$who])) $code down"
+        echo "key 1 $((++kb_seq[$who])) $code up"
+    done >>"$out/kb.$who"
+    vrs-build "$out/kb.$who" >"$out/kb.$who.vrs" || vg_fail "vrs-build failed"
+    tail -c +$((kb_sent[$who] + 1)) "$out/kb.$who.vrs"
+    kb_sent[$who]=$(stat -c %s "$out/kb.$who.vrs")
+}
+sleep 3
+vg_cmd "bar on"
+mark=$(vg_mark)
+keys v 48 46 >&8   # vera: b c (must not arrive)
+keys a 30 >&7      # alice: a
+vg_wait_log --after "$mark" '^key 30 0$' 20 >/dev/null
+check "alice's key reaches the guest through serve (probe serial log)" [ $? = 0 ]
+sleep 1
+check "vera (view-only) cannot type: none of her keys reached the guest" \
+    eval '! vg_events | tail -n +$((mark + 1)) | grep -qE "^[0-9]+ key (48|46) "'
+a_session=$(sed -n "s/.*(pid \([0-9]*\)) user=alice: VM '$name'\$/\1/p" "$out/serve.log" | tail -1)
+v_session=$(sed -n "s/.*(pid \([0-9]*\)) user=vera: VM '$name'\$/\1/p" "$out/serve.log" | tail -1)
+n_a=$(redir-dump "$out/a.vrs" 2>/dev/null | grep -c RECT)
+n_v=$(redir-dump "$out/v.vrs" 2>/dev/null | grep -c RECT)
+check "both clients get display frames ($n_a and $n_v RECT frames)" eval '[ "$n_a" -gt 0 ] && [ "$n_v" -gt 0 ]'
+check "alice gets acks for her input" eval 'redir-dump "$out/a.vrs" 2>/dev/null | grep -q ACK'
+
+# ---- one session killed, the other goes on -----------------------------------
+kill -9 "$v_session" 2>/dev/null
+sleep 1.5
+mark=$(vg_mark)
+keys a 31 >&7
+vg_wait_log --after "$mark" '^key 31 0$' 20 >/dev/null
+check "after vera's session was killed, alice's session still types" [ $? = 0 ]
+check "the killed session left no processes (its group is gone)" eval '! pgrep -g "$v_session" >/dev/null'
+check "no zombies under the listener" eval '! ps -o stat= --ppid "$serve_pid" | grep -q Z'
+n1=$(redir-dump "$out/a.vrs" 2>/dev/null | grep -c RECT); sleep 2
+n2=$(redir-dump "$out/a.vrs" 2>/dev/null | grep -c RECT)
+check "alice's display keeps flowing ($n1 -> $n2 RECT frames)" [ "$n2" -gt "$n1" ]
+mux --user alice --password-file "$out/alice.pw" --list >/dev/null 2>&1
+check "the listener still accepts logins" [ $? = 0 ]
+exec 8>&-
+
+# ---- a client that stops reading ---------------------------------------------
+mkfifo "$out/slow.out"
+mux --user alice --password-file "$out/alice.pw" --vm "$name" </dev/null >"$out/slow.out" 2>/dev/null &
+slow_pid=$!
+pids+=("$slow_pid")
+exec 9<"$out/slow.out"   # opened, never read
+sleep 2
+s_session=$(sed -n "s/.*(pid \([0-9]*\)) user=alice: VM '$name'\$/\1/p" "$out/serve.log" | tail -1)
+max_rss=0
+for _ in $(seq 1 10); do
+    group=$(pgrep -d, -g "$s_session")
+    [ -n "$group" ] || break
+    rss=$(ps -o rss= -p "$group" | awk '{s += $1} END {print s + 0}')
+    [ "$rss" -gt "$max_rss" ] && max_rss=$rss
+    sleep 1
+done
+echo "# slow reader: its session group peaked at $((max_rss / 1024)) MiB RSS over 10 s of a moving bar"
+check "a client that stops reading keeps the session's memory bounded (0 < $((max_rss / 1024)) MiB < 150 MiB)" \
+    eval '[ "$max_rss" -gt 0 ] && [ "$max_rss" -lt 153600 ]'
+check "the slow client's session is still alive" kill -0 "$s_session"
+exec 9<&-
+kill "$slow_pid" 2>/dev/null
+
+# ---- resolution through the session -----------------------------------------
+mark=$(vg_mark)
+mux --user alice --password-file "$out/alice.pw" --vm "$name" --control resolution=800x600 2>"$out/res.err"
+rc=$?
+vg_wait_log --after "$mark" '^mode 800x600$' 30 >/dev/null
+mode_rc=$?
+check "--control resolution=800x600 exits 0 and the guest switches mode" eval '[ $rc = 0 ] && [ $mode_rc = 0 ]'
+mux --user alice --password-file "$out/alice.pw" --vm "$name" --control resolution=1x >/dev/null 2>&1
+check "a malformed resolution is refused (exit 2)" [ $? = 2 ]
+mux --user vera --password-file "$out/vera.pw" --vm "$name" --control shutdown >/dev/null 2>"$out/vera-ctl.err"
+rc=$?
+check "a view-only user cannot send control commands (exit 4)" \
+    eval '[ $rc = 4 ] && [ "$(vg_state)" = running ] && grep -q "view-only" "$out/vera-ctl.err"'
+
+# ---- reboot: alice's streaming session survives it ---------------------------
+mark=$(vg_mark)
+mux --user alice --password-file "$out/alice.pw" --vm "$name" --control reboot 2>"$out/reboot.err"
+rc=$?
+vg_wait_log --after "$mark" '^ready [0-9]+x[0-9]+$' 90 >/dev/null
+ready_rc=$?
+check "--control reboot exits 0 and the guest comes back" eval '[ $rc = 0 ] && [ $ready_rc = 0 ]'
+vg_cmd "bar on"
+n1=$(redir-dump "$out/a.vrs" 2>/dev/null | grep -c RECT); sleep 2
+n2=$(redir-dump "$out/a.vrs" 2>/dev/null | grep -c RECT)
+check "alice's session survives the reboot: still running, frames still flowing ($n1 -> $n2)" \
+    eval 'kill -0 "$a_pid" && [ "$n2" -gt "$n1" ]'
+mark=$(vg_mark)
+keys a 32 >&7
+vg_wait_log --after "$mark" '^key 32 0$' 20 >/dev/null
+check "alice's input still reaches the guest after the reboot" [ $? = 0 ]
+
+# ---- shutdown through ACPI ends the session with the reason ------------------
+exec 7>&-
+wait "$a_pid" 2>/dev/null
+mux --user alice --password-file "$out/alice.pw" --vm "$name" --control shutdown 2>"$out/shutdown.err"
+rc=$?
+check "--control shutdown exits 0 with the reason" eval '[ $rc = 0 ] && grep -q "shut down" "$out/shutdown.err"'
+check "the guest went down through ACPI (probe logged: poweroff acpi)" eval 'vg_events | grep -q "poweroff acpi"'
+check "the VM is shut off" [ "$(vg_state)" = "shut off" ]
+
+# ---- recordings --------------------------------------------------------------
+redir-dump "$out/a.rec.vrs" >"$out/a.rec.txt" 2>&1
+check "connect --record: display down and keys up in one stream" \
+    eval 'grep -q RECT "$out/a.rec.txt" && grep -q KEY "$out/a.rec.txt"'
+rec_ok=0
+for f in "$out"/rec/*.vrs; do
+    redir-dump "$f" 2>/dev/null | grep -q KEY && redir-dump "$f" 2>/dev/null | grep -q RECT && rec_ok=1
+done
+check "serve --record: a session file holds display down and keys up" [ $rec_ok = 1 ]
+check "no recording holds a password" eval '! grep -qa -- "-pw" "$out/a.rec.vrs" "$out"/rec/*.vrs'
+
+kill "$serve_pid"
+wait "$serve_pid"
+check "serve exits 0 on SIGTERM" [ $? = 0 ]
+serve_pid=
+tap_finish

@@ -1,0 +1,96 @@
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "password_hash.hpp"
+#include "users_file.hpp"
+
+using namespace vredir;
+
+namespace {
+std::string temp_dir() {
+  char tmpl[] = "/tmp/vredir-users-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+}  // namespace
+
+TEST_CASE("ACL globs", "[users_file]") {
+  UserAccount a;
+  REQUIRE(parse_vm_globs("web*,db1", &a.vm_globs));
+  CHECK(a.may_use("web1"));
+  CHECK(a.may_use("web-frontend"));
+  CHECK(a.may_use("db1"));
+  CHECK_FALSE(a.may_use("db2"));
+  CHECK_FALSE(a.may_use("myweb1"));
+  std::vector<std::string> g;
+  CHECK_FALSE(parse_vm_globs("", &g));
+  CHECK_FALSE(parse_vm_globs("a,,b", &g));
+  CHECK_FALSE(parse_vm_globs("a b", &g));
+}
+
+TEST_CASE("user names", "[users_file]") {
+  CHECK(valid_user_name("alice"));
+  CHECK(valid_user_name("ann.b_c-d@x"));
+  CHECK_FALSE(valid_user_name(""));
+  CHECK_FALSE(valid_user_name("-rf"));
+  CHECK_FALSE(valid_user_name("a b"));
+  CHECK_FALSE(valid_user_name(std::string(65, 'a')));
+}
+
+TEST_CASE("save, load and round trip with mode 0600", "[users_file]") {
+  std::string dir = temp_dir(), path = dir + "/users";
+  UsersFile f;
+  REQUIRE(f.load(path, true));  // missing is fine when creating
+  UserAccount a{"alice", "", {"web*"}, false}, b{"bob", "", {"*"}, true};
+  REQUIRE(hash_password("pa", &a.hash, ScryptParams{10, 8, 1}));
+  REQUIRE(hash_password("pb", &b.hash, ScryptParams{10, 8, 1}));
+  f.put(a);
+  f.put(b);
+  REQUIRE(f.save(path));
+  struct stat sb {};
+  REQUIRE(::stat(path.c_str(), &sb) == 0);
+  CHECK((sb.st_mode & 0777) == 0600);
+
+  UsersFile g;
+  REQUIRE(g.load(path));
+  REQUIRE(g.accounts().size() == 2);
+  const UserAccount* bob = g.find("bob");
+  REQUIRE(bob);
+  CHECK(bob->view_only);
+  CHECK(verify_password("pb", bob->hash));
+  CHECK_FALSE(g.find("alice")->view_only);
+  CHECK(g.find("alice")->may_use("web7"));
+  CHECK(g.remove("alice"));
+  CHECK_FALSE(g.remove("alice"));
+  CHECK(g.find("alice") == nullptr);
+
+  SECTION("a world-readable file is refused") {
+    ::chmod(path.c_str(), 0644);
+    Status st = g.load(path);
+    CHECK(st.code() == kExitDenied);
+    CHECK(st.message().find("world-readable") != std::string::npos);
+  }
+  SECTION("a missing file is an error when reading") {
+    CHECK(g.load(dir + "/nope").code() == kExitNotFound);
+  }
+  std::system(("rm -rf " + dir).c_str());
+}
+
+TEST_CASE("malformed lines are reported with their line number", "[users_file]") {
+  UsersFile f;
+  std::string h;
+  REQUIRE(hash_password("x", &h, ScryptParams{10, 8, 1}));
+  CHECK(f.parse("# comment\n\nann " + h + " vms=*\n", "u"));
+  CHECK(f.accounts().size() == 1);
+  Status st = f.parse("# c\nann notahash vms=*\n", "u");
+  CHECK(st.code() == kExitMalformed);
+  CHECK(st.message().rfind("u:2:", 0) == 0);
+  CHECK(f.parse("ann " + h + "\n", "u").code() == kExitMalformed);
+  CHECK(f.parse("ann " + h + " vms=* admin\n", "u").code() == kExitMalformed);
+  CHECK(f.parse("ann " + h + " vms=*\nann " + h + " vms=*\n", "u").code() == kExitMalformed);
+}

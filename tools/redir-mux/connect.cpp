@@ -1,0 +1,482 @@
+// redir-mux connect: the client side of a session. It checks the server's
+// identity (CA, pinned fingerprint, or known hosts), logs in, then lists VMs,
+// sends one control command, or opens a VM and relays the streams: the
+// server's stream to stdout (or COMMAND's stdin), and the input stream from
+// stdin (or COMMAND's stdout) up to the server.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "cli.hpp"
+#include "mux_session.hpp"
+#include "password_prompt.hpp"
+#include "stdio_files.hpp"
+#include "stream_decoder.hpp"
+#include "stream_writer.hpp"
+#include "subcommands.hpp"
+#include "tls_transport.hpp"
+
+using namespace vredir;
+using namespace vredir::stream;
+using Clock = std::chrono::steady_clock;
+
+namespace redir_mux {
+
+namespace {
+
+struct ConnectOptions {
+  std::string url, user, password_file, ca, fingerprint, known_hosts, vm, control, record;
+  std::vector<std::string> command;
+  bool list = false, json = false, insecure = false;
+  double timeout_s = 30;
+};
+
+int end_code(EndReason r) {
+  switch (r) {
+    case EndReason::kNormal:
+    case EndReason::kSourceGone:
+      return kExitOk;
+    case EndReason::kDenied:
+      return kExitDenied;
+    case EndReason::kInterrupted:
+      return kExitPeerLost;
+    default:
+      return kExitFailure;
+  }
+}
+
+class Client {
+ public:
+  explicit Client(const ConnectOptions& o)
+      : o_(o), up_([this](std::string_view b) {
+          upq_.append(b);
+          up_tap_.feed(b);
+          return Status::ok();
+        }) {}
+  Status run();
+
+ private:
+  Status open();
+  Status send(const std::string& verb, const Params& args = {});
+  Status flush_up(Clock::time_point deadline);
+  // Next control frame on the session channel; an END becomes the Status
+  // the client exits with.
+  Status next_control(Control* c, Clock::time_point deadline);
+  Status ended_status();
+  Status stream(int out_fd, int in_fd, pid_t child);
+  Status spawn_command(int* out_fd, int* in_fd, pid_t* pid);
+
+  const ConnectOptions& o_;
+  Transport t_;
+  StreamRecorder rec_;
+  mux::SessionTap up_tap_{&rec_, true}, down_tap_{&rec_, false};
+  StreamWriter up_;
+  std::string upq_;
+  FrameReader down_;
+  std::string raw_;  // every byte received, until streaming starts
+  bool ended_ = false;
+  End end_;
+  int failed_code_ = 0;
+  std::string failed_message_;
+};
+
+Status Client::open() {
+  Endpoint ep;
+  std::string err;
+  if (!parse_endpoint(o_.url, &ep, &err)) return fail(kExitUsage, err);
+  if (ep.scheme == Endpoint::Scheme::kTcp && !is_loopback_host(ep.host) && !o_.insecure)
+    return fail(kExitUsage, "refusing plain tcp:// to non-loopback '" + ep.host + "' (use tls://, or --insecure)");
+  auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(o_.timeout_s * 1000));
+  int fd = -1;
+  if (Status st = connect_endpoint(ep, o_.timeout_s, &fd); !st) return st;
+  t_.adopt(fd);
+  if (!ep.plain()) {
+    SslCtxHandle ctx;
+    if (Status st = make_client_tls(o_.ca, &ctx); !st) return st;
+    if (Status st = t_.connect_tls(ctx.get(), o_.ca.empty() ? "" : ep.host, deadline); !st) return st;
+    std::string fp = t_.peer_fingerprint();
+    if (!o_.fingerprint.empty()) {
+      std::string want = normalize_fingerprint(o_.fingerprint);
+      if (fp != want)
+        return fail(kExitDenied, "server certificate fingerprint mismatch for " + ep.host_port() + ": got " +
+                                     format_fingerprint(fp) + ", pinned " + format_fingerprint(want) +
+                                     "; refusing to connect");
+    } else if (o_.ca.empty()) {
+      std::string file = o_.known_hosts.empty() ? default_known_hosts_file() : o_.known_hosts;
+      bool added = false;
+      if (Status st = check_known_host(file, ep.host_port(), fp, &added); !st) return st;
+      if (added)
+        spdlog::warn("first connection to {}: trusting its certificate {} (saved in {})", ep.host_port(),
+                     format_fingerprint(fp), file);
+    }
+  }
+  (void)up_.begin("redir-mux connect", {{"protocol", "session/1"}});
+  (void)up_.declare(mux::kSessionChannel, ChannelKind::kControl, "session");
+  return Status::ok();
+}
+
+Status Client::send(const std::string& verb, const Params& args) {
+  (void)up_.control(mux::kSessionChannel, Control{verb, args});
+  return flush_up(Clock::now() + std::chrono::milliseconds(static_cast<long>(o_.timeout_s * 1000)));
+}
+
+Status Client::flush_up(Clock::time_point deadline) {
+  Status st = t_.write_all_until(upq_, deadline);
+  upq_.clear();
+  return st;
+}
+
+Status Client::ended_status() {
+  if (failed_code_ != 0) return fail(failed_code_, failed_message_);
+  int code = end_code(end_.reason);
+  if (code == kExitOk) {
+    if (!end_.message.empty()) spdlog::info("session ended: {}", end_.message);
+    return Status::ok();
+  }
+  return fail(code, end_.message.empty() ? std::string("session ended: ") + end_reason_name(end_.reason)
+                                         : end_.message);
+}
+
+Status Client::next_control(Control* c, Clock::time_point deadline) {
+  uint8_t buf[65536];
+  for (;;) {
+    Frame f;
+    std::string err;
+    FrameReader::Result r = down_.next(&f, &err);
+    if (r == FrameReader::Result::kError) return fail(kExitMalformed, "malformed stream from server: " + err);
+    if (r == FrameReader::Result::kFrame) {
+      auto type = static_cast<FrameType>(f.header.type);
+      if (f.header.channel == 0 && type == FrameType::kEnd) {
+        ended_ = true;
+        if (!decode_end(f.payload, &end_, &err)) return fail(kExitMalformed, "bad END from server: " + err);
+        return ended_status();
+      }
+      if (f.header.channel == mux::kSessionChannel && type == FrameType::kControl) {
+        *c = Control{};
+        if (!decode_control(f.payload, c, &err)) return fail(kExitMalformed, "bad control frame: " + err);
+        if (c->verb == "failed") {
+          uint32_t code = 1;
+          param_u32(c->args, "code", &code);
+          failed_code_ = code == 0 ? 1 : static_cast<int>(code);
+          failed_message_ = c->args.count("message") ? c->args.at("message") : "failed";
+          continue;
+        }
+        return Status::ok();
+      }
+      continue;
+    }
+    size_t got = 0;
+    if (Status st = t_.read_until(buf, sizeof buf, &got, deadline); !st)
+      return st.code() == kExitTimeout ? fail(kExitTimeout, "the server did not answer in time") : st;
+    if (got == 0) return fail(kExitPeerLost, "the server closed the connection");
+    raw_.append(reinterpret_cast<const char*>(buf), got);
+    down_tap_.feed(std::string_view(reinterpret_cast<const char*>(buf), got));
+    down_.feed(buf, got);
+  }
+}
+
+Status Client::spawn_command(int* out_fd, int* in_fd, pid_t* pid) {
+  int to[2], from[2];
+  if (::pipe2(to, O_CLOEXEC) != 0 || ::pipe2(from, O_CLOEXEC) != 0)
+    return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));
+  *pid = ::fork();
+  if (*pid < 0) return fail(kExitFailure, std::string("fork: ") + std::strerror(errno));
+  if (*pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
+    ::dup2(to[0], 0);
+    ::dup2(from[1], 1);
+    std::vector<char*> argv;
+    for (const std::string& a : o_.command) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "redir-mux: cannot run '%s': %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(to[0]);
+  ::close(from[1]);
+  *out_fd = to[1];
+  *in_fd = from[0];
+  return Status::ok();
+}
+
+// Relays until the server ends the session, the output's reader goes, or
+// the input ends (which disconnects).
+Status Client::stream(int out_fd, int in_fd, pid_t child) {
+  int out_flags = ::fcntl(out_fd, F_GETFL), in_flags = ::fcntl(in_fd, F_GETFL);
+  ::fcntl(out_fd, F_SETFL, out_flags | O_NONBLOCK);
+  ::fcntl(in_fd, F_SETFL, in_flags | O_NONBLOCK);
+  std::string outq = std::move(raw_);
+  raw_.clear();
+  StreamDecoder in_dec;
+  // A terminal on stdin is not an input stream: no input then.
+  bool in_open = child > 0 || !::isatty(in_fd), in_any = false, out_open = true, disconnecting = false;
+  Status result;
+  uint8_t buf[65536];
+  auto disconnect = [&](EndReason why) {
+    if (disconnecting) return;
+    disconnecting = true;
+    (void)up_.end(why);
+  };
+  auto deadline_after_disconnect = Clock::time_point::max();
+  while (!ended_) {
+    if (interrupted()) {
+      disconnect(EndReason::kInterrupted);
+      result = fail(kExitInterrupted, "interrupted");
+    }
+    if (disconnecting && deadline_after_disconnect == Clock::time_point::max())
+      deadline_after_disconnect = Clock::now() + std::chrono::seconds(5);
+    if (Clock::now() > deadline_after_disconnect) break;
+    if (!out_open) outq.clear();
+    pollfd fds[3];
+    int n = 0;
+    short tev = static_cast<short>((outq.size() < mux::kMaxClientQueue ? POLLIN : 0) |
+                                   ((!upq_.empty() || t_.wants_write()) ? POLLOUT : 0));
+    fds[n++] = {t_.fd(), tev, 0};
+    int oi = -1, ii = -1;
+    if (out_open && !outq.empty()) oi = n, fds[n++] = {out_fd, POLLOUT, 0};
+    if (in_open && !disconnecting && upq_.size() < mux::kMaxClientQueue) ii = n, fds[n++] = {in_fd, POLLIN, 0};
+    if (::poll(fds, static_cast<nfds_t>(n), t_.pending() ? 0 : 200) < 0 && errno != EINTR) break;
+    // Server -> output.
+    for (int i = 0; i < 16 && outq.size() < mux::kMaxClientQueue; ++i) {
+      size_t got = 0;
+      Transport::Io io = t_.read_some(buf, sizeof buf, &got);
+      if (io == Transport::Io::kWouldBlock) break;
+      if (io != Transport::Io::kOk) {
+        if (!ended_) result = fail(kExitPeerLost, "the server closed the connection without ending the session");
+        ended_ = true;
+        break;
+      }
+      outq.append(reinterpret_cast<const char*>(buf), got);
+      down_tap_.feed(std::string_view(reinterpret_cast<const char*>(buf), got));
+      down_.feed(buf, got);
+      Frame f;
+      std::string err;
+      FrameReader::Result r;
+      while ((r = down_.next(&f, &err)) == FrameReader::Result::kFrame) {
+        auto type = static_cast<FrameType>(f.header.type);
+        if (f.header.channel == 0 && type == FrameType::kEnd) {
+          ended_ = true;
+          (void)decode_end(f.payload, &end_, &err);
+        } else if (f.header.channel == mux::kSessionChannel && type == FrameType::kControl) {
+          Control c;
+          if (decode_control(f.payload, &c, &err)) {
+            if (c.verb == "failed") {
+              uint32_t code = 1;
+              param_u32(c.args, "code", &code);
+              failed_code_ = static_cast<int>(code);
+              failed_message_ = c.args.count("message") ? c.args.at("message") : "failed";
+            } else if (c.verb == "result" && c.args.count("status") && c.args.at("status") != "ok") {
+              spdlog::warn("{}: {}", c.args.count("command") ? c.args.at("command") : "command",
+                           c.args.count("message") ? c.args.at("message") : "failed");
+            }
+          }
+        }
+      }
+      if (r == FrameReader::Result::kError) {
+        result = fail(kExitMalformed, "malformed stream from server: " + err);
+        ended_ = true;
+      }
+    }
+    // Output, once poll says it takes bytes (queued before this poll).
+    if (out_open && !outq.empty() && oi >= 0 && (fds[oi].revents & (POLLOUT | POLLERR | POLLHUP))) {
+      ssize_t w = ::write(out_fd, outq.data(), outq.size());
+      if (w > 0) outq.erase(0, static_cast<size_t>(w));
+      else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+        out_open = false;  // the reader is done: leave the session
+        disconnect(EndReason::kNormal);
+      }
+    }
+    // Input -> server.
+    if (ii >= 0 && (fds[ii].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t r = ::read(in_fd, buf, sizeof buf);
+      if (r > 0) {
+        in_any = true;
+        in_dec.feed(buf, static_cast<size_t>(r));
+        Event ev;
+        std::string err;
+        StreamDecoder::Result dr;
+        while ((dr = in_dec.next(&ev, &err)) == StreamDecoder::Result::kEvent) {
+          if (ev.what != Event::What::kFrame) continue;
+          const Frame& f = ev.frame;
+          std::string_view payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+          if (ev.type() == FrameType::kHello) continue;
+          if (ev.type() == FrameType::kEnd) {
+            disconnect(EndReason::kNormal);
+            break;
+          }
+          if (ev.type() == FrameType::kDeclare) {
+            const Declare& d = std::get<Declare>(ev.payload);
+            if (d.id >= mux::kSessionChannel) continue;  // ids the session reserves
+            (void)up_.declare_raw(d);
+            continue;
+          }
+          if (f.header.channel >= mux::kSessionChannel) continue;
+          (void)up_.frame(f.header.channel, ev.type(), payload, f.header.flags);
+        }
+        if (dr == StreamDecoder::Result::kError) {
+          spdlog::warn("input stream: {}; disconnecting", err);
+          disconnect(EndReason::kError);
+        }
+      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        in_open = false;
+        // An empty input means "no input"; a stream that stops means leave.
+        if (in_any) disconnect(EndReason::kNormal);
+      }
+    }
+    if (!upq_.empty()) {
+      size_t w = 0;
+      Transport::Io io = t_.write_some(reinterpret_cast<const uint8_t*>(upq_.data()), upq_.size(), &w);
+      if (io == Transport::Io::kOk) upq_.erase(0, w);
+      else if (io != Transport::Io::kWouldBlock) {
+        if (!ended_ && !disconnecting) result = fail(kExitPeerLost, "connection to the server lost");
+        break;
+      }
+    }
+  }
+  // Hand over what is left for the output, then let COMMAND finish.
+  ::fcntl(out_fd, F_SETFL, out_flags);
+  if (out_open && !outq.empty()) (void)write_all(out_fd, outq, "output");
+  ::fcntl(in_fd, F_SETFL, in_flags);
+  if (child > 0) {
+    ::close(out_fd);
+    ::close(in_fd);
+    int status = 0;
+    ::waitpid(child, &status, 0);
+  }
+  if (!result) return result;
+  if (ended_ && !disconnecting) return ended_status();
+  return Status::ok();
+}
+
+Status Client::run() {
+  std::string password;
+  if (Status st = read_password(o_.password_file, "Password for " + o_.user + ": ", false, &password); !st) return st;
+  if (!o_.record.empty())
+    if (Status st = rec_.open(o_.record); !st) return st;
+  if (Status st = open(); !st) return st;
+  auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(o_.timeout_s * 1000));
+  if (Status st = send("auth", {{"user", o_.user}, {"password", password}}); !st) return st;
+  password.assign(password.size(), '\0');
+  Control c;
+  if (Status st = next_control(&c, deadline); !st) return st;
+  if (c.verb != "auth-ok") return fail(kExitMalformed, "unexpected '" + c.verb + "' from server instead of auth-ok");
+  std::vector<mux::VmEntry> vms;
+  for (;;) {
+    if (Status st = next_control(&c, deadline); !st) return st;
+    if (c.verb == "list-end") break;
+    if (c.verb == "vm") vms.push_back({c.args["name"], c.args["state"], c.args["devices"]});
+  }
+  if (o_.list) {
+    std::string out;
+    size_t w = 4;
+    for (const auto& v : vms) w = std::max(w, v.name.size());
+    if (!o_.json) out = "NAME" + std::string(w - 4 + 2, ' ') + "STATE     DEVICES\n";
+    for (const auto& v : vms) {
+      if (o_.json)
+        out += nlohmann::ordered_json{{"name", v.name}, {"state", v.state}, {"devices", v.devices}}.dump() + "\n";
+      else
+        out += v.name + std::string(w - v.name.size() + 2, ' ') + v.state +
+               std::string(v.state.size() < 10 ? 10 - v.state.size() : 1, ' ') + v.devices + "\n";
+    }
+    (void)up_.end();
+    (void)flush_up(deadline);
+    return write_stdout(out);
+  }
+  bool control_only = !o_.control.empty();
+  if (Status st = send("select", {{"vm", o_.vm}, {"streams", control_only ? "0" : "1"}}); !st) return st;
+  for (;;) {
+    // Booting a VM can take a while: the deadline starts again at each step.
+    if (Status st = next_control(&c, Clock::now() + std::chrono::seconds(120)); !st) return st;
+    if (c.verb == "progress") spdlog::info("{}: {}", o_.vm, c.args["stage"]);
+    if (c.verb == "selected") break;
+  }
+  if (control_only) {
+    std::string verb = o_.control, arg;
+    if (size_t eq = verb.find('='); eq != std::string::npos) arg = verb.substr(eq + 1), verb = verb.substr(0, eq);
+    Params args;
+    if (verb == "resolution") args["size"] = arg;
+    if (Status st = send(verb, args); !st) return st;
+    if (verb == "disconnect") return next_control(&c, Clock::now() + std::chrono::seconds(30));
+    for (;;) {
+      if (Status st = next_control(&c, Clock::now() + std::chrono::seconds(120)); !st) return st;
+      if (c.verb == "result") break;
+    }
+    if (c.args["status"] != "ok") {
+      uint32_t code = 1;
+      param_u32(c.args, "code", &code);
+      return fail(code == 0 ? 1 : static_cast<int>(code), verb + " failed: " + c.args["message"]);
+    }
+    if (verb == "shutdown") {
+      // The session ends when the VM reaches shutoff, with the reason.
+      Status st = next_control(&c, Clock::now() + std::chrono::seconds(300));
+      if (!ended_) return st ? fail(kExitMalformed, "unexpected '" + c.verb + "' while waiting for shutdown") : st;
+      return st;
+    }
+    (void)up_.end();
+    (void)flush_up(deadline);
+    return Status::ok();
+  }
+  spdlog::debug("{}: streaming (input {})", o_.vm, c.args["input"] == "1" ? "on" : "off (view-only)");
+  int out_fd = 1, in_fd = 0;
+  pid_t child = -1;
+  if (!o_.command.empty())
+    if (Status st = spawn_command(&out_fd, &in_fd, &child); !st) return st;
+  return stream(out_fd, in_fd, child);
+}
+
+Status connect(const ConnectOptions& o) {
+  if (o.list == !o.vm.empty()) return fail(kExitUsage, "give either --list or --vm NAME");
+  if (o.json && !o.list) return fail(kExitUsage, "--json only applies to --list");
+  if (!o.control.empty() && o.vm.empty()) return fail(kExitUsage, "--control needs --vm NAME");
+  if (!o.control.empty() && !o.command.empty()) return fail(kExitUsage, "--control and a COMMAND cannot be combined");
+  if (!o.command.empty() && o.vm.empty()) return fail(kExitUsage, "a COMMAND needs --vm NAME");
+  if (!o.control.empty()) {
+    std::string verb = o.control.substr(0, o.control.find('='));
+    if (!mux::is_control_command(verb))
+      return fail(kExitUsage, "unknown --control '" + verb +
+                                  "' (resolution=WxH, shutdown, reboot, reset, logoff, disconnect)");
+  }
+  if (!o.fingerprint.empty() && normalize_fingerprint(o.fingerprint).empty())
+    return fail(kExitUsage, "--fingerprint needs a SHA-256 fingerprint (64 hex digits, colons allowed)");
+  if (!o.fingerprint.empty() && !o.ca.empty()) return fail(kExitUsage, "give --ca or --fingerprint, not both");
+  install_interrupt_handlers();
+  Client c(o);
+  return c.run();
+}
+
+}  // namespace
+
+Runner add_connect(CLI::App& app) {
+  auto o = std::make_shared<ConnectOptions>();
+  CLI::App* sub = app.add_subcommand("connect", "Log in to a redir-mux server: list VMs, control one, or open it");
+  sub->add_option("URL", o->url, "The server: tls://HOST:PORT (tcp://HOST:PORT or unix:PATH on this machine)")
+      ->required();
+  sub->add_option("COMMAND", o->command, "After --: run COMMAND with the VM's stream on stdin, its stdout sent up");
+  sub->add_option("--user", o->user, "The account to log in as")->required();
+  sub->add_option("--password-file", o->password_file,
+                  "Read the password from FILE (else $VREDIR_PASSWORD, else a prompt on the terminal)");
+  sub->add_option("--ca", o->ca, "Verify the server certificate against this CA file (PEM), host name included");
+  sub->add_option("--fingerprint", o->fingerprint,
+                  "Accept only the server certificate with this SHA-256 fingerprint (AB:CD:... or hex)");
+  sub->add_option("--known-hosts", o->known_hosts,
+                  "Known-hosts file for trust on first use (default ~/.config/vredir/known_hosts)");
+  sub->add_flag("--list", o->list, "Print the VMs this user may open");
+  sub->add_flag("--json", o->json, "--list: one JSON object per VM");
+  sub->add_option("--vm", o->vm, "Open this VM (booting it if it is off) and relay its streams");
+  sub->add_option("--control", o->control,
+                  "With --vm: send one command and exit: resolution=WxH, shutdown, reboot, reset, logoff, disconnect");
+  sub->add_option("--timeout", o->timeout_s, "Seconds for connecting and logging in (default 30)")
+      ->check(CLI::PositiveNumber);
+  sub->add_flag("--insecure", o->insecure, "Allow a plain tcp:// connection to a non-loopback address");
+  sub->add_option("--record", o->record, "Record both directions of the session into FILE (password left out)");
+  return [o] { return connect(*o); };
+}
+
+}  // namespace redir_mux

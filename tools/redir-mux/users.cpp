@@ -1,0 +1,85 @@
+// redir-mux users: add, delete, re-password and list the accounts of a
+// users file (libcommon/users_file).
+#include <nlohmann/json.hpp>
+
+#include "password_hash.hpp"
+#include "password_prompt.hpp"
+#include "stdio_files.hpp"
+#include "subcommands.hpp"
+#include "users_file.hpp"
+
+using namespace vredir;
+
+namespace redir_mux {
+
+namespace {
+
+struct UsersOptions {
+  std::string action, name, users, vms, password_file;
+  bool view_only = false, json = false;
+};
+
+Status users(const UsersOptions& o) {
+  bool list = o.action == "list";
+  if (!list && o.action != "add" && o.action != "del" && o.action != "passwd")
+    return fail(kExitUsage, "unknown action '" + o.action + "' (add, del, passwd, list)");
+  if (list != o.name.empty()) return fail(kExitUsage, list ? "list takes no NAME" : o.action + " needs a NAME");
+  if (!list && !valid_user_name(o.name))
+    return fail(kExitUsage, "invalid user name '" + o.name + "' (letters, digits, . _ @ -; at most 64)");
+  if (o.action != "add" && (!o.vms.empty() || o.view_only))
+    return fail(kExitUsage, "--vms and --view-only only apply to add");
+  if (o.json && !list) return fail(kExitUsage, "--json only applies to list");
+  UsersFile f;
+  if (Status st = f.load(o.users, o.action == "add"); !st) return st;
+  if (list) {
+    std::string out;
+    for (const UserAccount& a : f.accounts()) {
+      std::string globs;
+      for (size_t i = 0; i < a.vm_globs.size(); ++i) globs += (i ? "," : "") + a.vm_globs[i];
+      if (o.json)
+        out += nlohmann::ordered_json{{"name", a.name}, {"vms", a.vm_globs}, {"view_only", a.view_only}}.dump() + "\n";
+      else
+        out += a.name + "\t" + globs + (a.view_only ? "\tview-only" : "\tinput") + "\n";
+    }
+    return write_stdout(out);
+  }
+  if (o.action == "del") {
+    if (!f.remove(o.name)) return fail(kExitNotFound, "no user '" + o.name + "' in " + o.users);
+    return f.save(o.users);
+  }
+  UserAccount a;
+  if (o.action == "passwd") {
+    const UserAccount* old = f.find(o.name);
+    if (!old) return fail(kExitNotFound, "no user '" + o.name + "' in " + o.users + " (try: redir-mux users add)");
+    a = *old;
+  } else {
+    if (f.find(o.name)) return fail(kExitFailure, "user '" + o.name + "' exists (to change the password: passwd)");
+    a.name = o.name;
+    if (!parse_vm_globs(o.vms.empty() ? "*" : o.vms, &a.vm_globs))
+      return fail(kExitUsage, "--vms needs comma-separated globs, e.g. 'web*,db1'");
+    a.view_only = o.view_only;
+  }
+  std::string password;
+  if (Status st = read_password(o.password_file, "Password for " + o.name + ": ", true, &password); !st) return st;
+  if (Status st = hash_password(password, &a.hash); !st) return st;
+  f.put(std::move(a));
+  return f.save(o.users);
+}
+
+}  // namespace
+
+Runner add_users(CLI::App& app) {
+  auto o = std::make_shared<UsersOptions>();
+  CLI::App* sub = app.add_subcommand("users", "Manage the users file: add, del, passwd, list");
+  sub->add_option("ACTION", o->action, "add, del, passwd or list")->required();
+  sub->add_option("NAME", o->name, "The account (not for list)");
+  sub->add_option("--users", o->users, "The users file (written atomically, mode 0600)")->required();
+  sub->add_option("--vms", o->vms, "add: globs of the VMs the user may open, comma-separated (default '*')");
+  sub->add_flag("--view-only", o->view_only, "add: the user sees the VMs but gets no input channel");
+  sub->add_option("--password-file", o->password_file,
+                  "add, passwd: read the password from FILE (else $VREDIR_PASSWORD, else a prompt)");
+  sub->add_flag("--json", o->json, "list: one JSON object per user");
+  return [o] { return users(*o); };
+}
+
+}  // namespace redir_mux
