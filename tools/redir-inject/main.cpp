@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
   CLI::App& app = tool.app();
   std::string domain, uri, vnc, input, keymap = "us", keyboard = "auto";
   bool ack = false, no_timing = false;
-  double key_interval_ms = -1;  // by path: 11 through VNC, 1 through a virtio keyboard
+  double key_interval_ms = -1;  // by path: 11 through VNC, 2 through a virtio keyboard
   std::vector<std::string> types, keys, moves, clicks, scrolls, scripts;
   app.add_option("DOMAIN", domain, "Domain name, UUID or id");
   app.add_option("-c,--connect", uri, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, then qemu:///system)");
@@ -138,7 +138,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-timing", no_timing, "Replay a stream as fast as delivery allows, ignoring its timestamps");
   app.add_option("--key-interval", key_interval_ms,
                  "Least milliseconds per key event (default 11 through VNC, where QEMU releases one per 10 ms; "
-                 "1 through a virtio keyboard)")
+                 "2 through a virtio keyboard)")
       ->check(CLI::Range(0.1, 1000.0));
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
 

@@ -216,6 +216,9 @@ void Listener::reap() {
     if (it == sessions_.end()) continue;  // an orphaned tool of a session (we are its subreaper)
     // Whatever the session left behind (capture, input tool) goes with it.
     ::kill(-pid, SIGKILL);
+    // Its last messages (a login result sent just before it exited) are
+    // still queued: handle them before closing, so no attempt goes unlogged.
+    for (int i = 0; i < 64 && it->second.ctl >= 0; ++i) serve_ctl(it->second);
     if (it->second.ctl >= 0) ::close(it->second.ctl);
     if (WIFSIGNALED(status))
       spdlog::warn("session {} (pid {}) killed by signal {}", it->second.peer, pid, WTERMSIG(status));
