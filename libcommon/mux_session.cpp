@@ -231,13 +231,20 @@ void Session::finish(EndReason reason, const std::string& message, int code) {
 }
 
 Status Session::flush(bool block, Clock::time_point deadline) {
-  while (!outq_.empty()) {
+  // Sent bytes leave the queue once per call, not once per TLS record: the
+  // queue holds up to 4 MiB and moving it per record cost half the CPU.
+  size_t sent = 0;
+  auto drop_sent = [&] { outq_.erase(0, sent); };
+  while (sent < outq_.size()) {
     size_t n = 0;
-    Transport::Io io = t_.write_some(reinterpret_cast<const uint8_t*>(outq_.data()), outq_.size(), &n);
+    Transport::Io io =
+        t_.write_some(reinterpret_cast<const uint8_t*>(outq_.data()) + sent, outq_.size() - sent, &n);
     if (io == Transport::Io::kOk) {
-      outq_.erase(0, n);
+      sent += n;
       continue;
     }
+    drop_sent();
+    sent = 0;
     if (io != Transport::Io::kWouldBlock) return fail(kExitPeerLost, "client connection lost");
     if (!block) return Status::ok();
     pollfd p{t_.fd(), POLLOUT, 0};
@@ -245,6 +252,7 @@ Status Session::flush(bool block, Clock::time_point deadline) {
     if (ms <= 0) return fail(kExitTimeout, "client stopped reading");
     ::poll(&p, 1, static_cast<int>(ms));
   }
+  outq_.clear();
   return Status::ok();
 }
 

@@ -286,9 +286,13 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
     }
     // Output, once poll says it takes bytes (queued before this poll).
     if (out_open && !outq.empty() && oi >= 0 && (fds[oi].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      ssize_t w = ::write(out_fd, outq.data(), outq.size());
-      if (w > 0) outq.erase(0, static_cast<size_t>(w));
-      else if (w < 0 && errno != EAGAIN && errno != EINTR) {
+      // Write what the pipe takes now, then drop it from the queue once.
+      size_t sent = 0;
+      ssize_t w = 0;
+      while (sent < outq.size() && (w = ::write(out_fd, outq.data() + sent, outq.size() - sent)) > 0)
+        sent += static_cast<size_t>(w);
+      outq.erase(0, sent);
+      if (w < 0 && errno != EAGAIN && errno != EINTR) {
         out_open = false;  // the reader is done: leave the session
         disconnect(EndReason::kNormal);
       }
