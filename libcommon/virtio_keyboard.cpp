@@ -41,9 +41,8 @@ Status VirtioKeyboard::qmp(const std::string& command, std::string* reply) const
   return Status::ok();
 }
 
-Status VirtioKeyboard::open(const std::string& uri, const std::string& domain_ref) {
-  if (Status st = conn_.open(uri); !st) return st;
-  if (Status st = conn_.lookup(domain_ref, &dom_); !st) return st;
+Status VirtioKeyboard::open(Domain domain) {
+  dom_ = std::move(domain);
   std::string xml;
   if (Status st = dom_.xml(&xml); !st) return st;
   DomainDevices devices;

@@ -34,7 +34,7 @@ class VirtioKeyboard {
   // Finds the running domain's virtio keyboard and checks that its QEMU can
   // report the event queue. kExitNotFound when the domain has no virtio
   // keyboard; kExitFailure when QEMU is too old (no x-query-virtio).
-  Status open(const std::string& uri, const std::string& domain_ref);
+  Status open(Domain domain);
   const std::string& qom_path() const { return path_; }
 
   // Delivers keys (at most kMaxBatch) as one report: waits until the guest
@@ -50,7 +50,6 @@ class VirtioKeyboard {
   // Buffers the guest has posted and QEMU has not used yet, and the used index.
   Status queue_state(int* free_buffers, uint16_t* used_idx) const;
 
-  Connection conn_;
   Domain dom_;
   std::string path_;
   int known_free_ = -1;  // buffers free as last seen (-1: not yet asked)

@@ -3,20 +3,14 @@
 #include "display_surface.hpp"
 #include "stream_decoder.hpp"
 #include "stream_writer.hpp"
+#include "unit/memory_stream.hpp"
 
 using namespace vredir;
 using namespace vredir::stream;
 
 namespace {
 
-struct Built {
-  std::string bytes;
-  StreamWriter w{[this](std::string_view d) {
-    bytes.append(d);
-    return Status::ok();
-  }};
-  Built() { w.set_fixed_time(0); }
-};
+using vredir::stream::testing::Built;
 
 // Decodes everything; returns the events' types, or the error.
 struct Decoded {

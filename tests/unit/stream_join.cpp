@@ -7,20 +7,14 @@
 #include "stream_join.hpp"
 #include "stream_pump.hpp"
 #include "stream_writer.hpp"
+#include "unit/memory_stream.hpp"
 
 using namespace vredir;
 using namespace vredir::stream;
 
 namespace {
 
-struct Built {
-  std::string bytes;
-  StreamWriter w{[this](std::string_view d) {
-    bytes.append(d);
-    return Status::ok();
-  }};
-  Built() { w.set_fixed_time(0); }
-};
+using vredir::stream::testing::Built;
 
 // A display (1) and a cursor (2) that names its display, like redir-capture;
 // body holds everything before the END frame, tail the END.

@@ -42,7 +42,9 @@ Status read_script(const std::string& path, std::string* out) {
   return Status::ok();
 }
 
-Status open_vnc(const std::string& vnc_address, const std::string& uri, const std::string& domain_ref, int* fd) {
+// Opens the VNC display; *domain keeps the domain (for its virtio keyboard).
+Status open_vnc(const std::string& vnc_address, const std::string& uri, const std::string& domain_ref, int* fd,
+                Domain* domain) {
   if (!vnc_address.empty()) return connect_vnc_address(vnc_address, fd);
   silence_libvirt_errors();
   Connection conn;
@@ -60,6 +62,7 @@ Status open_vnc(const std::string& vnc_address, const std::string& uri, const st
   *fd = virDomainOpenGraphicsFD(dom.get(), 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
   if (*fd < 0)
     return libvirt_error("cannot open the VNC display of '" + dom.name() + "' (does it have <graphics type='vnc'/>?)");
+  *domain = std::move(dom);
   return Status::ok();
 }
 
@@ -178,7 +181,8 @@ int main(int argc, char** argv) {
 
   install_interrupt_handlers();
   int fd = -1;
-  if (Status st = open_vnc(vnc, uri, domain, &fd); !st) return tool.finish(st);
+  Domain dom;
+  if (Status st = open_vnc(vnc, uri, domain, &fd, &dom); !st) return tool.finish(st);
   VncInput vnc_input(fd);
   std::string target = vnc.empty() ? "'" + domain + "'" : vnc;
   if (Status st = vnc_input.open(10000); !st) return tool.finish(fail(st.code(), "VNC display of " + target + ": " + st.message()));
@@ -190,7 +194,7 @@ int main(int argc, char** argv) {
   if (keyboard != "vnc") {
     if (!vnc.empty()) {
       if (keyboard == "virtio") return tool.usage_error("--keyboard virtio needs a DOMAIN, not --vnc");
-    } else if (Status st = virtio.open(uri, domain); st) {
+    } else if (Status st = virtio.open(std::move(dom)); st) {
       use_virtio = true;
     } else if (keyboard == "virtio" || st.code() != kExitNotFound) {
       if (keyboard == "virtio") return tool.finish(st);
