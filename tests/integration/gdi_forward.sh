@@ -30,18 +30,10 @@ command -v vrs-build >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
 command -v vrs-build >/dev/null || { echo "not ok - test helper vrs-build is not built"; exit 1; }
 apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
 [ -f "$apps/primitives.exe" ] || { echo "not ok - the Windows test apps are not built ($apps)"; exit 1; }
-missing=()
-for t in wine:wine wineboot:wine wineserver:wine winepath:wine Xvfb:xvfb python3:python3 xdotool:xdotool \
-    xwininfo:x11-utils import:imagemagick compare:imagemagick; do
-    command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
-done
-/usr/bin/python3 -c 'import Xlib' 2>/dev/null || missing+=(python3-xlib)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "not ok - missing Debian packages: ${missing[*]} (apt-get install ${missing[*]} wine64, or run tests/setup.sh)"
-    exit 1
-fi
-
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine winepath:wine Xvfb:xvfb python3:python3 xdotool:xdotool \
+    xwininfo:x11-utils import:imagemagick compare:imagemagick py:Xlib:python3-xlib
+
 
 work=$(mktemp -d)
 xvfb_pid= xvfb2_pid=

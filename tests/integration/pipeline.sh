@@ -23,19 +23,12 @@ for t in redir-capture x-replay redir-inject; do
 done
 export PATH
 # The real components this test drives; a missing one is a failure, not a skip.
-missing=()
-for t in Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils import:imagemagick; do
-    command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "not ok - missing Debian packages: ${missing[*]} (apt-get install ${missing[*]}, or run tests/setup.sh)"
-    exit 1
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+need_packages Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils import:imagemagick
 
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 
-source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 pixel() { python3 "$VREDIR_SOURCE_DIR/tests/guest/imgcmp.py" --pixel "$@"; }
 
 out=$(mktemp -d /tmp/vredir-pipeline.XXXXXX)

@@ -20,17 +20,9 @@ for t in vrs-build png-pixels; do
     command -v "$t" >/dev/null || { echo "not ok - test helper $t is not built"; exit 1; }
 done
 # The real components this test drives; a missing one is a failure, not a skip.
-missing=()
-for t in Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils import:imagemagick; do
-    command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
-done
-/usr/bin/python3 -c 'import Xlib' 2>/dev/null || missing+=(python3-xlib)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "not ok - missing Debian packages: ${missing[*]} (apt-get install ${missing[*]}, or run tests/setup.sh)"
-    exit 1
-fi
-
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+need_packages Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils import:imagemagick py:Xlib:python3-xlib
+
 
 out=$(mktemp -d /tmp/vredir-xreplay.XXXXXX)
 xvfb_pid= viewer_pid=

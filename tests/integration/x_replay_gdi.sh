@@ -18,17 +18,9 @@ for t in vrs-build png-pixels; do
     command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
     command -v "$t" >/dev/null || { echo "not ok - test helper $t is not built"; exit 1; }
 done
-missing=()
-for t in Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils xprop:x11-utils xwininfo:x11-utils import:imagemagick; do
-    command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
-done
-/usr/bin/python3 -c 'import Xlib' 2>/dev/null || missing+=(python3-xlib)
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "not ok - missing Debian packages: ${missing[*]} (apt-get install ${missing[*]}, or run tests/setup.sh)"
-    exit 1
-fi
-
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+need_packages Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils xprop:x11-utils xwininfo:x11-utils import:imagemagick py:Xlib:python3-xlib
+
 
 out=$(mktemp -d "${TMPDIR:-/tmp}/vredir-xreplay-gdi.XXXXXX")
 xvfb_pid= viewer_pid=

@@ -19,3 +19,20 @@ tap_finish() {
     echo "# $failures failure(s)"
     [ "$failures" = 0 ]
 }
+# need_packages CMD:PACKAGE... [py:MODULE:PACKAGE...]: the real components a
+# group drives. A missing one fails the group with the install command; it is
+# never a skip.
+need_packages() {
+    local t missing=()
+    for t in "$@"; do
+        case $t in
+        py:*:*) t=${t#py:}; /usr/bin/python3 -c "import ${t%%:*}" 2>/dev/null || missing+=("${t#*:}") ;;
+        *) command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}") ;;
+        esac
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    # shellcheck disable=SC2207
+    missing=($(printf '%s\n' "${missing[@]}" | sort -u))
+    echo "not ok - missing Debian packages: ${missing[*]} (apt-get install ${missing[*]}, or run tests/setup.sh)"
+    exit 1
+}
