@@ -148,6 +148,8 @@ int main(int argc, char** argv) {
   std::optional<Layout> layout = parse_layout(keymap);
   if (!layout) return tool.usage_error("unknown keymap '" + keymap + "' (us, de, fr, gb)");
   if (domain.empty() && vnc.empty()) return tool.usage_error("a DOMAIN (or --vnc ADDRESS) is required");
+  if (!vnc.empty() && keyboard == "virtio")
+    return tool.usage_error("--keyboard virtio needs a DOMAIN's virtio keyboard, not --vnc");
 
   // Resolve every action first: a bad one stops the run before any input.
   std::vector<InputAction> actions;
@@ -192,13 +194,13 @@ int main(int argc, char** argv) {
   VirtioKeyboard virtio;
   bool use_virtio = false;
   if (keyboard != "vnc") {
-    if (!vnc.empty()) {
-      if (keyboard == "virtio") return tool.usage_error("--keyboard virtio needs a DOMAIN, not --vnc");
-    } else if (Status st = virtio.open(std::move(dom)); st) {
-      use_virtio = true;
-    } else if (keyboard == "virtio" || st.code() != kExitNotFound) {
-      if (keyboard == "virtio") return tool.finish(st);
-      spdlog::warn("{}; keys go through the VNC server", st.message());
+    if (vnc.empty()) {
+      if (Status st = virtio.open(std::move(dom)); st) {
+        use_virtio = true;
+      } else if (keyboard == "virtio" || st.code() != kExitNotFound) {
+        if (keyboard == "virtio") return tool.finish(st);
+        spdlog::warn("{}; keys go through the VNC server", st.message());
+      }
     }
   }
   spdlog::debug("keys through {}", use_virtio ? "the virtio keyboard " + virtio.qom_path() : "the VNC server");
