@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
             "or the input channels of a vredir stream (stdin by default).\n"
             "Events arrive in order and are never dropped.");
   CLI::App& app = tool.app();
-  std::string domain, uri, vnc, input, keymap = "us", keyboard = "auto";
+  std::string domain, uri, vnc, input, keymap = "us", keyboard = "vnc";
   bool ack = false, no_timing = false;
   double key_interval_ms = -1;  // by path: 11 through VNC, 2 through a virtio keyboard
   std::vector<std::string> types, keys, moves, clicks, scrolls, scripts;
@@ -132,8 +132,8 @@ int main(int argc, char** argv) {
   o_key->type_size(1)->expected(1, 64)->allow_extra_args(true);
   app.add_option("-i,--input", input, "Read a vredir stream from FILE ('-' stdin; the default without action flags)");
   app.add_option("--keyboard", keyboard,
-                 "Key path: virtio (the VM's virtio keyboard through QEMU's monitor), vnc, or auto (virtio when the "
-                 "VM has one)")
+                 "Key path: vnc (default), virtio (the VM's virtio keyboard through QEMU's monitor, faster), or auto "
+                 "(virtio when the VM has one)")
       ->check(CLI::IsMember({"auto", "virtio", "vnc"}))
       ->capture_default_str();
   app.add_option("--keymap", keymap, "Keyboard layout of the guest: us, de, fr, gb")->capture_default_str();
