@@ -11,6 +11,7 @@
 
 #include "capture_output.hpp"
 #include "cli.hpp"
+#include "dbus_display.hpp"
 #include "domain_devices.hpp"
 #include "hypervisor.hpp"
 #include "image_files.hpp"
@@ -181,6 +182,7 @@ class Capture {
   Status open_source(int* fd);
   Status begin_stream();
   Status handle_events(VncEvents& ev);
+  Status handle_cursor_moves();
   Status emit_frame();
   Status finish(Status result, stream::EndReason reason, const std::string& message);
   Status write_snapshot();
@@ -197,6 +199,7 @@ class Capture {
   bool have_domain_ = false;
   bool sound_ = true;
   std::unique_ptr<VncSession> vnc_;
+  std::unique_ptr<DbusCursorWatch> cursor_watch_;  // cursor positions, when the domain has a D-Bus display
 
   OutputFile file_;
   std::unique_ptr<CaptureOutput> out_;
@@ -229,6 +232,13 @@ Status Capture::open_source(int* fd) {
   DomainDevices devices;
   if (Status st = parse_domain_devices(xml, &devices); !st) return st;
   if (Status st = open_domain_display(domain_, devices, o_.display, fd); !st) return st;
+  if (o_.cursor && o_.stream) {
+    std::string why;
+    if (Status st = open_domain_cursor_watch(domain_, devices, o_.display, &cursor_watch_, &why); !st)
+      spdlog::warn("{}: the cursor channel has shapes but no positions: {}", label_, st.message());
+    else if (!cursor_watch_)
+      spdlog::debug("{}: the cursor channel has shapes but no positions: {}", label_, why);
+  }
   sound_ = !devices.sound.empty();
   if (!sound_ && o_.audio && o_.stream)
     spdlog::info("domain '{}' has no sound device: the stream has no audio channel", domain_.name());
@@ -309,6 +319,27 @@ Status Capture::handle_events(VncEvents& ev) {
       flush(CaptureOutput::Kind::kAudio, n);
       pcm.remove_prefix(n);
     }
+  }
+  return Status::ok();
+}
+
+Status Capture::handle_cursor_moves() {
+  DbusCursorEvents ev = cursor_watch_->take();
+  if (writer_) {
+    for (const DbusCursorPos& p : ev.positions) {
+      stream::CursorPos cp;
+      cp.x = p.x;
+      cp.y = p.y;
+      cp.visible = p.visible;
+      std::string payload;
+      stream::encode_cursor_pos(cp, payload);
+      if (Status st = writer_->frame(kCursorChannel, stream::FrameType::kCursorPos, payload); !st) return st;
+    }
+    if (!ev.positions.empty()) flush(CaptureOutput::Kind::kControl);
+  }
+  if (ev.closed) {
+    spdlog::debug("{}: the D-Bus display closed; no more cursor positions", label_);
+    cursor_watch_.reset();
   }
   return Status::ok();
 }
@@ -411,7 +442,7 @@ Status Capture::run() {
       wait_ms = out_->display_busy() ? 10 : static_cast<int>(std::clamp<long long>(until, 1, 100));
     }
     VncEvents ev;
-    Status st = vnc_->pump(wait_ms, &ev);
+    Status st = vnc_->pump(wait_ms, &ev, cursor_watch_ ? cursor_watch_->wake_fd() : -1);
     if (!st) {
       if (st.code() == kExitPeerLost) {
         std::string why = label_ + ": the VNC connection closed";
@@ -421,6 +452,8 @@ Status Capture::run() {
       return finish(fail(st.code(), label_ + ": " + st.message()), stream::EndReason::kError, st.message());
     }
     if (Status h = handle_events(ev); !h) return finish(h, stream::EndReason::kError, h.message());
+    if (cursor_watch_)
+      if (Status h = handle_cursor_moves(); !h) return finish(h, stream::EndReason::kError, h.message());
     const auto now = Clock::now();
 
     if (snapshot_only && have_full_) {

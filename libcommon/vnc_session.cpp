@@ -133,12 +133,12 @@ Status VncSession::handle(std::span<const uint8_t> msg, VncEvents* ev) {
   }
 }
 
-Status VncSession::pump(int timeout_ms, VncEvents* ev) {
+Status VncSession::pump(int timeout_ms, VncEvents* ev, int wake_fd) {
   if (timeout_ms > 0 && !client_.has_message()) {
-    pollfd p{client_.fd(), POLLIN, 0};
-    int rc = ::poll(&p, 1, timeout_ms);
+    pollfd p[2] = {{client_.fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    int rc = ::poll(p, wake_fd >= 0 ? 2 : 1, timeout_ms);
     if (rc < 0 && errno != EINTR) return fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
-    if (rc <= 0) return Status::ok();
+    if (rc <= 0 || !p[0].revents) return Status::ok();
   }
   for (int i = 0; i < kMaxMessagesPerPump; ++i) {
     std::span<const uint8_t> msg;

@@ -64,7 +64,8 @@ class VncSession {
   Status start(const VncSessionOptions& options, int timeout_ms);
   // Waits up to timeout_ms for data, then applies every complete message the
   // socket holds (bounded per call). A closed connection is kExitPeerLost.
-  Status pump(int timeout_ms, VncEvents* events);
+  // The wait also ends early when wake_fd (if >= 0) becomes readable.
+  Status pump(int timeout_ms, VncEvents* events, int wake_fd = -1);
   // Asks for the whole screen again (non-incremental).
   Status request_full();
 

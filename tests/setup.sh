@@ -7,7 +7,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 packages=(
   cmake ninja-build g++ pkg-config
   libcli11-dev libspdlog-dev libboost-dev libboost-filesystem-dev catch2
-  libvirt-dev libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
+  libvirt-dev libsystemd-dev libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
   qemu-system-x86 qemu-utils
   zlib1g-dev libssl-dev libpng-dev nlohmann-json3-dev libxml2-dev
   linux-image-amd64 busybox-static cpio kmod xz-utils zstd

@@ -673,6 +673,19 @@ static void display_apply_mode(void)
  * which virtio-gpu hands to QEMU as a cursor shape with its hotspot. */
 static uint32_t cursor_handle;
 
+/* Puts the cursor's hotspot at x,y ("cursor move X Y"). */
+static int cursor_move(int32_t x, int32_t y)
+{
+    if (!disp.ok || !cursor_handle)
+        return -1;
+    struct vp_mode_cursor2 mv = {0};
+    mv.flags = VP_MODE_CURSOR_MOVE;
+    mv.crtc_id = disp.crtc_id;
+    mv.x = x;
+    mv.y = y;
+    return ioctl(disp.fd, VP_IOCTL_MODE_CURSOR2, &mv) == 0 ? 0 : -1;
+}
+
 static int cursor_set(int on)
 {
     if (!disp.ok)
@@ -712,14 +725,8 @@ static int cursor_set(int on)
     cur.hot_y = VREDIR_CURSOR_HOT_Y;
     if (ioctl(disp.fd, VP_IOCTL_MODE_CURSOR2, &cur) != 0)
         return -1;
-    if (on) {
-        struct vp_mode_cursor2 mv = {0};
-        mv.flags = VP_MODE_CURSOR_MOVE;
-        mv.crtc_id = disp.crtc_id;
-        mv.x = (int32_t)(disp.w / 2);
-        mv.y = (int32_t)(disp.h / 2);
-        ioctl(disp.fd, VP_IOCTL_MODE_CURSOR2, &mv);
-    }
+    if (on)
+        return cursor_move((int32_t)(disp.w / 2), (int32_t)(disp.h / 2));
     return 0;
 }
 
@@ -886,8 +893,8 @@ static void do_command(char *line)
         line[--len] = 0;
     if (!*line)
         return;
-    char cmd[32] = "", a1[64] = "", a2[64] = "";
-    sscanf(line, "%31s %63s %63s", cmd, a1, a2);
+    char cmd[32] = "", a1[64] = "", a2[64] = "", a3[64] = "";
+    sscanf(line, "%31s %63s %63s %63s", cmd, a1, a2, a3);
     int ok = 1;
     if (!strcmp(cmd, "card")) {
         scr.solid = 0;
@@ -923,6 +930,8 @@ static void do_command(char *line)
         return;
     } else if (!strcmp(cmd, "cursor") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
         ok = cursor_set(!strcmp(a1, "on")) == 0;
+    } else if (!strcmp(cmd, "cursor") && !strcmp(a1, "move") && a2[0] && a3[0]) {
+        ok = cursor_move((int32_t)atoi(a2), (int32_t)atoi(a3)) == 0;
     } else if (!strcmp(cmd, "flipkeys") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
         flipkeys = !strcmp(a1, "on");
     } else if (!strcmp(cmd, "tone") && atoi(a1) > 0 && atoi(a2) > 0) {

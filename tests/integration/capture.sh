@@ -162,13 +162,36 @@ redir-dump "$out/card-auto.vrs" >"$out/dump" 2>&1
 check "cursor channel declared for the display" grep -q 'DECLARE id=2 kind=cursor.*display=1' "$out/dump"
 # The probe's hardware cursor (patterns.h, vredir_cursor_pixel) reaches the
 # cursor channel with its hotspot, pixel-exact in its opaque and transparent
-# parts. QEMU's VNC server never reports the pointer position (ui/vnc.c
-# ignores it), so the channel carries shapes only.
+# parts. Shapes come through VNC; positions come through the domain's D-Bus
+# display (QEMU's VNC server never reports them), so every move the probe
+# makes on its cursor plane must show up as a CURSOR_POS, in order.
+redir-capture "$name" --duration 6 --no-audio -o "$out/cursor.vrs" 2>"$out/err" &
+cap=$!
+sleep 1.5
 vg_cmd "cursor on" || not_ok "probe: cursor on"
-redir-capture "$name" --duration 3 --no-audio -o "$out/cursor.vrs" 2>"$out/err"
+sleep 0.3
+vg_cmd "cursor move 100 60" || not_ok "probe: cursor move"
+sleep 0.3
+vg_cmd "cursor move 700 500" || not_ok "probe: cursor move"
+sleep 0.3
+vg_cmd "cursor off" || not_ok "probe: cursor off"
+wait "$cap"
+note "redir-capture exit $?: $(head -c 300 "$out/err")"
 redir-dump "$out/cursor.vrs" >"$out/dump" 2>&1
 check "cursor: the probe's 64x64 shape with hotspot 3,5 arrives in the cursor channel" \
     grep -q 'CURSOR_SHAPE 64x64 hot=3,5' "$out/dump"
+mid="$((${VG_MODE%x*} / 2)),$((${VG_MODE#*x} / 2))"
+grep -o 'CURSOR_POS .*' "$out/dump" | sed 's/^/# /'
+cursor_path() {
+    # visible at the middle, then 100,60, then 700,500, then hidden
+    grep -o 'CURSOR_POS .*' "$out/dump" | awk -v mid="$mid" '
+        step == 0 && $2 == mid && NF == 2 { step = 1; next }
+        step == 1 && $2 == "100,60" && NF == 2 { step = 2; next }
+        step == 2 && $2 == "700,500" && NF == 2 { step = 3; next }
+        step == 3 && $3 == "hidden" { step = 4 }
+        END { exit step == 4 ? 0 : 1 }'
+}
+check "cursor: positions arrive in order (middle $mid, 100,60, 700,500, then hidden)" cursor_path
 rm -rf "$out/cursor"
 redir-dump -q --extract 2 --to "$out/cursor" "$out/cursor.vrs" 2>"$out/err"
 cursor_png=$(ls "$out"/cursor/cursor-*-hot-3-5.png 2>/dev/null | tail -1)
@@ -195,7 +218,6 @@ for line in sys.stdin:
 sys.exit(1 if bad else 0)'
 }
 check "cursor: the extracted shape matches the probe's pattern pixel for pixel" cursor_exact
-vg_cmd "cursor off" || not_ok "probe: cursor off"
 
 # ---- waits ----------------------------------------------------------------------
 t0=$SECONDS
