@@ -122,8 +122,9 @@ struct Pacing {
   // Through a virtio keyboard: the least time per key event. Its buffers
   // come back as soon as the guest kernel has the events, before any program
   // has read them; the kernel keeps 64 events per reader, so this bounds how
-  // long a guest reader may stall without losing keys (128 ms at 2 ms).
-  std::chrono::microseconds virtio_key_interval{2000};
+  // long a guest reader may stall without losing keys (64 ms at 1 ms), and
+  // caps the rate at the 1000 key events/s the tool aims for.
+  std::chrono::microseconds virtio_key_interval{1000};
   int key_window = 6;  // key events allowed ahead of QEMU's release
   std::chrono::microseconds pointer_interval{8000};
   int pointer_window = 2;

@@ -964,15 +964,19 @@ struct input_dev {
     int absmin[2], absmax[2];
     int absval[2];
     int abs_dirty;
+    int gone;         /* read error ENODEV: fd closed by the reader thread */
     char name[80];
 };
+/* Slots are never reused: the reader thread indexes them without a lock,
+ * and ndevs only grows (under dev_lock). */
 static struct input_dev devs[MAX_DEV];
 static int ndevs;
+static pthread_mutex_t dev_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int dev_known(int num)
 {
     for (int i = 0; i < ndevs; i++)
-        if (devs[i].num == num)
+        if (devs[i].num == num && !devs[i].gone)
             return 1;
     return 0;
 }
@@ -992,7 +996,7 @@ static void scan_inputs(void)
         int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
         if (fd < 0)
             continue;
-        struct input_dev *dv = &devs[ndevs++];
+        struct input_dev *dv = &devs[ndevs];
         memset(dv, 0, sizeof *dv);
         dv->fd = fd;
         dv->num = num;
@@ -1010,6 +1014,9 @@ static void scan_inputs(void)
         for (char *p = dv->name; *p; p++)
             if (!isprint((unsigned char)*p))
                 *p = '?';
+        pthread_mutex_lock(&dev_lock);
+        ndevs++;
+        pthread_mutex_unlock(&dev_lock);
         vlog("input event%d %s", num, dv->name);
     }
     closedir(d);
@@ -1077,21 +1084,119 @@ static void handle_event(struct input_dev *dv, const struct input_event *ev)
     }
 }
 
-static void read_input(struct input_dev *dv)
+/* The input reader: a real-time thread that only moves events from the
+ * kernel's evdev buffers (64 events per reader) into a large queue, so that
+ * rendering, logging or a slow command in the main loop cannot make the
+ * kernel drop events (SYN_DROPPED). The main loop logs them from the queue. */
+#define INQ_SIZE 65536
+struct queued_input {
+    struct input_event ev;
+    int dev;
+    int gone; /* the device went away (no event) */
+};
+static struct queued_input inq[INQ_SIZE];
+static size_t inq_head, inq_tail; /* [tail, head) pending, indices mod INQ_SIZE */
+static pthread_mutex_t inq_lock = PTHREAD_MUTEX_INITIALIZER;
+static int inq_pipe[2] = {-1, -1}; /* reader -> main loop */
+
+static void inq_push(const struct input_event *ev, size_t n, int dev, int gone)
 {
-    struct input_event ev[64];
-    for (;;) {
-        ssize_t n = read(dv->fd, ev, sizeof ev);
-        if (n <= 0) {
-            if (n < 0 && errno == ENODEV) {
-                vlog("input-gone event%d", dv->num);
-                close(dv->fd);
-                *dv = devs[--ndevs];
-            }
-            return;
+    size_t i = 0;
+    while (i < n || gone) {
+        pthread_mutex_lock(&inq_lock);
+        while (inq_head - inq_tail < INQ_SIZE && (i < n || gone)) {
+            struct queued_input *q = &inq[inq_head % INQ_SIZE];
+            q->dev = dev;
+            q->gone = i >= n;
+            if (i < n)
+                q->ev = ev[i++];
+            else
+                gone = 0;
+            inq_head++;
         }
-        for (size_t i = 0; i < (size_t)n / sizeof ev[0]; i++)
-            handle_event(dv, &ev[i]);
+        pthread_mutex_unlock(&inq_lock);
+        if (write(inq_pipe[1], "i", 1) < 0 && errno != EAGAIN) {
+            /* the main loop is gone */
+        }
+        if (i < n || gone)
+            usleep(1000); /* full: the main loop is far behind */
+    }
+}
+
+static void *input_reader(void *arg)
+{
+    (void)arg;
+    struct sched_param sp = {.sched_priority = 50};
+    if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
+        sp.sched_priority = 0; /* keep going at normal priority */
+    for (;;) {
+        struct pollfd pf[MAX_DEV];
+        int idx[MAX_DEV], n = 0;
+        pthread_mutex_lock(&dev_lock);
+        for (int i = 0; i < ndevs; i++)
+            if (!devs[i].gone) {
+                pf[n] = (struct pollfd){devs[i].fd, POLLIN, 0};
+                idx[n++] = i;
+            }
+        pthread_mutex_unlock(&dev_lock);
+        /* a device added meanwhile is polled from the next round */
+        if (poll(pf, (nfds_t)n, 100) <= 0)
+            continue;
+        for (int k = 0; k < n; k++) {
+            if (!pf[k].revents)
+                continue;
+            struct input_event ev[64];
+            for (;;) {
+                ssize_t r = read(pf[k].fd, ev, sizeof ev);
+                if (r <= 0) {
+                    if (r < 0 && errno == ENODEV) {
+                        pthread_mutex_lock(&dev_lock);
+                        devs[idx[k]].gone = 1;
+                        close(pf[k].fd);
+                        pthread_mutex_unlock(&dev_lock);
+                        inq_push(NULL, 0, idx[k], 1);
+                    }
+                    break;
+                }
+                inq_push(ev, (size_t)r / sizeof ev[0], idx[k], 0);
+            }
+        }
+    }
+    return NULL;
+}
+
+static void input_reader_start(void)
+{
+    pthread_t t;
+    if (pipe2(inq_pipe, O_NONBLOCK | O_CLOEXEC) != 0 || pthread_create(&t, NULL, input_reader, NULL) != 0) {
+        vlog("warn no input reader thread");
+        return;
+    }
+    pthread_detach(t);
+}
+
+/* Main loop: logs what the reader queued. */
+static void drain_input(void)
+{
+    char b[256];
+    while (read(inq_pipe[0], b, sizeof b) > 0) {
+    }
+    static struct queued_input batch[4096];
+    for (;;) {
+        size_t n = 0;
+        pthread_mutex_lock(&inq_lock);
+        while (inq_tail < inq_head && n < sizeof batch / sizeof batch[0])
+            batch[n++] = inq[inq_tail++ % INQ_SIZE];
+        pthread_mutex_unlock(&inq_lock);
+        if (n == 0)
+            return;
+        for (size_t i = 0; i < n; i++) {
+            struct input_dev *dv = &devs[batch[i].dev];
+            if (batch[i].gone)
+                vlog("input-gone event%d", dv->num);
+            else
+                handle_event(dv, &batch[i].ev);
+        }
     }
 }
 
@@ -1420,6 +1525,7 @@ int main(void)
     scan_inputs();
     qga_open();
     mode_watch_start();
+    input_reader_start();
     vlog("ready %ux%u", disp.w, disp.h);
     fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) | O_NONBLOCK);
     log_direct = 0;
@@ -1431,8 +1537,11 @@ int main(void)
     for (;;) {
         struct pollfd pf[MAX_DEV + 4];
         int np = 0;
-        for (int i = 0; i < ndevs; i++)
-            pf[np++] = (struct pollfd){devs[i].fd, POLLIN, 0};
+        int in_idx = -1;
+        if (inq_pipe[0] >= 0) {
+            in_idx = np;
+            pf[np++] = (struct pollfd){inq_pipe[0], POLLIN, 0};
+        }
         int cmd_idx = -1, qga_idx = -1, log_idx = -1, mode_idx = -1;
         if (mode_pipe[0] >= 0) {
             mode_idx = np;
@@ -1466,12 +1575,8 @@ int main(void)
             usleep(10000);
 
         if (r > 0) {
-            /* inputs first (indices stay valid: removal happens in read_input
-             * only for the device being read, so walk backwards) */
-            int nin = ndevs;
-            for (int i = nin - 1; i >= 0; i--)
-                if (pf[i].revents)
-                    read_input(&devs[i]);
+            if (in_idx >= 0 && (pf[in_idx].revents & POLLIN))
+                drain_input(); /* inputs first */
             if (log_idx >= 0 && (pf[log_idx].revents & (POLLOUT | POLLERR | POLLHUP)))
                 log_flush_some();
             if (mode_idx >= 0 && (pf[mode_idx].revents & POLLIN))

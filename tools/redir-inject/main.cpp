@@ -15,7 +15,9 @@
 #include "stdio_files.hpp"
 #include "stream_input.hpp"
 #include "stream_writer.hpp"
+#include "domain_devices.hpp"
 #include "virtio_keyboard.hpp"
+#include "vnc_session.hpp"
 
 using namespace vredir;
 
@@ -59,9 +61,12 @@ Status open_vnc(const std::string& vnc_address, const std::string& uri, const st
   if (state != DomainState::kRunning)
     return fail(kExitFailure, "domain '" + dom.name() + "' is " + state_name(state) + " (try: vm-power start " +
                                   dom.name() + ")");
-  *fd = virDomainOpenGraphicsFD(dom.get(), 0, VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
-  if (*fd < 0)
-    return libvirt_error("cannot open the VNC display of '" + dom.name() + "' (does it have <graphics type='vnc'/>?)");
+  // The first VNC display, wherever it sits among the domain's <graphics>.
+  std::string xml;
+  if (Status st = dom.xml(&xml); !st) return st;
+  DomainDevices devices;
+  if (Status st = parse_domain_devices(xml, &devices); !st) return st;
+  if (Status st = open_domain_display(dom, devices, 0, fd); !st) return st;
   *domain = std::move(dom);
   return Status::ok();
 }
@@ -115,9 +120,9 @@ int main(int argc, char** argv) {
             "or the input channels of a vredir stream (stdin by default).\n"
             "Events arrive in order and are never dropped.");
   CLI::App& app = tool.app();
-  std::string domain, uri, vnc, input, keymap = "us", keyboard = "vnc";
+  std::string domain, uri, vnc, input, keymap = "us", keyboard = "auto";
   bool ack = false, no_timing = false;
-  double key_interval_ms = -1;  // by path: 11 through VNC, 2 through a virtio keyboard
+  double key_interval_ms = -1;  // by path: 11 through VNC, 1 through a virtio keyboard
   std::vector<std::string> types, keys, moves, clicks, scrolls, scripts;
   app.add_option("DOMAIN", domain, "Domain name, UUID or id");
   app.add_option("-c,--connect", uri, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, then qemu:///system)");
@@ -132,8 +137,8 @@ int main(int argc, char** argv) {
   o_key->type_size(1)->expected(1, 64)->allow_extra_args(true);
   app.add_option("-i,--input", input, "Read a vredir stream from FILE ('-' stdin; the default without action flags)");
   app.add_option("--keyboard", keyboard,
-                 "Key path: vnc (default), virtio (the VM's virtio keyboard through QEMU's monitor, faster), or auto "
-                 "(virtio when the VM has one)")
+                 "Key path: auto (default: virtio when the VM has one, else vnc), virtio (the VM's virtio keyboard "
+                 "through QEMU's monitor, faster), or vnc")
       ->check(CLI::IsMember({"auto", "virtio", "vnc"}))
       ->capture_default_str();
   app.add_option("--keymap", keymap, "Keyboard layout of the guest: us, de, fr, gb")->capture_default_str();
@@ -141,7 +146,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-timing", no_timing, "Replay a stream as fast as delivery allows, ignoring its timestamps");
   app.add_option("--key-interval", key_interval_ms,
                  "Least milliseconds per key event (default 11 through VNC, where QEMU releases one per 10 ms; "
-                 "2 through a virtio keyboard)")
+                 "1 through a virtio keyboard)")
       ->check(CLI::Range(0.1, 1000.0));
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
 
