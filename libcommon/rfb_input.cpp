@@ -278,9 +278,16 @@ Status InputDelivery::give_acks(bool all) {
 Status InputDelivery::flush_virtio_keys() {
   if (virtio_keys_.empty()) return Status::ok();
   if (InputClock::now() < virtio_next_) std::this_thread::sleep_until(virtio_next_);
+  // The interval paces report starts, so the monitor round trips of one
+  // report overlap the time its events are owed.
+  auto start = InputClock::now();
   if (Status st = virtio_->send(virtio_keys_, pacing_.reply_timeout_ms); !st) return st;
   auto delivered = InputClock::now();
-  virtio_next_ = delivered + pacing_.virtio_key_interval * static_cast<int64_t>(virtio_keys_.size());
+  auto interval = virtio_events_ < uint64_t(pacing_.virtio_warmup_events)
+                      ? std::max(pacing_.virtio_key_interval, pacing_.virtio_warmup_interval)
+                      : pacing_.virtio_key_interval;
+  virtio_next_ = start + interval * static_cast<int64_t>(virtio_keys_.size());
+  virtio_events_ += virtio_keys_.size();
   for (const AckTag& t : virtio_tags_)
     if (t.wanted) acks_.emplace_back(delivered, t);
   virtio_keys_.clear();

@@ -125,6 +125,10 @@ struct Pacing {
   // long a guest reader may stall without losing keys (64 ms at 1 ms), and
   // caps the rate at the 1000 key events/s the tool aims for.
   std::chrono::microseconds virtio_key_interval{1000};
+  // The first key events of a run go at least this far apart: a guest that
+  // sat idle has been seen to stall its reader at the first keys.
+  std::chrono::microseconds virtio_warmup_interval{4000};
+  int virtio_warmup_events = 64;
   int key_window = 6;  // key events allowed ahead of QEMU's release
   std::chrono::microseconds pointer_interval{8000};
   int pointer_window = 2;
@@ -202,6 +206,7 @@ class InputDelivery {
   std::vector<KeyPress> virtio_keys_;
   std::vector<AckTag> virtio_tags_;
   InputClock::time_point virtio_next_{};
+  uint64_t virtio_events_ = 0;  // key events delivered through the virtio keyboard
   InputClock::time_point free_at_[2] = {};
   std::deque<std::pair<InputClock::time_point, AckTag>> acks_;
   std::set<uint16_t> held_;

@@ -1098,6 +1098,7 @@ static struct queued_input inq[INQ_SIZE];
 static size_t inq_head, inq_tail; /* [tail, head) pending, indices mod INQ_SIZE */
 static pthread_mutex_t inq_lock = PTHREAD_MUTEX_INITIALIZER;
 static int inq_pipe[2] = {-1, -1}; /* reader -> main loop */
+static volatile int reader_priority = -1; /* set by the reader thread */
 
 static void inq_push(const struct input_event *ev, size_t n, int dev, int gone)
 {
@@ -1129,6 +1130,7 @@ static void *input_reader(void *arg)
     struct sched_param sp = {.sched_priority = 50};
     if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) != 0)
         sp.sched_priority = 0; /* keep going at normal priority */
+    reader_priority = sp.sched_priority;
     for (;;) {
         struct pollfd pf[MAX_DEV];
         int idx[MAX_DEV], n = 0;
@@ -1526,6 +1528,9 @@ int main(void)
     qga_open();
     mode_watch_start();
     input_reader_start();
+    for (int i = 0; i < 100 && reader_priority < 0; i++)
+        usleep(1000);
+    vlog("input-reader priority %d", reader_priority);
     vlog("ready %ux%u", disp.w, disp.h);
     fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) | O_NONBLOCK);
     log_direct = 0;
