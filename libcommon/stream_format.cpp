@@ -33,6 +33,7 @@ const char* type_name(FrameType type) {
     case FrameType::kHello: return "HELLO";
     case FrameType::kDeclare: return "DECLARE";
     case FrameType::kClose: return "CLOSE";
+    case FrameType::kDeflate: return "DEFLATE";
     case FrameType::kEnd: return "END";
     case FrameType::kSurface: return "SURFACE";
     case FrameType::kRect: return "RECT";

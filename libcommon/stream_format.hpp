@@ -36,6 +36,7 @@ inline constexpr size_t kMaxText = 65536;
 inline constexpr uint32_t kMaxChannels = 1024;  // declared at once in one stream
 inline constexpr uint32_t kMaxAudioRate = 384000;
 inline constexpr uint32_t kMaxAudioChannels = 8;
+inline constexpr uint32_t kMaxInflatedPiece = kMaxPayload;  // the frames one DEFLATE piece holds
 
 enum class ChannelKind : uint8_t {
   kDisplay = 1,
@@ -55,6 +56,10 @@ enum class FrameType : uint8_t {
   kHello = 0x01,
   kDeclare = 0x02,
   kClose = 0x03,
+  // A piece of the stream's one deflate (RFC 1951) stream, ending in a sync
+  // flush; it inflates to whole frames. FrameReader unpacks it, so readers
+  // above the framing never see it.
+  kDeflate = 0x04,
   kEnd = 0x0f,
   // Display.
   kSurface = 0x10,

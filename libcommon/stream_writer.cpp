@@ -4,7 +4,54 @@
 
 namespace vredir::stream {
 
+struct StreamWriter::Deflater {
+  z_stream z{};
+  bool ready = false;
+  ~Deflater() {
+    if (ready) deflateEnd(&z);
+  }
+};
+
 StreamWriter::StreamWriter(Sink sink) : sink_(std::move(sink)), start_(std::chrono::steady_clock::now()) {}
+StreamWriter::~StreamWriter() = default;
+
+void StreamWriter::set_compression(int level) {
+  if (level <= 0) {
+    (void)flush();
+    deflater_.reset();
+    return;
+  }
+  if (deflater_) return;
+  deflater_ = std::make_unique<Deflater>();
+  // Raw deflate, one stream for the whole vredir stream: each piece ends in
+  // a sync flush, so later pieces reuse the history of earlier ones.
+  if (deflateInit2(&deflater_->z, level > 9 ? 9 : level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    deflater_.reset();
+    return;
+  }
+  deflater_->ready = true;
+}
+
+Status StreamWriter::flush() {
+  if (piece_.empty()) return Status::ok();
+  z_stream& z = deflater_->z;
+  deflated_.clear();
+  z.next_in = reinterpret_cast<Bytef*>(piece_.data());
+  z.avail_in = static_cast<uInt>(piece_.size());
+  size_t bound = piece_.size() + piece_.size() / 1000 + 64;
+  for (;;) {
+    size_t have = deflated_.size();
+    deflated_.resize(have + bound);
+    z.next_out = reinterpret_cast<Bytef*>(deflated_.data() + have);
+    z.avail_out = static_cast<uInt>(bound);
+    int rc = deflate(&z, Z_SYNC_FLUSH);
+    deflated_.resize(have + bound - z.avail_out);
+    if (rc != Z_OK && rc != Z_BUF_ERROR) return fail(kExitFailure, "internal: deflate failed");
+    if (z.avail_in == 0 && z.avail_out != 0) break;
+  }
+  piece_.clear();
+  return emit(now_us(), 0, FrameType::kDeflate, deflated_, 0);
+}
 
 uint64_t StreamWriter::now_us() const {
   if (fixed_) return fixed_ts_;
@@ -47,6 +94,10 @@ Status StreamWriter::close_channel(uint16_t id) { return frame(id, FrameType::kC
 
 Status StreamWriter::end(EndReason reason, const std::string& message) {
   if (ended_) return Status::ok();
+  // END goes out plainly, after what waits, so a stream's end is readable
+  // as it is.
+  if (Status st = flush(); !st) return st;
+  deflater_.reset();
   std::string payload;
   encode_end(End{reason, message}, payload);
   ended_ = true;
@@ -61,6 +112,28 @@ Status StreamWriter::frame_at(uint64_t ts_us, uint16_t channel, FrameType type, 
                               uint8_t flags) {
   if (payload.size() > kMaxPayload)
     return fail(kExitFailure, "internal: frame payload of " + std::to_string(payload.size()) + " bytes over the limit");
+  if (!deflater_ || (channel == 0 && type == FrameType::kHello)) return emit(ts_us, channel, type, payload, flags);
+  // Deflate can grow incompressible data by a few bytes per 16 KiB block:
+  // keeping pieces 64 KiB under the limit keeps their frames under it too.
+  constexpr size_t kMaxPiece = kMaxInflatedPiece - (64u << 10);
+  size_t framed = kFrameHeaderSize + payload.size();
+  if (piece_.size() + framed > kMaxPiece) {
+    if (Status st = flush(); !st) return st;
+    // Too big for any piece: plainly, in order after the flushed piece.
+    if (framed > kMaxPiece) return emit(ts_us, channel, type, payload, flags);
+  }
+  put_u32le(piece_, static_cast<uint32_t>(payload.size()));
+  put_u16le(piece_, channel);
+  put_u8(piece_, static_cast<uint8_t>(type));
+  put_u8(piece_, flags);
+  put_u64le(piece_, ts_us);
+  piece_.append(payload);
+  if (piece_.size() >= kPieceTarget) return flush();
+  return Status::ok();
+}
+
+Status StreamWriter::emit(uint64_t ts_us, uint16_t channel, FrameType type, std::string_view payload,
+                          uint8_t flags) {
   scratch_.clear();
   put_u32le(scratch_, static_cast<uint32_t>(payload.size()));
   put_u16le(scratch_, channel);

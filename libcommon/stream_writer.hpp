@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,16 @@ class StreamWriter {
  public:
   using Sink = std::function<Status(std::string_view)>;
   explicit StreamWriter(Sink sink);
+  ~StreamWriter();
+
+  // From now on frames go out in DEFLATE pieces at this zlib level (1 is
+  // cheap and gets most of the gain on drawing records); 0 turns it off.
+  // Frames wait in the writer until flush(), until a piece reaches
+  // kPieceTarget bytes, or until end(). HELLO always goes out plainly.
+  void set_compression(int level);
+  // Ends the current DEFLATE piece and writes it (nothing when none waits).
+  Status flush();
+  static constexpr size_t kPieceTarget = 256u << 10;
 
   // Writes the stream header and HELLO.
   Status begin(const std::string& producer, const Params& params = {});
@@ -47,11 +58,17 @@ class StreamWriter {
     fixed_ts_ = ts_us;
   }
   uint64_t now_us() const;
-  uint64_t bytes_written() const { return bytes_; }
+  uint64_t bytes_written() const { return bytes_; }  // on the wire
   bool ended() const { return ended_; }
 
  private:
+  struct Deflater;
+  Status emit(uint64_t ts_us, uint16_t channel, FrameType type, std::string_view payload, uint8_t flags);
+
   Sink sink_;
+  std::unique_ptr<Deflater> deflater_;
+  std::string piece_;  // frames waiting for the next DEFLATE piece
+  std::string deflated_;
   std::chrono::steady_clock::time_point start_;
   bool fixed_ = false;
   uint64_t fixed_ts_ = 0;

@@ -84,7 +84,7 @@ fi
 for load in $loads; do
     if [ -s "gdi-$load.down" ]; then
         awk -v L="$load" -v r="$(stat -c %s "gdi-$load.down")" -v z="$(gzip -1 -c "gdi-$load.down" | wc -c)" \
-            'BEGIN { printf "%-9s the whole gdi stream: %d bytes; gzip -1 of it (not done by the toolkit, for reference): %d (%.3f)\n", L, r, z, z / r }'
+            'BEGIN { printf "%-9s the whole gdi stream: %d bytes on the wire (DEFLATE pieces); gzip -1 of it again, for reference: %d (%.3f)\n", L, r, z, z / r }'
     fi
 done
 for load in $loads; do

@@ -165,19 +165,44 @@ void AppSession::start(RecordSink sink) {
 
 DWORD WINAPI AppSession::relay_main(void* p) {
   auto* self = static_cast<AppSession*>(p);
-  std::string msg;
-  while (read_message(self->down_, &msg)) {
-    if (!msg.empty()) {
-      uint8_t op = uint8_t(msg[0]);
-      if ((op == 0x01 || op == 0x02) && msg.size() >= 5) {
-        uint32_t id = uint8_t(msg[1]) | uint8_t(msg[2]) << 8 | uint8_t(msg[3]) << 16 | uint32_t(uint8_t(msg[4])) << 24;
-        EnterCriticalSection(&self->lock_);
-        if (op == 0x01) self->windows_.insert(id);
-        else self->windows_.erase(id);
-        LeaveCriticalSection(&self->lock_);
+  // Read whatever the pipe holds (each read is a wineserver request under
+  // Wine, so one per batch, not two per record) and hand out the whole
+  // records in it; a record cut by the read waits for the next one.
+  std::string buf;
+  std::vector<std::string> batch;
+  std::vector<char> chunk(1 << 18);
+  for (;;) {
+    DWORD got = 0;
+    if (!ReadFile(self->down_, chunk.data(), DWORD(chunk.size()), &got, nullptr) || got == 0) break;
+    buf.append(chunk.data(), got);
+    batch.clear();
+    size_t pos = 0;
+    bool bad = false;
+    while (buf.size() - pos >= 4) {
+      const auto* b = reinterpret_cast<const uint8_t*>(buf.data() + pos);
+      uint32_t n = b[0] | b[1] << 8 | b[2] << 16 | uint32_t(b[3]) << 24;
+      if (n > kMaxLinkMessage) {
+        bad = true;
+        break;
       }
+      if (buf.size() - pos - 4 < n) break;
+      std::string msg = buf.substr(pos + 4, n);
+      pos += 4 + size_t(n);
+      if (msg.size() >= 5) {
+        uint8_t op = uint8_t(msg[0]);
+        if (op == 0x01 || op == 0x02) {
+          uint32_t id = uint8_t(msg[1]) | uint8_t(msg[2]) << 8 | uint8_t(msg[3]) << 16 | uint32_t(uint8_t(msg[4])) << 24;
+          EnterCriticalSection(&self->lock_);
+          if (op == 0x01) self->windows_.insert(id);
+          else self->windows_.erase(id);
+          LeaveCriticalSection(&self->lock_);
+        }
+      }
+      batch.push_back(std::move(msg));
     }
-    self->sink_(msg);
+    buf.erase(0, pos);
+    if (!batch.empty()) self->sink_(batch);
+    if (bad) break;
   }
   return 0;
 }

@@ -18,7 +18,9 @@ std::wstring quote_arg(const std::wstring& arg);
 
 class AppSession {
  public:
-  using RecordSink = std::function<void(const std::string& payload)>;
+  // Called once per read from the hook's pipe with the whole records it held
+  // (one batch: gdi-forward writes it as one DEFLATE piece).
+  using RecordSink = std::function<void(const std::vector<std::string>& payloads)>;
   ~AppSession();
 
   // Starts `command_line` (the first word is the program) with the hook in

@@ -31,12 +31,26 @@ namespace {
 // The output stream, shared by the relay threads.
 class Output {
  public:
-  Output() : writer_([this](std::string_view b) { return sink(b); }) { InitializeCriticalSection(&lock_); }
+  Output() : writer_([this](std::string_view b) { return sink(b); }) {
+    InitializeCriticalSection(&lock_);
+    // Drawing records are small and repetitive: deflate (level 1, cheap)
+    // makes them a fraction of their size on the wire.
+    writer_.set_compression(1);
+  }
+  // What f writes goes out as one DEFLATE piece.
   template <typename F>
   void with(F f) {
     EnterCriticalSection(&lock_);
-    if (!gone_) f(writer_);
+    if (!gone_) {
+      f(writer_);
+      if (!gone_) writer_.flush();
+    }
     LeaveCriticalSection(&lock_);
+  }
+  void records(uint16_t ch, const std::vector<std::string>& payloads) {
+    with([&](vs::StreamWriter& w) {
+      for (const std::string& p : payloads) w.frame(ch, vs::FrameType::kGdi, p);
+    });
   }
   void record(uint16_t ch, const gdi::Record& r) {
     std::string p;
@@ -189,9 +203,7 @@ int run_command(const Options& o) {
   });
   out.record(gdi_ch, gdi::AppStart{s.pid(), name, to_utf8(cmd.c_str())});
   if (o.verbose > 0) report("started " + name + " (pid " + std::to_string(s.pid()) + ")");
-  s.start([&](const std::string& payload) {
-    out.with([&](vs::StreamWriter& w) { w.frame(gdi_ch, vs::FrameType::kGdi, payload); });
-  });
+  s.start([&](const std::vector<std::string>& payloads) { out.records(gdi_ch, payloads); });
 
   // The main thread reads input; a second thread ends the stream once the
   // app has gone (whichever comes first: the app exits on its own, or input
@@ -294,9 +306,7 @@ struct Server {
     out.with([&](vs::StreamWriter& w) { w.declare(sp->channel, vs::ChannelKind::kGdi, "gdi." + name, params); });
     out.record(sp->channel, gdi::AppStart{s.pid(), name, app->path + (app->args.empty() ? "" : " " + app->args)});
     uint16_t ch = sp->channel;
-    s.start([this, ch](const std::string& payload) {
-      out.with([&](vs::StreamWriter& w) { w.frame(ch, vs::FrameType::kGdi, payload); });
-    });
+    s.start([this, ch](const std::vector<std::string>& payloads) { out.records(ch, payloads); });
     out.control(control_ch, "LAUNCHED",
                 {{"name", name}, {"pid", std::to_string(s.pid())}, {"channel", std::to_string(ch)}});
     struct Ctx {

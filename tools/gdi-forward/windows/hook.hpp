@@ -47,7 +47,10 @@ void forget_target(uint32_t id);
 // Windows (hook_windows.cpp). Targets are small ids, never raw handles.
 uint32_t ensure_window(HWND top);  // 0 if not ours / not trackable; caller holds the Lock
 HWND window_of_target(uint32_t target);
-void poll_windows();
+// full: also enumerate every top-level window (new windows, z-order, focus);
+// under Wine that costs wineserver requests per foreign window, so the 30 ms
+// poll does it every few ticks and otherwise only looks at our own windows.
+void poll_windows(bool full = true);
 void install_window_hooks();
 
 // Input (hook_input.cpp): runs on its own thread, reads upstream records.

@@ -25,9 +25,9 @@ LONG WINAPI on_crash(EXCEPTION_POINTERS* e) {
 }
 
 DWORD WINAPI poll_thread(void*) {
-  for (;;) {
+  for (unsigned tick = 1;; ++tick) {
     Sleep(30);
-    poll_windows();
+    poll_windows(tick % 5 == 0);
     flush_dirty_targets();
     flush_output();
   }

@@ -126,12 +126,49 @@ HWND window_of_target(uint32_t target) {
   return it == g_by_id.end() ? nullptr : it->second;
 }
 
-void poll_windows() {
+namespace {
+// Top-level windows of other processes (explorer's desktop, the IME and
+// clipboard helpers...). Every question about one is a wineserver request
+// under Wine, so each is asked once: a window never changes process, and a
+// destroyed handle is not reused with the same value.
+std::vector<HWND> g_foreign;
+
+bool foreign(HWND h) {
+  for (HWND f : g_foreign)
+    if (f == h) return true;
+  DWORD pid = 0;
+  GetWindowThreadProcessId(h, &pid);
+  if (pid == GetCurrentProcessId()) return false;
+  g_foreign.push_back(h);
+  return true;
+}
+}  // namespace
+
+void poll_windows(bool full) {
   std::vector<HWND> all;
-  EnumWindows(collect, reinterpret_cast<LPARAM>(&all));  // top of the z-order first
+  if (full) EnumWindows(collect, reinterpret_cast<LPARAM>(&all));  // top of the z-order first
   Lock lock;
-  for (HWND h : all)
-    if (!g_windows.count(h) && IsWindowVisible(h) && trackable(h)) ensure_window(h);
+  if (full) {
+    // Forget foreign windows that are gone, keep the rest known.
+    std::vector<HWND> still;
+    for (HWND f : g_foreign)
+      for (HWND h : all)
+        if (h == f) {
+          still.push_back(f);
+          break;
+        }
+    g_foreign.swap(still);
+    std::vector<HWND> own;
+    for (HWND h : all)
+      if (g_windows.count(h) || !foreign(h)) own.push_back(h);
+    all.swap(own);
+    for (HWND h : all)
+      if (!g_windows.count(h) && IsWindowVisible(h) && trackable(h)) ensure_window(h);
+  } else {
+    // Only our windows, asked in process (no wineserver request): the
+    // z-order and focus wait for the next full poll.
+    for (auto& [h, w] : g_windows) all.push_back(h);
+  }
   for (auto it = g_windows.begin(); it != g_windows.end();) {
     if (!IsWindow(it->first) || !trackable(it->first)) {
       uint32_t id = it->second.id;
@@ -164,7 +201,7 @@ void poll_windows() {
       w.title = t;
       send(gdi::WindowTitle{w.id, t});
     }
-    if (show) {
+    if (show && full) {
       if (w.above != prev) {
         w.above = prev;
         send(gdi::WindowZorder{w.id, prev});
@@ -172,6 +209,7 @@ void poll_windows() {
       prev = w.id;
     }
   }
+  if (!full) return;
   auto fg = g_windows.find(GetForegroundWindow());
   if (fg != g_windows.end() && fg->second.id != g_focus) {
     g_focus = fg->second.id;
