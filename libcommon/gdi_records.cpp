@@ -164,7 +164,7 @@ Record decode_body(uint8_t op, ByteReader& r) {
       FontDef v;
       v.font = r.u32le();
       v.height = r.i32le();
-      check(r, v.height >= -4096 && v.height <= 4096, "font height out of range");
+      check(r, v.height >= -kMaxFontPixels && v.height <= kMaxFontPixels, "font height out of range");
       v.weight = r.u16le();
       check(r, v.weight <= 1000, "font weight out of range");
       v.italic = get_enum<int>(r, r.u8(), 0, 1, "italic");
@@ -174,6 +174,24 @@ Record decode_body(uint8_t op, ByteReader& r) {
       v.face = get_str(r, "font face");
       check(r, v.face.size() <= 255, "font face longer than 255 bytes");
       check(r, v.face.find('\0') == std::string::npos, "font face contains NUL");
+      // Optional: the realised font. The record ends after face or after it.
+      if (r.ok() && !r.at_end()) {
+        v.real_face = get_str(r, "realised font face");
+        check(r, v.real_face.size() <= 255, "realised font face longer than 255 bytes");
+        check(r, v.real_face.find('\0') == std::string::npos, "realised font face contains NUL");
+        v.em = r.u16le();
+        check(r, v.em >= 1 && v.em <= kMaxFontPixels, "font em size out of range");
+        v.ascent = r.u16le();
+        v.descent = r.u16le();
+        check(r, v.ascent <= kMaxFontPixels && v.descent <= kMaxFontPixels, "font ascent or descent out of range");
+        v.real_weight = r.u16le();
+        check(r, v.real_weight <= 1000, "realised font weight out of range");
+        v.real_italic = get_enum<int>(r, r.u8(), 0, 1, "realised italic");
+        v.fixed_pitch = get_enum<int>(r, r.u8(), 0, 1, "fixed pitch");
+        v.smoothing = get_enum<int>(r, r.u8(), 0, 3, "font smoothing");
+        v.stretch = r.u16le();
+        check(r, v.stretch >= 1 && v.stretch <= 16000, "font stretch out of range");
+      }
       return v;
     }
     case Op::kState: {
@@ -511,6 +529,16 @@ struct Encoder {
     put_u8(o, v.strikeout);
     put_u8(o, v.charset);
     put_str(o, v.face);
+    if (!v.realised()) return;
+    put_str(o, v.real_face);
+    put_u16le(o, v.em);
+    put_u16le(o, v.ascent);
+    put_u16le(o, v.descent);
+    put_u16le(o, v.real_weight);
+    put_u8(o, v.real_italic);
+    put_u8(o, v.fixed_pitch);
+    put_u8(o, v.smoothing);
+    put_u16le(o, v.stretch);
   }
   void operator()(const State& v) {
     put_u32le(o, v.target);
@@ -696,6 +724,7 @@ const char* pick(const char* const* names, size_t n, unsigned v) { return v < n 
 
 const char* const kRoles[] = {"toplevel", "dialog", "popup", "tooltip"};
 const char* const kShow[] = {"hidden", "shown", "minimised", "maximised"};
+const char* const kSmoothing[] = {"none", "grey", "rgb", "bgr"};
 const char* const kPenStyles[] = {"solid", "dash", "dot", "dashdot", "dashdotdot", "null"};
 const char* const kBrushStyles[] = {"solid", "null", "hatch", "pattern"};
 const char* const kArcKinds[] = {"arc", "pie", "chord"};
@@ -775,6 +804,16 @@ struct Fields {
     s.num("underline", v.underline);
     s.num("strikeout", v.strikeout);
     s.num("charset", v.charset);
+    if (!v.realised()) return;
+    s.str("real_face", v.real_face);
+    s.num("em", v.em);
+    s.num("ascent", v.ascent);
+    s.num("descent", v.descent);
+    s.num("real_weight", v.real_weight);
+    s.num("real_italic", v.real_italic);
+    s.num("fixed_pitch", v.fixed_pitch);
+    s.word("smoothing", VREDIR_PICK(kSmoothing, v.smoothing));
+    s.num("stretch", v.stretch);
   }
   void operator()(const State& v) {
     s.num("target", v.target);

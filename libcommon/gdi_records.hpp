@@ -69,6 +69,7 @@ inline constexpr uint32_t kMaxPoints = 16384;          // POLYGON total, POLYLIN
 inline constexpr uint32_t kMaxRects = 16384;           // STATE clip rects, FILL_RGN rects
 inline constexpr int32_t kMaxEllipse = 65535;          // ROUND_RECT ew/eh in [0, this]
 inline constexpr uint32_t kMaxRop3 = 0x00FFFFFF;
+inline constexpr int32_t kMaxFontPixels = 4096;     // FONT_DEF height, em, ascent, descent
 
 using Color = uint32_t;  // 0x00RRGGBB
 
@@ -138,7 +139,21 @@ struct FontDef {
   int32_t height = 0;  // pixels; negative = character height (LOGFONT)
   uint16_t weight = 400;
   uint8_t italic = 0, underline = 0, strikeout = 0, charset = 0;
-  std::string face;
+  std::string face;  // the face the application asked for
+  // The font GDI realised for that request, when the producer knows it
+  // (em == 0: not sent): its face, pixels per em, cell ascent and descent,
+  // weight, italic, pitch, how its glyphs are smoothed and how much they are
+  // stretched. A renderer draws with these.
+  std::string real_face;
+  uint16_t em = 0;                   // 1..kMaxFontPixels when present
+  uint16_t ascent = 0, descent = 0;  // 0..kMaxFontPixels
+  uint16_t real_weight = 0;          // 0..1000
+  uint8_t real_italic = 0;           // 0/1
+  uint8_t fixed_pitch = 0;           // 0 variable, 1 fixed
+  uint8_t smoothing = 0;             // kSmooth*
+  uint16_t stretch = 1000;           // horizontal scale of the glyphs, 1/1000 (LOGFONT width), 1..16000
+  static constexpr uint8_t kSmoothNone = 0, kSmoothGrey = 1, kSmoothRgb = 2, kSmoothBgr = 3;
+  bool realised() const { return em != 0; }
   bool operator==(const FontDef&) const = default;
 };
 struct Pen {

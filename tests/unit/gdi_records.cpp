@@ -67,6 +67,16 @@ std::vector<gdi::Record> one_of_each() {
   v.push_back(gdi::SurfaceCreate{9, 4096, 4096});
   v.push_back(gdi::SurfaceDelete{9});
   v.push_back(gdi::FontDef{5, -13, 700, 1, 0, 1, 0, "DejaVu Sans"});
+  gdi::FontDef realised{6, -14, 400, 0, 0, 0, 1, "Courier New"};
+  realised.real_face = "Liberation Sans";
+  realised.em = 14;
+  realised.ascent = 13;
+  realised.descent = 3;
+  realised.real_weight = 400;
+  realised.fixed_pitch = 1;
+  realised.smoothing = gdi::FontDef::kSmoothRgb;
+  realised.stretch = 778;
+  v.push_back(realised);
   v.push_back(sample_state());
   gdi::State plain;
   plain.target = 1;
@@ -203,6 +213,11 @@ TEST_CASE("every truncation of a valid record is rejected", "[gdi_records]") {
       if (std::holds_alternative<gdi::BitmapDef>(rec) && std::get<gdi::BitmapDef>(rec).encoding == 1 &&
           n > 14)
         continue;
+      // A font cut right before its realised block is the font as asked.
+      if (const auto* f = std::get_if<gdi::FontDef>(&rec); f && f->realised()) {
+        gdi::FontDef asked{f->font, f->height, f->weight, f->italic, f->underline, f->strikeout, f->charset, f->face};
+        if (n == enc(asked).size()) continue;
+      }
       gdi::Record r;
       std::string err;
       CHECK_FALSE(dec(bytes.substr(0, n), &r, &err));
@@ -250,6 +265,45 @@ TEST_CASE("bad font records are rejected", "[gdi_records]") {
   std::string b = enc(gdi::FontDef{1, -12, 400, 0, 0, 0, 0, "Arial"});
   b[b.size() - 7] = 50;
   reject(b);
+}
+
+TEST_CASE("a font record may carry the realised font, all of it or none", "[gdi_records]") {
+  gdi::FontDef asked{1, -14, 400, 0, 0, 0, 0, "Courier New"};
+  gdi::FontDef got = asked;
+  got.real_face = "Liberation Sans";
+  got.em = 14;
+  got.ascent = 13;
+  got.descent = 3;
+  got.real_weight = 400;
+  std::string plain = enc(asked), full = enc(got);
+  REQUIRE(full.size() == plain.size() + 2 + 15 + 13);
+  gdi::Record r;
+  std::string err;
+  REQUIRE(dec(plain, &r, &err));
+  CHECK(!std::get<gdi::FontDef>(r).realised());
+  REQUIRE(dec(full, &r, &err));
+  CHECK(std::get<gdi::FontDef>(r) == got);
+  CHECK(gdi::describe(r).find("real_face=\"Liberation Sans\" em=14 ascent=13 descent=3") != std::string::npos);
+  CHECK(gdi::to_json(r).find("\"smoothing\":\"none\",\"stretch\":1000") != std::string::npos);
+  // Part of the block is a truncated record.
+  for (size_t cut = plain.size() + 1; cut < full.size(); ++cut) reject(full.substr(0, cut));
+  auto bad = [&](auto mutate) {
+    gdi::FontDef f = got;
+    mutate(f);
+    return reject(enc(f));
+  };
+  bad([](gdi::FontDef& f) { f.em = 4097; });
+  bad([](gdi::FontDef& f) { f.ascent = 5000; });
+  bad([](gdi::FontDef& f) { f.descent = 5000; });
+  bad([](gdi::FontDef& f) { f.real_weight = 1001; });
+  bad([](gdi::FontDef& f) { f.real_italic = 2; });
+  bad([](gdi::FontDef& f) { f.fixed_pitch = 2; });
+  bad([](gdi::FontDef& f) { f.smoothing = 4; });
+  bad([](gdi::FontDef& f) { f.stretch = 0; });
+  bad([](gdi::FontDef& f) { f.stretch = 16001; });
+  bad([](gdi::FontDef& f) { f.real_face = std::string(256, 'a'); });
+  bad([](gdi::FontDef& f) { f.real_face = std::string("Li\0b", 4); });
+  CHECK(bad([](gdi::FontDef& f) { f.real_face = "Li\xFF"; }).find("UTF-8") != std::string::npos);
 }
 
 TEST_CASE("state records: styles, patterns and clip counts are bounded", "[gdi_records]") {

@@ -483,20 +483,55 @@ struct GdiWindows::Impl {
     uint64_t key = (uint64_t(ch.id) << 32) | id;
     auto it = fonts.find(key);
     if (it != fonts.end()) return it->second;
-    // LOGFONT: a negative height is the character height; a positive one
-    // the cell height, of which the character is about 80%.
-    double px = def->height < 0 ? -def->height : def->height == 0 ? 12.0 : def->height * 0.8;
+    // The font GDI realised when the record names it: its face at its em
+    // size. Otherwise the request, as in LOGFONT: a negative height is the
+    // character height; a positive one the cell height, of which the
+    // character is about 80%.
+    double px = def->realised()     ? def->em
+                : def->height < 0  ? -def->height
+                : def->height == 0 ? 12.0
+                                   : def->height * 0.8;
     px = std::clamp(px, 1.0, 512.0);
-    int weight = def->weight == 0 ? XFT_WEIGHT_MEDIUM
-                 : def->weight < 350 ? XFT_WEIGHT_LIGHT
-                 : def->weight < 550 ? XFT_WEIGHT_MEDIUM
-                 : def->weight < 650 ? XFT_WEIGHT_DEMIBOLD
-                 : def->weight < 800 ? XFT_WEIGHT_BOLD
-                                     : XFT_WEIGHT_BLACK;
-    std::string face = def->face.empty() ? "Sans" : def->face;
-    XftFont* f = XftFontOpen(dpy, screen, XFT_FAMILY, XftTypeString, face.c_str(), XFT_PIXEL_SIZE, XftTypeDouble, px,
-                             XFT_WEIGHT, XftTypeInteger, weight, XFT_SLANT, XftTypeInteger,
-                             def->italic ? XFT_SLANT_ITALIC : XFT_SLANT_ROMAN, nullptr);
+    int w = def->realised() ? def->real_weight : def->weight;
+    int weight = w == 0      ? XFT_WEIGHT_MEDIUM
+                 : w < 350   ? XFT_WEIGHT_LIGHT
+                 : w < 550   ? XFT_WEIGHT_MEDIUM
+                 : w < 650   ? XFT_WEIGHT_DEMIBOLD
+                 : w < 800   ? XFT_WEIGHT_BOLD
+                             : XFT_WEIGHT_BLACK;
+    bool italic = def->realised() ? def->real_italic : def->italic;
+    std::string face = def->realised() && !def->real_face.empty() ? def->real_face
+                       : def->face.empty()                         ? "Sans"
+                                                                   : def->face;
+    FcPattern* pat = FcPatternCreate();
+    FcPatternAddString(pat, FC_FAMILY, reinterpret_cast<const FcChar8*>(face.c_str()));
+    FcPatternAddDouble(pat, FC_PIXEL_SIZE, px);
+    FcPatternAddInteger(pat, FC_WEIGHT, weight);
+    FcPatternAddInteger(pat, FC_SLANT, italic ? FC_SLANT_ITALIC : FC_SLANT_ROMAN);
+    // A realised face this display lacks falls back to one of the same pitch.
+    if (def->realised()) {
+      FcPatternAddInteger(pat, FC_SPACING, def->fixed_pitch ? FC_MONO : FC_PROPORTIONAL);
+      // Smoothed as GDI smooths it, with the font's own hinting as GDI's
+      // FreeType rasteriser applies it, so stems land on the same pixels.
+      FcPatternAddBool(pat, FC_ANTIALIAS, def->smoothing != gdi::FontDef::kSmoothNone);
+      FcPatternAddInteger(pat, FC_RGBA, def->smoothing == gdi::FontDef::kSmoothRgb   ? FC_RGBA_RGB
+                                        : def->smoothing == gdi::FontDef::kSmoothBgr ? FC_RGBA_BGR
+                                                                                     : FC_RGBA_NONE);
+      FcPatternAddBool(pat, FC_HINTING, FcTrue);
+      FcPatternAddInteger(pat, FC_HINT_STYLE, FC_HINT_FULL);
+      FcPatternAddBool(pat, FC_AUTOHINT, FcFalse);
+      if (def->stretch != 1000) {
+        FcMatrix m;
+        FcMatrixInit(&m);
+        m.xx = def->stretch / 1000.0;
+        FcPatternAddMatrix(pat, FC_MATRIX, &m);
+      }
+    }
+    FcResult res;
+    FcPattern* match = XftFontMatch(dpy, screen, pat, &res);
+    FcPatternDestroy(pat);
+    XftFont* f = match ? XftFontOpenPattern(dpy, match) : nullptr;
+    if (match && !f) FcPatternDestroy(match);
     if (!f) return font_for(ch, 0);
     if (fonts.size() >= 256) {
       for (auto& [k, old] : fonts) XftFontClose(dpy, old);
@@ -745,7 +780,12 @@ struct GdiWindows::Impl {
     int x = v.pos.x, y = v.pos.y;
     if ((align & 6) == 6) x -= width / 2;      // TA_CENTER
     else if ((align & 6) == 2) x -= width;     // TA_RIGHT
-    int baseline = (align & 24) == 24 ? y : (align & 24) == 8 ? y - font->descent : y + font->ascent;
+    // Cell metrics: GDI's own when the record carries them (the baseline and
+    // the opaque box then match to the pixel), else the local font's.
+    const gdi::FontDef* def = s.font ? ch.scene.font(s.font) : nullptr;
+    int ascent = def && def->realised() ? def->ascent : font->ascent;
+    int descent = def && def->realised() ? def->descent : font->descent;
+    int baseline = (align & 24) == 24 ? y : (align & 24) == 8 ? y - descent : y + ascent;
     // Clip: the state's clip rects, and the record's rect for ETO_CLIPPED.
     std::vector<XRectangle> clip;
     for (const auto& r : s.clip) {
@@ -771,7 +811,7 @@ struct GdiWindows::Impl {
     XRenderColor rc;
     if ((v.options & gdi::Text::kOpaque) || s.bk_mode == 2) {
       gdi::Rect box = (v.options & gdi::Text::kOpaque) ? v.rect
-                                                       : gdi::Rect{x, baseline - font->ascent, width, font->ascent + font->descent};
+                                                       : gdi::Rect{x, baseline - ascent, width, ascent + descent};
       Clipped c;
       if (clip_rect(box, t.w, t.h, &c)) {
         rc = {uint16_t(((s.bk >> 16) & 0xFF) * 257), uint16_t(((s.bk >> 8) & 0xFF) * 257),
@@ -791,12 +831,11 @@ struct GdiWindows::Impl {
     for (size_t i = 0; i < cps.size(); ++i)
       if (cps[i] >= 0x20) specs.push_back({cps[i], xs(x + xs_[i]), xs(baseline)});
     if (!specs.empty()) XftDrawCharSpec(t.xft, &fg, font, specs.data(), int(specs.size()));
-    const gdi::FontDef* def = s.font ? ch.scene.font(s.font) : nullptr;
     if (def && (def->underline || def->strikeout)) {
       int th = std::max(1, font->height / 14);
       if (def->underline) XftDrawRect(t.xft, &fg, x, baseline + 1, unsigned(std::max(width, 0)), unsigned(th));
       if (def->strikeout)
-        XftDrawRect(t.xft, &fg, x, baseline - font->ascent / 3, unsigned(std::max(width, 0)), unsigned(th));
+        XftDrawRect(t.xft, &fg, x, baseline - ascent / 3, unsigned(std::max(width, 0)), unsigned(th));
     }
     XftColorFree(dpy, visual, cmap, &fg);
     touch(t);
@@ -982,6 +1021,13 @@ struct GdiWindows::Impl {
             polyline(ch, target(ch, v.target), v.points, true);
           } else if constexpr (std::is_same_v<T, gdi::FillRgn>) {
             fill_rects(ch, target(ch, v.target), v.rects, false);
+          } else if constexpr (std::is_same_v<T, gdi::FontDef>) {
+            // Defining an id again replaces the font.
+            auto it = fonts.find((uint64_t(ch.id) << 32) | v.font);
+            if (it != fonts.end()) {
+              XftFontClose(dpy, it->second);
+              fonts.erase(it);
+            }
           } else if constexpr (std::is_same_v<T, gdi::Text>) {
             text(ch, target(ch, v.target), v);
           } else if constexpr (std::is_same_v<T, gdi::Gradient>) {

@@ -158,8 +158,76 @@ std::vector<gdi::Rect> clip_of(HDC hdc, const Target& t) {
 
 // ---- fonts ----------------------------------------------------------------
 
-std::map<std::string, uint32_t> g_fonts;  // encoded FONT_DEF body -> id
+std::map<std::string, uint32_t> g_fonts;  // FONT_DEF body (metrics known), LOGFONT width, quality -> id
 std::map<uint32_t, std::map<WORD, wchar_t>> g_glyph_chars;
+std::set<uint32_t> g_unsmoothed_fonts;  // font ids GDI draws without smoothing
+std::map<uint32_t, std::map<uint32_t, int>> g_bitmap_advances;  // font -> code (bit 16: glyph index) -> advance
+
+// How GDI smooths the glyphs of the font selected into hdc, as Windows and
+// Wine decide it: the LOGFONT's quality, else the system's font smoothing;
+// then the font's 'gasp' table turns smoothing off at sizes it marks as
+// not to be grey-scaled (unless GDI synthesises bold or italic, which it
+// always smooths). Bitmap fonts are never smoothed.
+uint8_t font_smoothing(HDC hdc, const LOGFONTW& lf, const TEXTMETRICW& tm, const gdi::FontDef& d) {
+  uint8_t smooth = gdi::FontDef::kSmoothNone;
+  if (tm.tmPitchAndFamily & (TMPF_VECTOR | TMPF_TRUETYPE)) {
+    bool cleartype = lf.lfQuality == CLEARTYPE_QUALITY || lf.lfQuality == CLEARTYPE_NATURAL_QUALITY;
+    if (lf.lfQuality == ANTIALIASED_QUALITY) {
+      smooth = gdi::FontDef::kSmoothGrey;
+    } else if (lf.lfQuality != NONANTIALIASED_QUALITY) {
+      BOOL on = cleartype;
+      UINT type = cleartype ? FE_FONTSMOOTHINGCLEARTYPE : 0, orientation = FE_FONTSMOOTHINGORIENTATIONRGB;
+      if (!cleartype && SystemParametersInfoW(SPI_GETFONTSMOOTHING, 0, &on, 0) && on)
+        SystemParametersInfoW(SPI_GETFONTSMOOTHINGTYPE, 0, &type, 0);
+      if (on && type == FE_FONTSMOOTHINGCLEARTYPE) {
+        SystemParametersInfoW(SPI_GETFONTSMOOTHINGORIENTATION, 0, &orientation, 0);
+        smooth = orientation == FE_FONTSMOOTHINGORIENTATIONBGR ? gdi::FontDef::kSmoothBgr : gdi::FontDef::kSmoothRgb;
+      } else if (on) {
+        smooth = gdi::FontDef::kSmoothGrey;
+      }
+    }
+    bool synthesised = false;
+    if (UINT n = GetOutlineTextMetricsW(hdc, 0, nullptr)) {
+      std::vector<char> buf(n);
+      auto* otm = reinterpret_cast<OUTLINETEXTMETRICW*>(buf.data());
+      if (GetOutlineTextMetricsW(hdc, n, otm))
+        synthesised = (tm.tmItalic && !(otm->otmfsSelection & 1)) || (tm.tmWeight > FW_MEDIUM && !(otm->otmfsSelection & 0x20));
+    }
+    // gasp: u16 version, u16 count, count x {u16 max ppem, u16 flags}, big-endian.
+    uint8_t gasp[4 + 4 * 64];
+    DWORD got = smooth != gdi::FontDef::kSmoothNone && !synthesised
+                    ? GetFontData(hdc, 0x70736167 /* 'gasp' */, 0, gasp, sizeof gasp)
+                    : GDI_ERROR;
+    if (got != GDI_ERROR && got >= 4) {
+      unsigned count = unsigned(gasp[2] << 8 | gasp[3]);
+      for (unsigned i = 0; i < count && 4 + 4 * i + 4 <= got; ++i) {
+        const uint8_t* range = gasp + 4 + 4 * i;
+        if (unsigned(range[0] << 8 | range[1]) < d.em) continue;
+        if (!((range[2] << 8 | range[3]) & 0x2 /* GASP_DOGRAY */)) smooth = gdi::FontDef::kSmoothNone;
+        break;
+      }
+    }
+  }
+  return smooth;
+}
+
+// A LOGFONT width stretches the glyphs horizontally: GDI scales them by the
+// requested average width over the face's own at that height.
+uint16_t font_stretch(HDC hdc, const LOGFONTW& lf) {
+  if (lf.lfWidth == 0) return 1000;
+  LOGFONTW natural = lf;
+  natural.lfWidth = 0;
+  HFONT f = CreateFontIndirectW(&natural);
+  if (!f) return 1000;
+  HGDIOBJ old = SelectObject(hdc, f);
+  TEXTMETRICW tm{};
+  BOOL got = GetTextMetricsW(hdc, &tm);
+  SelectObject(hdc, old);
+  DeleteObject(f);
+  if (!got || tm.tmAveCharWidth <= 0) return 1000;
+  long permille = (labs(lf.lfWidth) * 1000 + tm.tmAveCharWidth / 2) / tm.tmAveCharWidth;
+  return uint16_t(permille < 1 ? 1 : permille > 16000 ? 16000 : permille);
+}
 
 uint32_t font_id(HDC hdc) {
   HFONT f = static_cast<HFONT>(GetCurrentObject(hdc, OBJ_FONT));
@@ -180,12 +248,39 @@ uint32_t font_id(HDC hdc) {
   if (lf.lfFaceName[0]) wcsncpy(face, lf.lfFaceName, LF_FACESIZE - 1);
   else GetTextFaceW(hdc, LF_FACESIZE, face);
   d.face = gdi_forward::to_utf8(face);
+  // What GDI realised for the request: a missing face comes back as a
+  // substitute with other metrics, and the renderer must draw that one.
+  TEXTMETRICW tm{};
+  wchar_t real[LF_FACESIZE] = {};
+  if (GetTextMetricsW(hdc, &tm) && GetTextFaceW(hdc, LF_FACESIZE, real) > 0) {
+    long em = tm.tmHeight - tm.tmInternalLeading;
+    if (em >= 1 && em <= gdi::kMaxFontPixels && tm.tmAscent >= 0 && tm.tmAscent <= gdi::kMaxFontPixels &&
+        tm.tmDescent >= 0 && tm.tmDescent <= gdi::kMaxFontPixels) {
+      d.real_face = gdi_forward::to_utf8(real);
+      if (d.real_face.size() > 255) d.real_face.clear();
+      d.em = uint16_t(em);
+      d.ascent = uint16_t(tm.tmAscent);
+      d.descent = uint16_t(tm.tmDescent);
+      d.real_weight = uint16_t(tm.tmWeight < 0 ? 0 : tm.tmWeight > 1000 ? 1000 : tm.tmWeight);
+      d.real_italic = tm.tmItalic ? 1 : 0;
+      d.fixed_pitch = (tm.tmPitchAndFamily & TMPF_FIXED_PITCH) ? 0 : 1;  // the bit means variable
+    }
+  }
+  // Known by the request and the metrics; smoothing and stretch, which
+  // take more calls, are worked out once per font.
   std::string key;
   gdi::encode_record(d, key);
+  key.append(reinterpret_cast<const char*>(&lf.lfWidth), sizeof lf.lfWidth);
+  key.push_back(char(lf.lfQuality));
   auto it = g_fonts.find(key);
   if (it != g_fonts.end()) return it->second;
+  if (d.realised()) {
+    d.smoothing = font_smoothing(hdc, lf, tm, d);
+    d.stretch = font_stretch(hdc, lf);
+  }
   d.font = uint32_t(g_fonts.size() + 1);
   g_fonts[key] = d.font;
+  if (d.realised() && d.smoothing == gdi::FontDef::kSmoothNone) g_unsmoothed_fonts.insert(d.font);
   send(d);
   return d.font;
 }
@@ -210,6 +305,37 @@ std::wstring chars_of_glyphs(HDC hdc, uint32_t font, const WORD* glyphs, UINT n)
     out.push_back(it == map.end() ? wchar_t(0xFFFD) : it->second);
   }
   return out;
+}
+
+// The pen advances of text drawn without a dx array, as GDI will place the
+// glyphs. Without smoothing, Wine's rasteriser steps by each glyph's
+// advance as hinted for a one-bit bitmap, which can be a pixel off the
+// advance GetTextExtentExPoint reports (hinted for grey levels): read it
+// with GetGlyphOutline(GGO_BITMAP). False where GetTextExtentExPoint's own
+// steps apply (smoothed fonts, character extra, surrogate pairs).
+bool unsmoothed_advances(HDC hdc, uint32_t font, const wchar_t* s, UINT n, bool glyph_index, std::vector<int32_t>* out) {
+  if (!g_unsmoothed_fonts.count(font) || GetTextCharacterExtra(hdc) != 0) return false;
+  auto& cache = g_bitmap_advances[font];
+  static const MAT2 identity{{0, 1}, {0, 0}, {0, 0}, {0, 1}};
+  std::vector<int32_t> adv;
+  adv.reserve(n);
+  for (UINT i = 0; i < n; ++i) {
+    uint32_t code = uint16_t(s[i]);
+    if (!glyph_index && code >= 0xD800 && code <= 0xDFFF) return false;
+    if (glyph_index) code |= 0x10000;
+    auto it = cache.find(code);
+    if (it == cache.end()) {
+      GLYPHMETRICS gm{};
+      if (GetGlyphOutlineW(hdc, code & 0xFFFF, GGO_BITMAP | (glyph_index ? GGO_GLYPH_INDEX : 0), &gm, 0, nullptr,
+                           &identity) == GDI_ERROR)
+        return false;
+      if (cache.size() >= 4096) cache.clear();
+      it = cache.emplace(code, gm.gmCellIncX).first;
+    }
+    adv.push_back(it->second);
+  }
+  *out = std::move(adv);
+  return true;
 }
 
 // ---- state ----------------------------------------------------------------
@@ -838,7 +964,8 @@ void text_record(HDC hdc, int x, int y, UINT opts, const RECT* rc, const wchar_t
   if (!chars.empty()) {
     if (dx) {
       for (size_t i = 0; i < chars.size() && i < n; ++i) t.advances.push_back(dx[(opts & ETO_PDY) ? 2 * i : i]);
-    } else {
+    } else if (!unsmoothed_advances(hdc, c.t.id ? g_last_state[c.t.id].font : 0, s, n, opts & ETO_GLYPH_INDEX,
+                                    &t.advances)) {
       std::vector<INT> partial(n);
       SIZE sz{};
       BOOL got = (opts & ETO_GLYPH_INDEX)
