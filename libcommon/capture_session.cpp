@@ -112,9 +112,10 @@ class Coverage {
   bool complete_ = false;
 };
 
-// Writes the damaged parts of the framebuffer as RECTs in the chosen encoding.
+// Writes the damaged parts of the framebuffer as RECTs in the chosen
+// encoding; zlib rects are packed at `level`.
 Status write_rects(stream::StreamWriter& w, const rfb::Framebuffer& fb, const PixelRect& whole,
-                   StreamRectEncoding enc) {
+                   StreamRectEncoding enc, int level) {
   const uint32_t band = std::max<uint32_t>(1, static_cast<uint32_t>(kMaxRectBytes / (uint64_t(whole.w) * 4)));
   std::string raw;
   for (uint32_t y0 = whole.y; y0 < whole.y + whole.h; y0 += band) {
@@ -145,7 +146,7 @@ Status write_rects(stream::StreamWriter& w, const rfb::Framebuffer& fb, const Pi
       sr.encoding = stream::RectEncoding::kSolid;
       sr.colour = first;
     } else if (enc == StreamRectEncoding::kZlib || (enc == StreamRectEncoding::kAuto && uint64_t(r.w) * r.h >= 1024)) {
-      packed = stream::zlib_compress(raw, 1);
+      packed = stream::zlib_compress(raw, level);
       if (enc == StreamRectEncoding::kZlib || packed.size() < raw.size() - raw.size() / 8) {
         sr.encoding = stream::RectEncoding::kZlib;
         sr.data = std::span(reinterpret_cast<const uint8_t*>(packed.data()), packed.size());
@@ -188,6 +189,7 @@ class Capture {
   Status write_snapshot();
   Status check_source();
   void flush(CaptureOutput::Kind kind, size_t pcm = 0) {
+    if (writer_) (void)writer_->flush();  // the pending DEFLATE piece, with --compress
     if (out_) out_->push(kind, std::move(batch_), pcm);
     batch_.clear();
   }
@@ -257,6 +259,7 @@ Status Capture::begin_stream() {
   hello["source"] = have_domain_ ? domain_.name() : o_.vnc_address;
   if (have_domain_) hello["uri"] = conn_.uri();
   if (Status st = writer_->begin("redir-capture", hello); !st) return st;
+  if (o_.compress > 0) writer_->set_compression(o_.compress);
   const rfb::Framebuffer& fb = vnc_->framebuffer();
   stream::Params dp{{"width", std::to_string(fb.width)},
                     {"height", std::to_string(fb.height)},
@@ -351,7 +354,7 @@ Status Capture::emit_frame() {
     if (c.x >= fb.width || c.y >= fb.height) continue;
     c.w = std::min(c.w, fb.width - c.x);
     c.h = std::min(c.h, fb.height - c.y);
-    if (Status st = write_rects(*writer_, fb, c, o_.encoding); !st) return st;
+    if (Status st = write_rects(*writer_, fb, c, o_.encoding, o_.compress > 0 ? o_.compress : 1); !st) return st;
   }
   damage_.clear();
   if (Status st = writer_->frame_end(kDisplayChannel, ++seq_); !st) return st;

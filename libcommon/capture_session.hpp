@@ -24,6 +24,10 @@ struct CaptureOptions {
   bool audio = true;
   bool cursor = true;
   StreamRectEncoding encoding = StreamRectEncoding::kAuto;
+  // 0: rects are zlib-packed at level 1 and the stream goes out as is;
+  // 1-9: rects at this level and the whole stream deflated at it too
+  // (DEFLATE frames, see vredir-stream(5)): for streams that cross a network.
+  int compress = 0;
   double fps = 30;          // most display frames per second
   double duration_s = 0;    // 0: until the source goes or a signal
   uint64_t frames = 0;      // 0: no limit

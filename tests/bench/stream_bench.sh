@@ -7,14 +7,18 @@
 #  bytes  bytes on the wire for a SECS-second session of the animation: the
 #         RFB bytes QEMU sent (counted by a socat relay on the VNC socket)
 #         for RFB raw and ZRLE (VREDIR_RFB_ENCODING), and the stream bytes
-#         redir-capture wrote with --encoding raw and zlib;
+#         redir-capture wrote with --encoding raw, zlib, and zlib with
+#         --compress 6 (shown as zlib6);
 #  photon input-to-photon: with the probe's `flipkeys on` every key flips the
 #         screen; time from starting `redir-inject --key` to the flipped
 #         frame arriving from a running redir-capture, vs `virsh send-key`
 #         then `virsh screenshot` polling until the image changes.
 # Timing here never decides a test's verdict.
 #
-# bash tests/bench/stream_bench.sh [fps|bytes|photon|all] [RUNS] [SECS]
+#  cursor CPU of redir-capture and QEMU with the cursor channel (positions
+#         through the D-Bus display) and with --no-cursor.
+#
+# bash tests/bench/stream_bench.sh [fps|bytes|photon|cursor|all] [RUNS] [SECS]
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
@@ -71,7 +75,9 @@ if [ "$what" = bytes ] || [ "$what" = all ]; then
     printf '%-5s %-7s %14s %14s %8s\n' rfb stream "rfb bytes" "stream bytes" frames
     vg_cmd "bar on" >/dev/null
     for rfb in raw zrle; do
-        for enc in raw zlib; do
+        for enc in raw zlib zlib6; do
+            args=(--encoding "$enc")
+            [ "$enc" = zlib6 ] && args=(--encoding zlib --compress 6)
             for i in $(seq "$runs"); do
                 rm -f "$out/relay.sock" "$out/s2c.bin"
                 # Relay QEMU's VNC socket; -R records what QEMU sends, byte for byte.
@@ -79,7 +85,7 @@ if [ "$what" = bytes ] || [ "$what" = all ]; then
                 relay=$!
                 for _ in $(seq 50); do [ -S "$out/relay.sock" ] && break; sleep 0.05; done
                 VREDIR_RFB_ENCODING=$rfb redir-capture --vnc "unix:$out/relay.sock" --no-audio --no-cursor \
-                    --encoding "$enc" --duration "$secs" -o "$out/b.vrs" 2>/dev/null
+                    "${args[@]}" --duration "$secs" -o "$out/b.vrs" 2>/dev/null
                 wait "$relay" 2>/dev/null
                 echo "$(stat -c %s "$out/s2c.bin") $(stat -c %s "$out/b.vrs") $(redir-dump "$out/b.vrs" 2>/dev/null | grep -c FRAME_END)"
             done >"$out/bytes-$rfb-$enc.txt"
@@ -92,7 +98,33 @@ if [ "$what" = bytes ] || [ "$what" = all ]; then
         -v rz="$(awk '{ print $1 }' "$out/bytes-zrle-zlib.txt" | median)" \
         -v sr="$(awk '{ print $2 }' "$out/bytes-raw-raw.txt" | median)" \
         -v sz="$(awk '{ print $2 }' "$out/bytes-zrle-zlib.txt" | median)" \
-        'BEGIN { printf "ratio stream zlib / RFB raw: %.3f; stream zlib / RFB ZRLE: %.2f; stream zlib / stream raw: %.3f\n", sz / rr, sz / rz, sz / sr }'
+        -v s6="$(awk '{ print $2 }' "$out/bytes-zrle-zlib6.txt" | median)" \
+        'BEGIN { printf "ratio stream zlib / RFB raw: %.3f; stream zlib / RFB ZRLE: %.2f; stream zlib / stream raw: %.3f\n", sz / rr, sz / rz, sz / sr
+                 printf "ratio stream zlib --compress 6 / RFB raw: %.3f; / RFB ZRLE: %.2f\n", s6 / rr, s6 / rz }'
+fi
+
+if [ "$what" = cursor ] || [ "$what" = all ]; then
+    # What the D-Bus display costs: 10 s of the moving bar captured with the
+    # cursor channel (positions through QEMU's D-Bus display, which also
+    # sends the listener every screen update) and with --no-cursor.
+    echo "== cursor positions: CPU for 10 s of the moving bar, median of $runs"
+    vg_cmd "bar on" >/dev/null
+    qpid=$(pgrep -f "guest=$name" | head -1)
+    qemu_ticks() { awk '{ print $14 + $15 }' "/proc/$qpid/stat"; }
+    for mode in cursor no-cursor; do
+        for i in $(seq "$runs"); do
+            flag=(); [ "$mode" = no-cursor ] && flag=(--no-cursor)
+            q0=$(qemu_ticks)
+            /usr/bin/time -f '%U %S' -o "$out/cur.time" redir-capture "$name" --duration 10 --no-audio "${flag[@]}" \
+                -o "$out/cur.vrs" 2>/dev/null
+            q1=$(qemu_ticks)
+            echo "$(cpu_ms "$out/cur.time") $(( (q1 - q0) * 1000 / $(getconf CLK_TCK) )) $(redir-dump "$out/cur.vrs" 2>/dev/null | grep -c CURSOR_POS)"
+        done >"$out/cur-$mode.txt"
+        printf '%-10s redir-capture %6s ms  QEMU %6s ms  (CURSOR_POS frames: %s)\n' "$mode" \
+            "$(awk '{ print $1 }' "$out/cur-$mode.txt" | median)" "$(awk '{ print $2 }' "$out/cur-$mode.txt" | median)" \
+            "$(awk '{ print $3 }' "$out/cur-$mode.txt" | median)"
+    done
+    vg_cmd "bar off" >/dev/null
 fi
 
 if [ "$what" = photon ] || [ "$what" = all ]; then

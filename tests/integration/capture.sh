@@ -98,9 +98,11 @@ rc=$?
 [ "$rc" = 0 ] && imgcmp "$out/vnc.png" "$out/card.ppm" >/dev/null && ok "--vnc unix:PATH snapshot is the test card" ||
     not_ok "--vnc unix:PATH: rc $rc $(cat "$out/err")"
 
-for enc in raw zlib auto; do
-    redir-capture "$name" --frames 1 --encoding "$enc" -o "$out/card-$enc.vrs" 2>"$out/err"
+for enc in raw zlib auto "zlib --compress 6"; do
+    # shellcheck disable=SC2086
+    redir-capture "$name" --frames 1 --encoding $enc -o "$out/card-${enc// /}.vrs" 2>"$out/err"
     rc=$?
+    enc=${enc// /}
     rm -rf "$out/x"
     if [ "$rc" = 0 ] && redir-dump --check "$out/card-$enc.vrs" >/dev/null 2>&1 &&
         redir-dump "$out/card-$enc.vrs" --extract display --to "$out/x" >/dev/null 2>&1 &&
@@ -110,6 +112,8 @@ for enc in raw zlib auto; do
         not_ok "stream --encoding $enc: rc $rc $(cat "$out/err" "$out/cmp" 2>/dev/null)"
     fi
 done
+check "stream --compress 6 is smaller than --encoding zlib alone ($(stat -c %s "$out/card-zlib--compress6.vrs") < $(stat -c %s "$out/card-zlib.vrs") bytes)" \
+    test "$(stat -c %s "$out/card-zlib--compress6.vrs")" -lt "$(stat -c %s "$out/card-zlib.vrs")"
 redir-dump "$out/card-auto.vrs" >"$out/dump" 2>&1
 check "stream: HELLO, display declared 1024x768, SURFACE before RECT, END normal" \
     bash -c "grep -q 'HELLO producer=\"redir-capture\"' '$out/dump' && grep -q 'DECLARE id=1 kind=display.*height=768 width=1024' '$out/dump' &&

@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
   app.add_flag("--no-audio", no_audio, "No audio channel");
   app.add_flag("--no-cursor", no_cursor, "No cursor channel");
   app.add_option("--encoding", encoding, "Rect encoding in the stream: raw, zlib or auto (default: auto)");
+  app.add_option("--compress", o.compress,
+                 "Deflate the whole stream at LEVEL 1-9, and zlib rects at it (for networks; default 0: off)")
+      ->check(CLI::Range(0, 9));
   app.add_option("--fps", o.fps, "Most display frames per second (default 30); damage is merged between frames")
       ->check(CLI::PositiveNumber);
   app.add_option("--duration", o.duration_s, "Stop after S seconds")->check(CLI::PositiveNumber);
