@@ -115,25 +115,9 @@ void paint(HDC dc) {
   ScrollDC(dc, 0, 20, &scroll, &scroll, nullptr, nullptr);
 }
 
-LRESULT CALLBACK proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp) {
-  switch (msg) {
-    case WM_CREATE: winapp_timers(hwnd); return 0;
-    case WM_TIMER: if (winapp_on_timer(hwnd, wp)) return 0; break;
-    case WM_PAINT: {
-      PAINTSTRUCT ps;
-      HDC dc = BeginPaint(hwnd, &ps);
-      paint(dc);
-      EndPaint(hwnd, &ps);
-      return 0;
-    }
-    case WM_DESTROY: PostQuitMessage(0); return 0;
-  }
-  return DefWindowProcW(hwnd, msg, wp, lp);
-}
-
 }  // namespace
 
 int WINAPI WinMain(HINSTANCE, HINSTANCE, LPSTR, int) {
-  winapp_window(L"VredirGdiCalls", L"vredir gdicalls", proc, 320, 250);
+  winapp_window(L"VredirGdiCalls", L"vredir gdicalls", winapp_paint_proc<paint>, 320, 250);
   return winapp_loop();
 }

@@ -85,25 +85,9 @@ void paint(HDC dc) {
   StretchDIBits(dc, 40, 240, 32, 32, 0, 0, 16, 16, px, &bi, DIB_RGB_COLORS, SRCCOPY);
 }
 
-LRESULT CALLBACK proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp) {
-  switch (msg) {
-    case WM_CREATE: winapp_timers(hwnd); return 0;
-    case WM_TIMER: if (winapp_on_timer(hwnd, wp)) return 0; break;
-    case WM_PAINT: {
-      PAINTSTRUCT ps;
-      HDC dc = BeginPaint(hwnd, &ps);
-      paint(dc);
-      EndPaint(hwnd, &ps);
-      return 0;
-    }
-    case WM_DESTROY: PostQuitMessage(0); return 0;
-  }
-  return DefWindowProcW(hwnd, msg, wp, lp);
-}
-
 }  // namespace
 
 int WINAPI WinMain(HINSTANCE, HINSTANCE, LPSTR, int) {
-  winapp_window(L"VredirPrimitives", L"vredir primitives", proc, 460, 290);
+  winapp_window(L"VredirPrimitives", L"vredir primitives", winapp_paint_proc<paint>, 460, 290);
   return winapp_loop();
 }

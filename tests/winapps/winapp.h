@@ -48,6 +48,25 @@ inline bool winapp_on_timer(HWND hwnd, WPARAM id) {
   return false;
 }
 
+// The window procedure of an app that only paints: our timers, WM_PAINT
+// through Paint(dc), quit when the window is destroyed.
+template <void (*Paint)(HDC)>
+LRESULT CALLBACK winapp_paint_proc(HWND hwnd, UINT msg, WPARAM wp, LPARAM lp) {
+  switch (msg) {
+    case WM_CREATE: winapp_timers(hwnd); return 0;
+    case WM_TIMER: if (winapp_on_timer(hwnd, wp)) return 0; break;
+    case WM_PAINT: {
+      PAINTSTRUCT ps;
+      HDC dc = BeginPaint(hwnd, &ps);
+      Paint(dc);
+      EndPaint(hwnd, &ps);
+      return 0;
+    }
+    case WM_DESTROY: PostQuitMessage(0); return 0;
+  }
+  return DefWindowProcW(hwnd, msg, wp, lp);
+}
+
 inline int winapp_loop() {
   MSG msg;
   while (GetMessageW(&msg, nullptr, 0, 0) > 0) {
