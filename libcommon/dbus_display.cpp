@@ -82,7 +82,6 @@ struct DbusCursorWatch::Impl {
   Bus display;   // libvirt's p2p connection: QEMU's org.qemu.Display1 objects
   Bus listener;  // our side of the socket given to RegisterListener
   sd_bus_slot* vtable_slot = nullptr;
-  DbusCursorWatch* owner = nullptr;
 };
 
 struct DbusCursorWatchAccess {
@@ -157,7 +156,6 @@ DbusCursorWatch::~DbusCursorWatch() {
 Status DbusCursorWatch::open(int fd, int console, int timeout_ms, std::unique_ptr<DbusCursorWatch>* out) {
   std::unique_ptr<DbusCursorWatch> w(new DbusCursorWatch);
   w->impl_ = std::make_unique<Impl>();
-  w->impl_->owner = w.get();
   if (::pipe2(w->wake_, O_CLOEXEC | O_NONBLOCK) != 0 || ::pipe2(w->stop_, O_CLOEXEC | O_NONBLOCK) != 0) {
     ::close(fd);
     return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));

@@ -15,7 +15,6 @@
 // wake_fd() next to its VNC socket and drains take().
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>

@@ -129,19 +129,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$work" || exit 1
 
-# start_xvfb NAME GEOMETRY: an Xvfb on a free display; sets NAME_dpy, NAME_pid.
-start_xvfb() {
-    exec 5> >(cat >"$1.display")
-    Xvfb -displayfd 5 -screen 0 "$2" -nolisten tcp >"$1.xvfb.log" 2>&1 &
-    eval "$1_pid=$!"
-    pids+=($!)
-    exec 5>&-
-    for _ in $(seq 100); do [ -s "$1.display" ] && break; sleep 0.1; done
-    [ -s "$1.display" ] || { echo "gdi_bench: Xvfb did not start: $(tail -1 "$1.xvfb.log")" >&2; exit 1; }
-    eval "$1_dpy=:$(head -1 "$1.display")"
-}
+# shellcheck source=../integration/lib/xvfb.sh
+source "$VREDIR_SOURCE_DIR/tests/integration/lib/xvfb.sh"
 start_xvfb srv 1280x1024x24   # where the app draws (gdi, vnc)
+pids+=("$srv_pid")
 start_xvfb cli 1280x1024x24   # the client side: x-replay, xpra attach, the VNC viewer
+pids+=("$cli_pid")
 # shellcheck disable=SC2154
 echo "# server display $srv_dpy, client display $cli_dpy, work dir $work"
 

@@ -32,6 +32,7 @@ command -v vrs-build >/dev/null || { echo "not ok - test helper vrs-build is not
 apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
 [ -f "$apps/primitives.exe" ] || { echo "not ok - the Windows test apps are not built ($apps)"; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine winepath:wine Xvfb:xvfb python3:python3 xdotool:xdotool \
     xwininfo:x11-utils import:imagemagick compare:imagemagick py:Xlib:python3-xlib
 
@@ -49,13 +50,9 @@ trap cleanup EXIT
 cd "$work" || exit 1
 
 # --- an X server of our own: Xvfb picks a free display number -------------
-exec 5> >(cat >display.txt)
-Xvfb -displayfd 5 -screen 0 1280x1024x24 -nolisten tcp >xvfb.log 2>&1 &
-xvfb_pid=$!
-exec 5>&-
-for _ in $(seq 100); do [ -s display.txt ] && break; sleep 0.1; done
-[ -s display.txt ] || { echo "not ok - Xvfb did not start: $(tail -1 xvfb.log)"; exit 1; }
-export DISPLAY=:$(head -1 display.txt)
+start_xvfb srv 1280x1024x24
+xvfb_pid=$srv_pid
+export DISPLAY=$srv_dpy
 
 # --- one Wine prefix for the group -----------------------------------------
 export WINEPREFIX=$work/prefix WINEDEBUG=-all
@@ -306,13 +303,8 @@ check "winemine stream is valid" redir-dump --check mine.vrs
 # first display: the desktop process is started once per wineserver with the
 # environment of whichever Wine process came first, and without a display no
 # window of the app is ever created.
-exec 5> >(cat >display2.txt)
-Xvfb -displayfd 5 -screen 0 1280x1024x24 -nolisten tcp >xvfb2.log 2>&1 &
-xvfb2_pid=$!
-exec 5>&-
-for _ in $(seq 100); do [ -s display2.txt ] && break; sleep 0.1; done
-[ -s display2.txt ] || { echo "not ok - second Xvfb did not start: $(tail -1 xvfb2.log)"; exit 1; }
-dpy2=:$(head -1 display2.txt)
+start_xvfb cli 1280x1024x24
+xvfb2_pid=$cli_pid dpy2=$cli_dpy
 on2() { DISPLAY=$dpy2 "$@"; }
 
 # loop_start NAME APP [ARGS...]: runs the loop in the background; NAME.down

@@ -1,0 +1,14 @@
+# shellcheck shell=bash
+# xvfb.sh - start_xvfb NAME GEOMETRY: an Xvfb on a display it picks itself
+# (-displayfd), in the current directory's NAME.display / NAME.xvfb.log.
+# Sets NAME_dpy (":N") and NAME_pid; exits 1 with a "not ok" line when the
+# server does not come up within 10 s. The caller kills NAME_pid.
+start_xvfb() {
+    exec 5> >(cat >"$1.display")
+    Xvfb -displayfd 5 -screen 0 "$2" -nolisten tcp >"$1.xvfb.log" 2>&1 &
+    eval "$1_pid=$!"
+    exec 5>&-
+    for _ in $(seq 100); do [ -s "$1.display" ] && break; sleep 0.1; done
+    [ -s "$1.display" ] || { echo "not ok - Xvfb ($1) did not start: $(tail -1 "$1.xvfb.log")"; exit 1; }
+    eval "$1_dpy=:$(head -1 "$1.display")"
+}
