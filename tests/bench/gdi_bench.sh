@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # gdi-forward against bitmap remoting of the same Wine app, side by side in
 # one run (Wine + Xvfb, no guest):
-#  peers  gdi   gdi-forward run -- APP | x-replay - (drawing commands);
+#  peers  gdi   gdi-forward run -- APP | x-replay - (drawing commands), the
+#               app headless as on a server: no X server, Wine's null
+#               display driver (the prefix's Graphics is "x11,null");
+#         gdix  the same with the app also drawing natively on the server's
+#               Xvfb (Wine's X11 driver);
 #         xpra  Xpra in seamless mode: `xpra start` runs the app on its own
 #               Xvfb, `xpra attach` over TCP shows the window (pixels,
 #               Xpra's default encodings and lz4 packet compression; mmap
@@ -30,7 +34,7 @@
 # median over the intervals. Timing here never decides a test's verdict.
 #
 # bash tests/bench/gdi_bench.sh [DURATION] [SLICE] [PROBES] [PEERS] [LOADS]
-#   defaults: 60 10 15 "gdi xpra vnc" "textview animation"
+#   defaults: 60 10 15 "gdi gdix xpra vnc" "textview animation"
 #   (build dir: $VREDIR_BUILD_DIR or build/; VREDIR_BENCH_KEEP=1 keeps the
 #   work directory with each run's files, and
 #   bash tests/bench/gdi_bench.sh --report DIR prints its report again)
@@ -41,7 +45,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 : "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
 : "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
 VREDIR_BUILD_DIR=$(cd "$VREDIR_BUILD_DIR" && pwd) || exit 1
-duration=${1:-60} slice=${2:-10} probes=${3:-15} peers=${4:-gdi xpra vnc} loads=${5:-textview animation}
+duration=${1:-60} slice=${2:-10} probes=${3:-15} peers=${4:-gdi gdix xpra vnc} loads=${5:-textview animation}
 
 # --- report: from results.txt and the runs' files in the current directory ----
 report() {
@@ -57,10 +61,12 @@ echo "(app: the app's process; wsrv: wineserver; wine: other Wine processes of t
 echo " the xpra server process and its helpers, or x11vnc; all = app+wsrv+wine+fwd; xsrv: the X server the app draws on)"
 echo "== ratios gdi-forward / peer: server CPU as app+wsrv+fwd, as all, as all+xsrv; bytes down"
 for load in $loads; do
+    for g in gdi gdix; do
     for peer in xpra vnc; do
-        awk -v L="$load" -v P="$peer" '$2 == L && $1 == "gdi" && $3 != "failed" { c = $3 + $4 + $6; s = $7; t = $9; b = $10 }
+        awk -v L="$load" -v P="$peer" -v G="$g" '$2 == L && $1 == G && $3 != "failed" { c = $3 + $4 + $6; s = $7; t = $9; b = $10 }
             $2 == L && $1 == P && $3 != "failed" { pc = $3 + $4 + $6; ps = $7; pt = $9; pb = $10 }
-            END { if (ps > 0 && pb > 0) printf "%-9s gdi/%-4s  CPU app+wsrv+fwd %.2fx (%.1f/%.1f ms/s)  all %.2fx  all+xsrv %.2fx  bytes %.3fx\n", L, P, c / pc, c, pc, s / ps, t / pt, b / pb }' results.txt
+            END { if (ps > 0 && pb > 0 && b > 0) printf "%-9s %-4s/%-4s CPU app+wsrv+fwd %.2fx (%.1f/%.1f ms/s)  all %.2fx  all+xsrv %.2fx  bytes %.3fx\n", L, G, P, c / pc, c, pc, s / ps, t / pt, b / pb }' results.txt
+    done
     done
 done
 echo "== per process, CPU ms per s over each run (class, name)"
@@ -141,6 +147,10 @@ echo "# server display $srv_dpy, client display $cli_dpy, work dir $work"
 DISPLAY=$srv_dpy WINEPREFIX=$prefix WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml=" wineboot -i >wineboot.log 2>&1
 WINEPREFIX=$prefix wineserver -w
 [ -f "$prefix/system.reg" ] || { echo "gdi_bench: wineboot failed: $(tail -1 wineboot.log)" >&2; exit 1; }
+# X11 where DISPLAY names an X server, else Wine's null display driver (the
+# headless gdi peer); as gdi-forward sets up the prefix it creates.
+WINEPREFIX=$prefix WINEDEBUG=-all wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d x11,null /f >>wineboot.log 2>&1
+WINEPREFIX=$prefix wineserver -w
 WINEPREFIX=$prefix wineserver -k 2>/dev/null
 free_port() { $py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
@@ -351,7 +361,7 @@ run_one() {
     rc=$?
     # stop: the gdi loop ends when x-replay's upstream ends (gdi-forward
     # closes the app and ends its stream); the others are killed
-    if [ "$peer" = gdi ] && [ -f "$tag.xr.pid" ]; then
+    if [ "${peer#gdi}" != "$peer" ] && [ -f "$tag.xr.pid" ]; then
         kill "$(cat "$tag.xr.pid")" 2>/dev/null
         for _ in $(seq 100); do kill -0 "$(cat "$tag.gf.pid")" 2>/dev/null || break; sleep 0.1; done
         kill "$(cat "$tag.gf.pid")" 2>/dev/null
@@ -370,14 +380,19 @@ run_one() {
 }
 measure_one() {
     case $peer in
-    gdi)
+    gdi|gdix)
+        # gdi: headless, as on a server: no X server, Wine's null display
+        # driver; gdix: the app draws on the server's Xvfb as well.
+        local dpy=
+        [ "$peer" = gdix ] && dpy=$srv_dpy
         rm -f "$tag.fifo" && mkfifo "$tag.fifo"
-        { { echo "$BASHPID" >"$tag.gf.pid"; DISPLAY=$srv_dpy WINEPREFIX=$prefix exec gdi-forward run -- "$exe" $(app_args "$load") <"$tag.fifo" 2>"$tag.gf.err"; } |
+        { { echo "$BASHPID" >"$tag.gf.pid"; DISPLAY=$dpy WINEPREFIX=$prefix exec gdi-forward run -- "$exe" $(app_args "$load") <"$tag.fifo" 2>"$tag.gf.err"; } |
             tee -p "$tag.down" | { echo "$BASHPID" >"$tag.xr.pid"; DISPLAY=$cli_dpy exec x-replay - 2>"$tag.xr.err"; } |
             tee -p "$tag.up" >"$tag.fifo"; } &
         pids+=($!)
         cwin=$(client_window --name "^$title\$") || { echo "$tag: no x-replay window ($(tail -1 "$tag.gf.err"))" >&2; return 1; }
-        xpid=$srv_pid
+        xpid=
+        [ "$peer" = gdix ] && xpid=$srv_pid
         meas=(fwd_comm gdi-forward.exe bytes_file "$tag.down" up_file "$tag.up")
         ;;
     xpra)

@@ -5,6 +5,8 @@
 #    rectangles with their colours (redir-dump --json); the gdicalls app's
 #    blits, PolyPolygon, regions, ANSI text and ScrollDC arrive as records;
 #  - input: INPUT_KEY records typed into an EDIT control end up in it;
+#  - headless (Wine's null display driver, no DISPLAY): typing and the
+#    animation's frames;
 #  - windows: a dialog is its own window with an owner; WINDOW_REQUEST close;
 #  - registry and permissions: list filtering, LAUNCH allowed / denied (exit 4),
 #    TERMINATE ends the app and its windows are destroyed;
@@ -73,7 +75,8 @@ for line in sys.stdin:
 has() { gdi_json "$1" | python3 -c '
 import json, sys
 expr = sys.argv[1]
-sys.exit(0 if any(eval(expr, {}, {"r": json.loads(l)}) for l in sys.stdin) else 1)' "$2"; }
+lines = sys.stdin.readlines()  # all of them: an early exit would break the pipe
+sys.exit(0 if any(eval(expr, {}, {"r": json.loads(l)}) for l in lines) else 1)' "$2"; }
 
 # Feeds an upstream stream to gdi-forward in steps. SCRIPT holds vrs-build
 # lines plus "@wait TEXT" (send what is pending, then wait until OUT holds
@@ -189,6 +192,27 @@ check "typed keys reach the EDIT control (got '$(cat report.txt 2>/dev/null)')" 
 check "the edit control's text comes back as TEXT" has edit.vrs 'r["op"]=="TEXT" and r["text"]=="Hello vredir"'
 check "end of input closes the app: APP_EXIT terminated" has edit.vrs 'r["op"]=="APP_EXIT" and r["how"]=="terminated"'
 check "edit stream is valid" redir-dump --check edit.vrs
+
+# --- headless: no X server, Wine's null display driver ----------------------
+# The prefix gdi-forward's launcher creates has the graphics driver list
+# "x11,null": X11 where DISPLAY names an X server, else the null driver. Wine
+# picks it when a wineserver session starts, so the session is restarted
+# without DISPLAY here, and again with it afterwards.
+wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d x11,null /f >/dev/null 2>&1
+wineserver -k 2>/dev/null; wineserver -w
+rm -f report.txt
+feed keys.txt headless-edit.vrs | env -u DISPLAY timeout 120 gdi-forward run -- "$apps/editapp.exe" /report "$report_win" \
+    >headless-edit.vrs 2>headless-edit.err
+check "headless: typed keys reach the EDIT control (got '$(cat report.txt 2>/dev/null)')" test "$(cat report.txt 2>/dev/null)" = "Hello vredir"
+check "headless: the edit control's text comes back as TEXT" has headless-edit.vrs 'r["op"]=="TEXT" and r["text"]=="Hello vredir"'
+keep_open headless-anim.vrs | env -u DISPLAY timeout 120 gdi-forward run -- "$apps/animation.exe" /exit-after 2000 >headless-anim.vrs 2>/dev/null
+frames=$(gdi_json headless-anim.vrs | python3 -c 'import json, sys; print(len({r["text"] for r in map(json.loads, sys.stdin) if r["op"] == "TEXT" and r["text"].startswith("frame ")}))')
+check "headless: the animation's frames arrive ($frames distinct frames in 2 s)" test "$frames" -ge 10
+check "headless: BitBlt to the window is a COPY from the surface" has headless-anim.vrs 'r["op"]=="COPY" and r["dst"]==1 and r["src"]>=65536'
+check "headless: the stream is valid" redir-dump --check headless-anim.vrs
+# Back to X11; the session now persists (-p) so that a Wine command started
+# just as the last app exits never meets a wineserver on its way out.
+wineserver -k 2>/dev/null; wineserver -w; wineserver -p
 
 # --- windows: a dialog with an owner, WINDOW_REQUEST close ------------------
 cat >close.txt <<'EOF'

@@ -5,6 +5,7 @@
 #include "exit_codes.hpp"
 #include "gdi_records.hpp"
 #include "pipe_link.hpp"
+#include "shared_ring.hpp"
 
 namespace gdi_forward {
 
@@ -71,11 +72,12 @@ std::wstring quote_arg(const std::wstring& arg) {
   return out + L"\"";
 }
 
+AppSession::AppSession() = default;
+
 AppSession::~AppSession() {
   if (relay_) CloseHandle(relay_);
   if (process_) CloseHandle(process_);
   if (thread_) CloseHandle(thread_);
-  if (down_ != INVALID_HANDLE_VALUE) CloseHandle(down_);
   if (up_ != INVALID_HANDLE_VALUE) CloseHandle(up_);
   if (lock_ready_) DeleteCriticalSection(&lock_);
 }
@@ -85,11 +87,11 @@ bool AppSession::launch(const std::wstring& command_line, const std::string& app
   lock_ready_ = true;
   std::wstring base = L"\\\\.\\pipe\\vredir-gdi-" + std::to_wstring(GetCurrentProcessId()) + L"-" +
                       std::to_wstring(++g_counter);
-  down_ = CreateNamedPipeW(down_pipe_name(base).c_str(), PIPE_ACCESS_INBOUND, PIPE_TYPE_BYTE | PIPE_WAIT, 1, 1 << 20,
-                           1 << 20, 0, nullptr);
+  ring_ = std::make_unique<SharedRing>();
+  bool ring_ok = ring_->create(down_ring_name(base));
   up_ = CreateNamedPipeW(up_pipe_name(base).c_str(), PIPE_ACCESS_OUTBOUND, PIPE_TYPE_BYTE | PIPE_WAIT, 1, 1 << 16,
                          1 << 16, 0, nullptr);
-  if (down_ == INVALID_HANDLE_VALUE || up_ == INVALID_HANDLE_VALUE) {
+  if (!ring_ok || up_ == INVALID_HANDLE_VALUE) {
     *code = vredir::kExitFailure;
     *err = "cannot create the hook pipe: " + last_error_text(GetLastError());
     return false;
@@ -142,12 +144,9 @@ bool AppSession::launch(const std::wstring& command_line, const std::string& app
       CloseHandle(t);
     }
   }
-  // The hook refuses to load unless it connected to both pipes, so once
-  // LoadLibraryW succeeded these return at once (ERROR_PIPE_CONNECTED).
-  if (injected) {
-    ConnectNamedPipe(down_, nullptr);
-    ConnectNamedPipe(up_, nullptr);
-  }
+  // The hook refuses to load unless it opened the ring and the pipe, so
+  // once LoadLibraryW succeeded this returns at once (ERROR_PIPE_CONNECTED).
+  if (injected) ConnectNamedPipe(up_, nullptr);
   if (!injected) {
     TerminateProcess(process_, 1);
     *code = vredir::kExitFailure;
@@ -165,15 +164,21 @@ void AppSession::start(RecordSink sink) {
 
 DWORD WINAPI AppSession::relay_main(void* p) {
   auto* self = static_cast<AppSession*>(p);
-  // Read whatever the pipe holds (each read is a wineserver request under
-  // Wine, so one per batch, not two per record) and hand out the whole
-  // records in it; a record cut by the read waits for the next one.
+  // Take whatever the ring holds and hand out the whole records in it; a
+  // record cut by the read waits for the next one (see SharedRing for how
+  // the relay sleeps). Once the app is gone (wait() saw it end) the ring is
+  // drained and the relay ends.
   std::string buf;
   std::vector<std::string> batch;
   std::vector<char> chunk(1 << 18);
   for (;;) {
-    DWORD got = 0;
-    if (!ReadFile(self->down_, chunk.data(), DWORD(chunk.size()), &got, nullptr) || got == 0) break;
+    bool gone = self->writer_gone_.load();
+    size_t got = self->ring_->read_some(chunk.data(), chunk.size());
+    if (got == 0) {
+      if (gone) break;
+      self->ring_->wait_for_data(100);
+      continue;
+    }
     buf.append(chunk.data(), got);
     batch.clear();
     size_t pos = 0;
@@ -204,6 +209,8 @@ DWORD WINAPI AppSession::relay_main(void* p) {
     if (!batch.empty()) self->sink_(batch);
     if (bad) break;
   }
+  // A hook still writing (records after a bad one) stops waiting for room.
+  self->ring_->close_reader();
   return 0;
 }
 
@@ -230,14 +237,8 @@ void AppSession::close(DWORD timeout_ms) {
 
 void AppSession::wait() {
   WaitForSingleObject(process_, INFINITE);
-  if (relay_) {
-    // The hook's pipe ends close with the process; give the relay a moment
-    // to drain, then stop it if a child process inherited the handle.
-    if (WaitForSingleObject(relay_, 5000) != WAIT_OBJECT_0) {
-      CancelSynchronousIo(relay_);
-      WaitForSingleObject(relay_, 2000);
-    }
-  }
+  writer_gone_.store(true);
+  if (relay_) WaitForSingleObject(relay_, INFINITE);
 }
 
 int32_t AppSession::exit_code() const {

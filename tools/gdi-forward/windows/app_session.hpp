@@ -1,16 +1,20 @@
 // One forwarded app: launched suspended with the hook DLL injected, its GDI
-// records relayed from the hook's pipe, input sent back, closed on request.
+// records relayed from the hook's ring, input sent back, closed on request.
 #pragma once
 
 #include <windows.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace gdi_forward {
+
+class SharedRing;
 
 // Unix paths (under Wine) become DOS paths; anything else is left alone.
 std::wstring host_path(const std::wstring& path);
@@ -18,9 +22,10 @@ std::wstring quote_arg(const std::wstring& arg);
 
 class AppSession {
  public:
-  // Called once per read from the hook's pipe with the whole records it held
+  // Called once per read from the hook's ring with the whole records it held
   // (one batch: gdi-forward writes it as one DEFLATE piece).
   using RecordSink = std::function<void(const std::vector<std::string>& payloads)>;
+  AppSession();
   ~AppSession();
 
   // Starts `command_line` (the first word is the program) with the hook in
@@ -42,7 +47,9 @@ class AppSession {
  private:
   static DWORD WINAPI relay_main(void* self);
   HANDLE process_ = nullptr, thread_ = nullptr, relay_ = nullptr;
-  HANDLE down_ = INVALID_HANDLE_VALUE, up_ = INVALID_HANDLE_VALUE;
+  HANDLE up_ = INVALID_HANDLE_VALUE;
+  std::unique_ptr<SharedRing> ring_;
+  std::atomic<bool> writer_gone_{false};
   DWORD pid_ = 0;
   bool requested_ = false;
   RecordSink sink_;

@@ -2,7 +2,7 @@
 // gdi-forward. It patches the import tables of every module in the process
 // (the app, user32, comctl32 and modules loaded later) so the GDI calls that
 // user32 and comctl32 make internally are seen too, and forwards them as GDI
-// records over the pipe to gdi-forward.
+// records through the link (pipe_link.hpp) to gdi-forward.
 #pragma once
 
 #include <windows.h>
@@ -24,7 +24,7 @@ struct Lock {
 
 // Queues a record for gdi-forward (caller holds the Lock or not: it locks).
 void send(const gdi::Record& r);
-// Pushes queued records into the pipe.
+// Pushes queued records into the down ring.
 void flush_output();
 std::string app_name();
 
@@ -48,8 +48,9 @@ void forget_target(uint32_t id);
 uint32_t ensure_window(HWND top);  // 0 if not ours / not trackable; caller holds the Lock
 HWND window_of_target(uint32_t target);
 // full: also enumerate every top-level window (new windows, z-order, focus);
-// under Wine that costs wineserver requests per foreign window, so the 30 ms
-// poll does it every few ticks and otherwise only looks at our own windows.
+// under Wine that costs wineserver requests per foreign window, so the
+// 100 ms poll does it every third tick and otherwise only looks at our own
+// windows.
 void poll_windows(bool full = true);
 void install_window_hooks();
 

@@ -624,6 +624,13 @@ REAL(ScrollDC);
 REAL(ScrollWindowEx);
 REAL(ScrollWindow);
 REAL(EndPaint);
+REAL(GetMessageW);
+REAL(GetMessageA);
+REAL(PeekMessageW);
+REAL(PeekMessageA);
+REAL(MsgWaitForMultipleObjects);
+REAL(MsgWaitForMultipleObjectsEx);
+REAL(WaitMessage);
 decltype(&::GdiTransparentBlt) real_TransparentBlt = nullptr;
 decltype(&::GdiAlphaBlend) real_AlphaBlend = nullptr;
 decltype(&::GdiGradientFill) real_GradientFill = nullptr;
@@ -1148,6 +1155,41 @@ BOOL WINAPI hook_EndPaint(HWND hwnd, const PAINTSTRUCT* ps) {
   return ok;
 }
 
+// The app is back in its message loop: what it drew for the last message
+// (a timer's frame, an answer to input) is complete, so it goes out now.
+void end_of_message() {
+  flush_dirty_targets();
+  flush_output();
+}
+BOOL WINAPI hook_GetMessageW(MSG* m, HWND h, UINT lo, UINT hi) {
+  end_of_message();
+  return real_GetMessageW(m, h, lo, hi);
+}
+BOOL WINAPI hook_GetMessageA(MSG* m, HWND h, UINT lo, UINT hi) {
+  end_of_message();
+  return real_GetMessageA(m, h, lo, hi);
+}
+BOOL WINAPI hook_PeekMessageW(MSG* m, HWND h, UINT lo, UINT hi, UINT remove) {
+  end_of_message();
+  return real_PeekMessageW(m, h, lo, hi, remove);
+}
+BOOL WINAPI hook_PeekMessageA(MSG* m, HWND h, UINT lo, UINT hi, UINT remove) {
+  end_of_message();
+  return real_PeekMessageA(m, h, lo, hi, remove);
+}
+DWORD WINAPI hook_MsgWaitForMultipleObjects(DWORD n, const HANDLE* hs, BOOL all, DWORD ms, DWORD mask) {
+  end_of_message();
+  return real_MsgWaitForMultipleObjects(n, hs, all, ms, mask);
+}
+DWORD WINAPI hook_MsgWaitForMultipleObjectsEx(DWORD n, const HANDLE* hs, DWORD ms, DWORD mask, DWORD flags) {
+  end_of_message();
+  return real_MsgWaitForMultipleObjectsEx(n, hs, ms, mask, flags);
+}
+BOOL WINAPI hook_WaitMessage() {
+  end_of_message();
+  return real_WaitMessage();
+}
+
 // Uniscribe's ScriptStringOut (the edit control's text) draws from inside
 // gdi32 (Wine) or usp10 (Windows) with glyph indices: remember the string
 // given to ScriptStringAnalyse and send it as TEXT when it is drawn.
@@ -1234,7 +1276,10 @@ HookEntry g_capture_hooks[] = {
     HOOK("gdi32.dll", StretchDIBits),   HOOK("gdi32.dll", CreateCompatibleBitmap), HOOK("gdi32.dll", DeleteObject),
     HOOK("user32.dll", FillRect),       HOOK("user32.dll", FrameRect),        HOOK("user32.dll", InvertRect),
     HOOK("user32.dll", ScrollDC),       HOOK("user32.dll", ScrollWindowEx),   HOOK("user32.dll", ScrollWindow),
-    HOOK("user32.dll", EndPaint),
+    HOOK("user32.dll", EndPaint),       HOOK("user32.dll", GetMessageW),      HOOK("user32.dll", GetMessageA),
+    HOOK("user32.dll", PeekMessageW),   HOOK("user32.dll", PeekMessageA),
+    HOOK("user32.dll", MsgWaitForMultipleObjects), HOOK("user32.dll", MsgWaitForMultipleObjectsEx),
+    HOOK("user32.dll", WaitMessage),
 };
 
 }  // namespace

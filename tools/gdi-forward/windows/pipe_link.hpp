@@ -1,6 +1,8 @@
-// The link between gdi-forward.exe and the hook DLL inside the app: two byte
-// pipes (one per direction, so a blocked read never stalls a write), each
-// carrying GDI record payloads as u32 little-endian length + bytes.
+// The link between gdi-forward.exe and the hook DLL inside the app, one byte
+// stream per direction (so a blocked read never stalls a write), each
+// carrying GDI record payloads as u32 little-endian length + bytes: down, the
+// records, through a ring in shared memory (shared_ring.hpp); up, input and
+// window requests, through a named pipe.
 #pragma once
 
 #include <windows.h>
@@ -11,11 +13,14 @@
 namespace gdi_forward {
 
 // Environment variables gdi-forward sets for the app (and so for the hook).
-inline constexpr wchar_t kPipeEnv[] = L"VREDIR_GDI_PIPE";  // base pipe name
+inline constexpr wchar_t kPipeEnv[] = L"VREDIR_GDI_PIPE";  // base name of the link
 inline constexpr wchar_t kAppEnv[] = L"VREDIR_GDI_APP";    // app name for WINDOW_CREATE
 inline constexpr uint32_t kMaxLinkMessage = 32u << 20;
 
-inline std::wstring down_pipe_name(const std::wstring& base) { return base + L"-down"; }
+// base is \\.\pipe\NAME; the down ring is the section Local\NAME-down.
+inline std::wstring down_ring_name(const std::wstring& base) {
+  return L"Local\\" + base.substr(base.find_last_of(L'\\') + 1) + L"-down";
+}
 inline std::wstring up_pipe_name(const std::wstring& base) { return base + L"-up"; }
 
 inline bool write_all(HANDLE h, const void* data, size_t size) {
