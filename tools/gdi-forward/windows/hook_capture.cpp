@@ -125,11 +125,11 @@ std::vector<gdi::Rect> region_rects(HRGN rgn, long dx, long dy, size_t max = 512
 // Clip in target coordinates: the window's visible region (screen
 // coordinates) and the app's clip region (device coordinates) combined.
 std::vector<gdi::Rect> clip_of(HDC hdc, const Target& t) {
+  // Scratch regions, made once and refilled (callers hold the Lock).
+  static HRGN clip = CreateRectRgn(0, 0, 0, 0), vis = CreateRectRgn(0, 0, 0, 0), whole = CreateRectRgn(0, 0, 0, 0);
   std::vector<gdi::Rect> out;
-  HRGN clip = CreateRectRgn(0, 0, 0, 0);
   bool has_clip = GetClipRgn(hdc, clip) == 1;
   if (t.top) {
-    HRGN vis = CreateRectRgn(0, 0, 0, 0);
     if (GetRandomRgn(hdc, vis, SYSRGN) == 1) {
       if (has_clip) {
         OffsetRgn(clip, t.org.x, t.org.y);
@@ -139,21 +139,45 @@ std::vector<gdi::Rect> clip_of(HDC hdc, const Target& t) {
       ClientToScreen(t.top, &c);
       RECT client;
       GetClientRect(t.top, &client);
-      HRGN whole = CreateRectRgn(c.x, c.y, c.x + client.right, c.y + client.bottom);
-      bool covers = EqualRgn(vis, whole);
-      DeleteObject(whole);
-      if (!covers) {
+      SetRectRgn(whole, c.x, c.y, c.x + client.right, c.y + client.bottom);
+      if (!EqualRgn(vis, whole)) {
         out = region_rects(vis, -c.x, -c.y);
         if (out.empty()) out.push_back(gdi::Rect{0, 0, 0, 0});  // nothing visible
       }
     }
-    DeleteObject(vis);
   } else if (has_clip) {
     out = region_rects(clip, t.off.x, t.off.y);
     if (out.empty()) out.push_back(gdi::Rect{0, 0, 0, 0});
   }
-  DeleteObject(clip);
   return out;
+}
+
+// ---- object descriptions ------------------------------------------------
+
+// Pens, brushes and fonts never change once made: what GetObject and the
+// font calls said about one is kept by handle until DeleteObject (through
+// the hook) drops it. Handles deleted where no import table is crossed are
+// not seen; GDI does not hand out the same value again soon (its handles
+// carry a reuse count), and the caches start over past a bound.
+std::map<HGDIOBJ, gdi::Pen> g_pens;
+std::map<HGDIOBJ, gdi::Brush> g_brushes;
+std::map<HGDIOBJ, uint32_t> g_font_ids;  // fonts used by MM_TEXT, GM_COMPATIBLE DCs
+constexpr size_t kMaxCachedObjects = 4096;
+
+template <class V, class H, class F>
+V cached(std::map<HGDIOBJ, V>& cache, H handle, F describe) {
+  auto it = cache.find(handle);
+  if (it != cache.end()) return it->second;
+  if (cache.size() >= kMaxCachedObjects) cache.clear();
+  V v = describe(handle);
+  cache.emplace(handle, v);
+  return v;
+}
+
+void forget_object(HGDIOBJ h) {
+  g_pens.erase(h);
+  g_brushes.erase(h);
+  g_font_ids.erase(h);
 }
 
 // ---- fonts ----------------------------------------------------------------
@@ -229,10 +253,21 @@ uint16_t font_stretch(HDC hdc, const LOGFONTW& lf) {
   return uint16_t(permille < 1 ? 1 : permille > 16000 ? 16000 : permille);
 }
 
+uint32_t describe_font(HDC hdc, HFONT f);
+
+// The font selected into hdc, as a FONT_DEF id (sent the first time). What
+// GDI realises for a font depends on the DC's transform, so the per-handle
+// cache serves plain (MM_TEXT, GM_COMPATIBLE) DCs only.
 uint32_t font_id(HDC hdc) {
   HFONT f = static_cast<HFONT>(GetCurrentObject(hdc, OBJ_FONT));
+  if (!f) return 0;
+  if (GetMapMode(hdc) != MM_TEXT || GetGraphicsMode(hdc) != GM_COMPATIBLE) return describe_font(hdc, f);
+  return cached(g_font_ids, f, [hdc](HFONT h) { return describe_font(hdc, h); });
+}
+
+uint32_t describe_font(HDC hdc, HFONT f) {
   LOGFONTW lf{};
-  if (!f || !GetObjectW(f, sizeof(lf), &lf)) return 0;
+  if (!GetObjectW(f, sizeof(lf), &lf)) return 0;
   gdi::FontDef d;
   d.height = lf.lfHeight;
   if (d.height == 0) {
@@ -352,6 +387,8 @@ uint8_t pen_style(DWORD s) {
   }
 }
 
+gdi::Brush describe_brush(HBRUSH b);
+
 gdi::Brush brush_of(HDC hdc, HBRUSH b) {
   gdi::Brush out;
   ULONG_PTR v = reinterpret_cast<ULONG_PTR>(b);
@@ -363,6 +400,11 @@ gdi::Brush brush_of(HDC hdc, HBRUSH b) {
     out.color = rgb_of(GetDCBrushColor(hdc));
     return out;
   }
+  return cached(g_brushes, b, describe_brush);
+}
+
+gdi::Brush describe_brush(HBRUSH b) {
+  gdi::Brush out;
   LOGBRUSH lb{};
   if (!GetObjectW(b, sizeof(lb), &lb)) return out;
   out.color = rgb_of(lb.lbColor);
@@ -382,7 +424,7 @@ gdi::Brush brush_of(HDC hdc, HBRUSH b) {
       bi.bmiHeader.biPlanes = 1;
       bi.bmiHeader.biBitCount = 32;
       std::vector<uint32_t> px(size_t(bm.bmWidth) * bm.bmHeight);
-      HDC tmp = CreateCompatibleDC(hdc);
+      HDC tmp = CreateCompatibleDC(nullptr);
       if (GetDIBits(tmp, pat, 0, bm.bmHeight, px.data(), &bi, DIB_RGB_COLORS)) {
         out.style = 3;
         out.pw = uint8_t(w);
@@ -396,30 +438,32 @@ gdi::Brush brush_of(HDC hdc, HBRUSH b) {
   return out;
 }
 
+gdi::Pen describe_pen(HPEN h) {
+  gdi::Pen out;
+  int size = GetObjectW(h, 0, nullptr);
+  if (size == int(sizeof(LOGPEN))) {
+    LOGPEN lp{};
+    GetObjectW(h, sizeof(lp), &lp);
+    out.style = pen_style(lp.lopnStyle);
+    out.width = uint16_t(lp.lopnWidth.x <= 0 ? 1 : lp.lopnWidth.x > 1000 ? 1000 : lp.lopnWidth.x);
+    out.color = rgb_of(lp.lopnColor);
+  } else if (size >= int(sizeof(EXTLOGPEN)) - int(sizeof(DWORD)) && size < 65536) {
+    std::vector<char> buf(size_t(size) + sizeof(DWORD));
+    auto* ep = reinterpret_cast<EXTLOGPEN*>(buf.data());
+    if (GetObjectW(h, size, ep)) {
+      out.style = pen_style(ep->elpPenStyle);
+      out.width = uint16_t(ep->elpWidth == 0 ? 1 : ep->elpWidth > 1000 ? 1000 : ep->elpWidth);
+      out.color = rgb_of(ep->elpColor);
+    }
+  }
+  return out;
+}
+
 gdi::State state_of(HDC hdc, const Target& t, HBRUSH brush = nullptr) {
   gdi::State s;
   s.target = t.id;
   HPEN pen = static_cast<HPEN>(GetCurrentObject(hdc, OBJ_PEN));
-  if (pen == GetStockObject(DC_PEN)) {
-    s.pen.color = rgb_of(GetDCPenColor(hdc));
-  } else {
-    int size = GetObjectW(pen, 0, nullptr);
-    if (size == int(sizeof(LOGPEN))) {
-      LOGPEN lp{};
-      GetObjectW(pen, sizeof(lp), &lp);
-      s.pen.style = pen_style(lp.lopnStyle);
-      s.pen.width = uint16_t(lp.lopnWidth.x <= 0 ? 1 : lp.lopnWidth.x > 1000 ? 1000 : lp.lopnWidth.x);
-      s.pen.color = rgb_of(lp.lopnColor);
-    } else if (size >= int(sizeof(EXTLOGPEN)) - int(sizeof(DWORD)) && size < 65536) {
-      std::vector<char> buf(size_t(size) + sizeof(DWORD));
-      auto* ep = reinterpret_cast<EXTLOGPEN*>(buf.data());
-      if (GetObjectW(pen, size, ep)) {
-        s.pen.style = pen_style(ep->elpPenStyle);
-        s.pen.width = uint16_t(ep->elpWidth == 0 ? 1 : ep->elpWidth > 1000 ? 1000 : ep->elpWidth);
-        s.pen.color = rgb_of(ep->elpColor);
-      }
-    }
-  }
+  s.pen = pen == GetStockObject(DC_PEN) ? gdi::Pen{0, 1, rgb_of(GetDCPenColor(hdc))} : cached(g_pens, pen, describe_pen);
   s.brush = brush_of(hdc, brush ? brush : static_cast<HBRUSH>(GetCurrentObject(hdc, OBJ_BRUSH)));
   s.text = rgb_of(GetTextColor(hdc));
   s.bk = rgb_of(GetBkColor(hdc));
@@ -1069,7 +1113,12 @@ HBITMAP WINAPI hook_CreateCompatibleBitmap(HDC hdc, int w, int h) {
 }
 
 BOOL WINAPI hook_DeleteObject(HGDIOBJ obj) {
-  if (obj && GetObjectType(obj) == OBJ_BITMAP) {
+  DWORD type = obj ? GetObjectType(obj) : 0;
+  if (type == OBJ_PEN || type == OBJ_EXTPEN || type == OBJ_BRUSH || type == OBJ_FONT) {
+    Lock lock;
+    forget_object(obj);
+  }
+  if (type == OBJ_BITMAP) {
     Lock lock;
     HBITMAP b = static_cast<HBITMAP>(obj);
     g_command_bitmaps.erase(b);
