@@ -81,6 +81,15 @@ void check(ByteReader& r, bool cond, const std::string& what) {
   if (r.ok() && !cond) r.fail(what);
 }
 
+// A font face name: UTF-8, at most 255 bytes (LOGFONT's 32 UTF-16 units
+// with room to spare), no NUL.
+std::string get_face(ByteReader& r, const std::string& what) {
+  std::string s = get_str(r, what.c_str());
+  check(r, s.size() <= 255, what + " longer than 255 bytes");
+  check(r, s.find('\0') == std::string::npos, what + " contains NUL");
+  return s;
+}
+
 uint32_t get_rop3(ByteReader& r) {
   uint32_t v = r.u32le();
   check(r, v <= kMaxRop3, "rop3 out of range");
@@ -171,14 +180,10 @@ Record decode_body(uint8_t op, ByteReader& r) {
       v.underline = get_enum<int>(r, r.u8(), 0, 1, "underline");
       v.strikeout = get_enum<int>(r, r.u8(), 0, 1, "strikeout");
       v.charset = r.u8();
-      v.face = get_str(r, "font face");
-      check(r, v.face.size() <= 255, "font face longer than 255 bytes");
-      check(r, v.face.find('\0') == std::string::npos, "font face contains NUL");
+      v.face = get_face(r, "font face");
       // Optional: the realised font. The record ends after face or after it.
       if (r.ok() && !r.at_end()) {
-        v.real_face = get_str(r, "realised font face");
-        check(r, v.real_face.size() <= 255, "realised font face longer than 255 bytes");
-        check(r, v.real_face.find('\0') == std::string::npos, "realised font face contains NUL");
+        v.real_face = get_face(r, "realised font face");
         v.em = r.u16le();
         check(r, v.em >= 1 && v.em <= kMaxFontPixels, "font em size out of range");
         v.ascent = r.u16le();

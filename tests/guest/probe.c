@@ -638,25 +638,38 @@ static void mode_publish(void)
     pthread_mutex_unlock(&mode_lock);
 }
 
-static void mode_watch_start(void)
+/* A detached worker thread that wakes the main loop through wake_pipe
+ * (made here, non-blocking); logs a warning naming it when it cannot start. */
+static void start_worker(int wake_pipe[2], void *(*fn)(void *), const char *what)
 {
-    if (!disp.ok || pipe2(mode_pipe, O_CLOEXEC | O_NONBLOCK) != 0)
-        return;
-    mode_publish();
     pthread_t t;
-    if (pthread_create(&t, NULL, mode_watch, NULL) != 0) {
-        vlog("warn no mode watcher");
+    if (pipe2(wake_pipe, O_NONBLOCK | O_CLOEXEC) != 0 || pthread_create(&t, NULL, fn, NULL) != 0) {
+        vlog("warn no %s", what);
         return;
     }
     pthread_detach(t);
 }
 
+/* Main loop: empties a worker's wake pipe before looking at its work. */
+static void drain_wake_pipe(int fd)
+{
+    char b[256];
+    while (read(fd, b, sizeof b) > 0) {
+    }
+}
+
+static void mode_watch_start(void)
+{
+    if (!disp.ok)
+        return;
+    mode_publish();
+    start_worker(mode_pipe, mode_watch, "mode watcher");
+}
+
 /* Main loop: applies a mode change the watcher saw. */
 static void display_apply_mode(void)
 {
-    char b[64];
-    while (read(mode_pipe[0], b, sizeof b) > 0) {
-    }
+    drain_wake_pipe(mode_pipe[0]);
     pthread_mutex_lock(&mode_lock);
     struct vp_mode_modeinfo m = mode_wanted;
     int have = mode_wanted_set;
@@ -1169,20 +1182,13 @@ static void *input_reader(void *arg)
 
 static void input_reader_start(void)
 {
-    pthread_t t;
-    if (pipe2(inq_pipe, O_NONBLOCK | O_CLOEXEC) != 0 || pthread_create(&t, NULL, input_reader, NULL) != 0) {
-        vlog("warn no input reader thread");
-        return;
-    }
-    pthread_detach(t);
+    start_worker(inq_pipe, input_reader, "input reader thread");
 }
 
 /* Main loop: logs what the reader queued. */
 static void drain_input(void)
 {
-    char b[256];
-    while (read(inq_pipe[0], b, sizeof b) > 0) {
-    }
+    drain_wake_pipe(inq_pipe[0]);
     static struct queued_input batch[4096];
     for (;;) {
         size_t n = 0;

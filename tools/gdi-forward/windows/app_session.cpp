@@ -93,7 +93,7 @@ bool AppSession::launch(const std::wstring& command_line, const std::string& app
                          1 << 16, 0, nullptr);
   if (!ring_ok || up_ == INVALID_HANDLE_VALUE) {
     *code = vredir::kExitFailure;
-    *err = "cannot create the hook pipe: " + last_error_text(GetLastError());
+    *err = "cannot create the link to the hook: " + last_error_text(GetLastError());
     return false;
   }
 

@@ -17,7 +17,7 @@ HANDLE g_reader = nullptr;  // gdi-forward's process, to notice it gone while th
 bool g_connected = false;
 std::string g_out;  // length-prefixed records not yet written
 std::string g_app;
-bool g_pipe_broken = false;
+bool g_link_broken = false;
 
 // Puts g_out into the ring, waiting while it is full; false once
 // gdi-forward stopped reading or is gone.
@@ -78,7 +78,7 @@ void send(const gdi::Record& r) {
 void flush_output() {
   Lock lock;
   if (g_out.empty()) return;
-  if (!g_pipe_broken && !write_out()) g_pipe_broken = true;
+  if (!g_link_broken && !write_out()) g_link_broken = true;
   g_out.clear();
 }
 
@@ -119,7 +119,7 @@ extern "C" BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID) {
   } else if (reason == DLL_PROCESS_DETACH) {
     // Other threads are gone by now and one may have died holding the lock.
     if (g_connected && TryEnterCriticalSection(&g_lock)) {
-      if (!g_out.empty() && !g_pipe_broken) write_out();
+      if (!g_out.empty() && !g_link_broken) write_out();
       g_out.clear();
       LeaveCriticalSection(&g_lock);
     }
