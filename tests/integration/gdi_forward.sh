@@ -61,6 +61,10 @@ export WINEPREFIX=$work/prefix WINEDEBUG=-all
 WINEDLLOVERRIDES="mscoree,mshtml=" wineboot -i >wineboot.log 2>&1
 wineserver -w
 check "a Wine prefix was created" test -f "$WINEPREFIX/system.reg"
+# Each Wine session of the group persists (-p): a Wine command (winepath)
+# started just as the last app exits must never meet a wineserver on its
+# way out.
+wineserver -p
 
 # Records of a stream as JSON objects, one per line ({"op": ...}).
 gdi_json() { redir-dump --json "$1" 2>/dev/null | python3 -c '
@@ -199,7 +203,7 @@ check "edit stream is valid" redir-dump --check edit.vrs
 # picks it when a wineserver session starts, so the session is restarted
 # without DISPLAY here, and again with it afterwards.
 wine reg add 'HKCU\Software\Wine\Drivers' /v Graphics /d x11,null /f >/dev/null 2>&1
-wineserver -k 2>/dev/null; wineserver -w
+wineserver -k 2>/dev/null; wineserver -w; env -u DISPLAY wineserver -p
 rm -f report.txt
 feed keys.txt headless-edit.vrs | env -u DISPLAY timeout 120 gdi-forward run -- "$apps/editapp.exe" /report "$report_win" \
     >headless-edit.vrs 2>headless-edit.err
@@ -210,8 +214,7 @@ frames=$(gdi_json headless-anim.vrs | python3 -c 'import json, sys; print(len({r
 check "headless: the animation's frames arrive ($frames distinct frames in 2 s)" test "$frames" -ge 10
 check "headless: BitBlt to the window is a COPY from the surface" has headless-anim.vrs 'r["op"]=="COPY" and r["dst"]==1 and r["src"]>=65536'
 check "headless: the stream is valid" redir-dump --check headless-anim.vrs
-# Back to X11; the session now persists (-p) so that a Wine command started
-# just as the last app exits never meets a wineserver on its way out.
+# Back to X11, in a new session.
 wineserver -k 2>/dev/null; wineserver -w; wineserver -p
 
 # --- windows: a dialog with an owner, WINDOW_REQUEST close ------------------

@@ -176,7 +176,8 @@ DWORD WINAPI AppSession::relay_main(void* p) {
     size_t got = self->ring_->read_some(chunk.data(), chunk.size());
     if (got == 0) {
       if (gone) break;
-      self->ring_->wait_for_data(100);
+      // wait() wakes it once the app is gone; the timeout is only a backstop.
+      self->ring_->wait_for_data(2000, self->writer_gone_);
       continue;
     }
     buf.append(chunk.data(), got);
@@ -238,6 +239,7 @@ void AppSession::close(DWORD timeout_ms) {
 void AppSession::wait() {
   WaitForSingleObject(process_, INFINITE);
   writer_gone_.store(true);
+  if (ring_) ring_->wake_reader();
   if (relay_) WaitForSingleObject(relay_, INFINITE);
 }
 

@@ -27,6 +27,10 @@ void send(const gdi::Record& r);
 // Pushes queued records into the down ring.
 void flush_output();
 std::string app_name();
+// Window polling (hook_main.cpp): a message loop calls poll_from_loop, the
+// input thread note_input after delivering input.
+void poll_from_loop();
+void note_input();
 
 // Import table patching (iat_patch.cpp).
 struct HookEntry {
@@ -49,7 +53,7 @@ uint32_t ensure_window(HWND top);  // 0 if not ours / not trackable; caller hold
 HWND window_of_target(uint32_t target);
 // full: also enumerate every top-level window (new windows, z-order, focus);
 // under Wine that costs wineserver requests per foreign window, so the
-// 100 ms poll does it every third tick and otherwise only looks at our own
+// poll does it every 300 ms (every second without input) and otherwise only looks at our own
 // windows.
 void poll_windows(bool full = true);
 void install_window_hooks();

@@ -4,6 +4,7 @@
 // pixels relative to the target (top-level client area, or surface origin).
 #include <windows.h>
 
+#include <climits>
 #include <cstring>
 #include <deque>
 #include <map>
@@ -27,9 +28,12 @@ struct Target {
   HWND top = nullptr;  // window targets
   HWND hwnd = nullptr;
   POINT org{0, 0};     // device origin in screen coordinates (windows)
+  POINT client{0, 0};  // the top-level window's client origin in screen coordinates
+  bool plain = false;  // logical -> device is a translation by lp (no LPtoDP call)
+  POINT lp{0, 0};
 };
 
-std::set<HBITMAP> g_command_bitmaps;         // made by CreateCompatibleBitmap
+std::map<HBITMAP, SIZE> g_command_bitmaps;    // made by CreateCompatibleBitmap, with the size asked
 std::map<HBITMAP, uint32_t> g_surfaces;       // bitmap -> surface target
 std::map<uint32_t, gdi::State> g_last_state;  // per target
 std::set<uint32_t> g_dirty;                   // window targets drawn since FLUSH
@@ -49,11 +53,15 @@ gdi::Rect make_rect(long l, long t, long r, long b) {
   return out;
 }
 
-uint32_t surface_for(HBITMAP bmp) {
+uint32_t surface_for(HBITMAP bmp, SIZE asked) {
   auto it = g_surfaces.find(bmp);
   if (it != g_surfaces.end()) return it->second;
   BITMAP bm{};
-  if (!GetObjectW(bmp, sizeof(bm), &bm) || bm.bmWidth <= 0 || bm.bmHeight <= 0) return 0;
+  bm.bmWidth = asked.cx;
+  bm.bmHeight = asked.cy;
+  // A zero size gets a 1x1 bitmap: ask GDI what it made.
+  if ((asked.cx <= 0 || asked.cy <= 0) && (!GetObjectW(bmp, sizeof(bm), &bm) || bm.bmWidth <= 0 || bm.bmHeight <= 0))
+    return 0;
   if (uint32_t(bm.bmWidth) > gdi::kMaxSurfaceSide || uint32_t(bm.bmHeight) > gdi::kMaxSurfaceSide ||
       uint64_t(bm.bmWidth) * uint64_t(bm.bmHeight) > gdi::kMaxPixels)
     return 0;
@@ -63,12 +71,47 @@ uint32_t surface_for(HBITMAP bmp) {
   return id;
 }
 
+// Most DCs map logical to device coordinates by a translation (MM_TEXT,
+// no world transform, left-to-right layout): what the DC's attributes say,
+// read in the process, spares a call into win32u per coordinate.
+void note_transform(HDC hdc, Target* t) {
+  POINT w{}, v{};
+  t->plain = GetMapMode(hdc) == MM_TEXT && GetGraphicsMode(hdc) == GM_COMPATIBLE && GetLayout(hdc) == 0 &&
+             GetWindowOrgEx(hdc, &w) && GetViewportOrgEx(hdc, &v);
+  t->lp = {v.x - w.x, v.y - w.y};
+}
+
+long add_clamped(long a, long b) {
+  int64_t v = int64_t(a) + b;
+  return v < LONG_MIN ? LONG_MIN : v > LONG_MAX ? LONG_MAX : long(v);
+}
+
+void to_device(HDC hdc, const Target& t, POINT* p, int n) {
+  if (!t.plain) {
+    LPtoDP(hdc, p, n);
+    return;
+  }
+  for (int i = 0; i < n; ++i) p[i] = {add_clamped(p[i].x, t.lp.x), add_clamped(p[i].y, t.lp.y)};
+}
+
 // Which target a DC draws to. Window DCs map onto their top-level window's
 // client area (child controls included); memory DCs onto the surface of a
 // bitmap we saw created for drawing.
 bool resolve(HDC hdc, Target* t) {
   if (!hdc) return false;
-  HWND hwnd = WindowFromDC(hdc);
+  // The object type is known in the process; WindowFromDC is a call into
+  // win32u, made for window DCs only.
+  DWORD type = GetObjectType(hdc);
+  if (type == OBJ_MEMDC) {
+    HBITMAP bmp = static_cast<HBITMAP>(GetCurrentObject(hdc, OBJ_BITMAP));
+    auto it = bmp ? g_command_bitmaps.find(bmp) : g_command_bitmaps.end();
+    if (it == g_command_bitmaps.end()) return false;
+    t->id = surface_for(bmp, it->second);
+    t->off = {0, 0};
+    note_transform(hdc, t);
+    return t->id != 0;
+  }
+  HWND hwnd = type == OBJ_DC ? WindowFromDC(hdc) : nullptr;
   if (hwnd) {
     HWND top = GetAncestor(hwnd, GA_ROOT);
     if (!top || top == GetDesktopWindow()) return false;
@@ -77,32 +120,29 @@ bool resolve(HDC hdc, Target* t) {
     t->top = top;
     t->hwnd = hwnd;
     GetDCOrgEx(hdc, &t->org);
-    POINT c{0, 0};
-    ClientToScreen(top, &c);
-    t->off = {t->org.x - c.x, t->org.y - c.y};
+    t->client = {0, 0};
+    ClientToScreen(top, &t->client);
+    t->off = {t->org.x - t->client.x, t->org.y - t->client.y};
     // The top-level window's own frame, caption and menu bar (a window DC)
     // are not forwarded: the local window manager draws the frame.
     if (hwnd == top && (t->off.x != 0 || t->off.y != 0)) return false;
+    note_transform(hdc, t);
     return true;
   }
-  if (GetObjectType(hdc) != OBJ_MEMDC) return false;
-  HBITMAP bmp = static_cast<HBITMAP>(GetCurrentObject(hdc, OBJ_BITMAP));
-  if (!bmp || !g_command_bitmaps.count(bmp)) return false;
-  t->id = surface_for(bmp);
-  t->off = {0, 0};
-  return t->id != 0;
+  return false;
 }
 
 gdi::Point to_target(HDC hdc, const Target& t, long x, long y) {
   POINT p{x, y};
-  LPtoDP(hdc, &p, 1);
-  return {clamp_coord(p.x + t.off.x), clamp_coord(p.y + t.off.y)};
+  to_device(hdc, t, &p, 1);
+  return {clamp_coord(add_clamped(p.x, t.off.x)), clamp_coord(add_clamped(p.y, t.off.y))};
 }
 
 gdi::Rect rect_to_target(HDC hdc, const Target& t, long l, long tp, long r, long b) {
   POINT p[2] = {{l, tp}, {r, b}};
-  LPtoDP(hdc, p, 2);
-  return make_rect(p[0].x + t.off.x, p[0].y + t.off.y, p[1].x + t.off.x, p[1].y + t.off.y);
+  to_device(hdc, t, p, 2);
+  return make_rect(add_clamped(p[0].x, t.off.x), add_clamped(p[0].y, t.off.y), add_clamped(p[1].x, t.off.x),
+                   add_clamped(p[1].y, t.off.y));
 }
 
 std::vector<gdi::Rect> region_rects(HRGN rgn, long dx, long dy, size_t max = 512) {
@@ -135,8 +175,7 @@ std::vector<gdi::Rect> clip_of(HDC hdc, const Target& t) {
         OffsetRgn(clip, t.org.x, t.org.y);
         CombineRgn(vis, vis, clip, RGN_AND);
       }
-      POINT c{0, 0};
-      ClientToScreen(t.top, &c);
+      POINT c = t.client;
       RECT client;
       GetClientRect(t.top, &client);
       SetRectRgn(whole, c.x, c.y, c.x + client.right, c.y + client.bottom);
@@ -459,19 +498,38 @@ gdi::Pen describe_pen(HPEN h) {
   return out;
 }
 
-gdi::State state_of(HDC hdc, const Target& t, HBRUSH brush = nullptr) {
+// The objects selected into a DC a call draws with. Each costs a call into
+// win32u to learn; a call that does not draw with one leaves the target's
+// last value in the state (the replay does not use it for that call either).
+constexpr unsigned kUsesPen = 1, kUsesBrush = 2, kUsesFont = 4, kUsesAll = 7;
+
+// A ROP3 that involves the pattern (the brush).
+bool uses_pattern(DWORD rop) { return ((rop >> 4) ^ rop) & 0x0F0000; }
+
+gdi::State state_of(HDC hdc, const Target& t, HBRUSH brush, unsigned uses) {
   gdi::State s;
+  if (uses != kUsesAll) {
+    auto last = g_last_state.find(t.id);
+    if (last != g_last_state.end()) {
+      s.pen = last->second.pen;
+      s.brush = last->second.brush;
+      s.font = last->second.font;
+    }
+  }
   s.target = t.id;
-  HPEN pen = static_cast<HPEN>(GetCurrentObject(hdc, OBJ_PEN));
-  s.pen = pen == GetStockObject(DC_PEN) ? gdi::Pen{0, 1, rgb_of(GetDCPenColor(hdc))} : cached(g_pens, pen, describe_pen);
-  s.brush = brush_of(hdc, brush ? brush : static_cast<HBRUSH>(GetCurrentObject(hdc, OBJ_BRUSH)));
+  if (uses & kUsesPen) {
+    HPEN pen = static_cast<HPEN>(GetCurrentObject(hdc, OBJ_PEN));
+    s.pen = pen == GetStockObject(DC_PEN) ? gdi::Pen{0, 1, rgb_of(GetDCPenColor(hdc))} : cached(g_pens, pen, describe_pen);
+  }
+  if (brush || (uses & kUsesBrush))
+    s.brush = brush_of(hdc, brush ? brush : static_cast<HBRUSH>(GetCurrentObject(hdc, OBJ_BRUSH)));
   s.text = rgb_of(GetTextColor(hdc));
   s.bk = rgb_of(GetBkColor(hdc));
   s.bk_mode = uint8_t(GetBkMode(hdc) == TRANSPARENT ? 1 : 2);
   int rop2 = GetROP2(hdc);
   s.rop2 = uint8_t(rop2 >= 1 && rop2 <= 16 ? rop2 : R2_COPYPEN);
   s.text_align = GetTextAlign(hdc) & ~UINT(TA_UPDATECP);
-  s.font = font_id(hdc);
+  if (uses & kUsesFont) s.font = font_id(hdc);
   s.poly_fill_mode = uint8_t(GetPolyFillMode(hdc) == WINDING ? 2 : 1);
   s.clip = clip_of(hdc, t);
   return s;
@@ -492,19 +550,17 @@ void mark_dirty(const Target& t) {
 // sent. Hooks build one only for the outermost call (see Depth), and keep
 // the Depth alive across the real call so its internal calls are skipped.
 struct Capture {
-  Lock* lock = nullptr;
+  Lock lock;
   bool on = false;
   Target t;
   HDC hdc;
-  explicit Capture(HDC dc, HBRUSH brush = nullptr, bool with_state = true) : hdc(dc) {
-    lock = new Lock;
+  explicit Capture(HDC dc, HBRUSH brush = nullptr, bool with_state = true, unsigned uses = kUsesAll) : hdc(dc) {
     on = resolve(dc, &t);
     if (on) {
-      if (with_state) sync_state(state_of(dc, t, brush));
+      if (with_state) sync_state(state_of(dc, t, brush, uses));
       mark_dirty(t);
     }
   }
-  ~Capture() { delete lock; }
 };
 
 // ---- pixels through the bitmap cache --------------------------------------
@@ -682,7 +738,7 @@ decltype(&::GdiGradientFill) real_GradientFill = nullptr;
 BOOL WINAPI hook_BitBlt(HDC dst, int x, int y, int w, int h, HDC src, int sx, int sy, DWORD rop) {
   Depth d;
   if (d.outermost()) {
-    Capture c(dst);
+    Capture c(dst, nullptr, true, uses_pattern(rop) ? kUsesBrush : 0);
     if (c.on) {
       gdi::Rect r = rect_to_target(dst, c.t, x, y, x + w, y + h);
       Target st;
@@ -702,7 +758,7 @@ BOOL WINAPI hook_BitBlt(HDC dst, int x, int y, int w, int h, HDC src, int sx, in
 BOOL WINAPI hook_StretchBlt(HDC dst, int x, int y, int w, int h, HDC src, int sx, int sy, int sw, int sh, DWORD rop) {
   Depth d;
   if (d.outermost()) {
-    Capture c(dst);
+    Capture c(dst, nullptr, true, uses_pattern(rop) ? kUsesBrush : 0);
     if (c.on) {
       gdi::Rect r = rect_to_target(dst, c.t, x, y, x + w, y + h);
       Target st;
@@ -726,7 +782,7 @@ BOOL WINAPI hook_StretchBlt(HDC dst, int x, int y, int w, int h, HDC src, int sx
 BOOL WINAPI hook_PatBlt(HDC hdc, int x, int y, int w, int h, DWORD rop) {
   Depth d;
   if (d.outermost()) {
-    Capture c(hdc);
+    Capture c(hdc, nullptr, true, kUsesBrush);
     if (c.on) send(gdi::FillRect{c.t.id, rect_to_target(hdc, c.t, x, y, x + w, y + h), rop & 0xFFFFFF});
   }
   return real_PatBlt(hdc, x, y, w, h, rop);
@@ -840,7 +896,7 @@ BOOL WINAPI hook_GradientFill(HDC h, PTRIVERTEX v, ULONG nv, PVOID m, ULONG nm, 
 BOOL WINAPI hook_Rectangle(HDC hdc, int l, int t, int r, int b) {
   Depth d;
   if (d.outermost()) {
-    Capture c(hdc);
+    Capture c(hdc, nullptr, true, kUsesPen | kUsesBrush);
     if (c.on) send(gdi::Rectangle{c.t.id, rect_to_target(hdc, c.t, l, t, r, b)});
   }
   return real_Rectangle(hdc, l, t, r, b);
@@ -858,7 +914,7 @@ BOOL WINAPI hook_RoundRect(HDC hdc, int l, int t, int r, int b, int ew, int eh) 
 BOOL WINAPI hook_Ellipse(HDC hdc, int l, int t, int r, int b) {
   Depth d;
   if (d.outermost()) {
-    Capture c(hdc);
+    Capture c(hdc, nullptr, true, kUsesPen | kUsesBrush);
     if (c.on) send(gdi::Ellipse{c.t.id, rect_to_target(hdc, c.t, l, t, r, b)});
   }
   return real_Ellipse(hdc, l, t, r, b);
@@ -990,7 +1046,7 @@ BOOL WINAPI hook_PaintRgn(HDC hdc, HRGN rgn) {
 }
 
 void text_record(HDC hdc, int x, int y, UINT opts, const RECT* rc, const wchar_t* s, UINT n, const INT* dx) {
-  Capture c(hdc);
+  Capture c(hdc, nullptr, true, kUsesFont);
   if (!c.on) return;
   gdi::Text t;
   t.target = c.t.id;
@@ -1107,7 +1163,7 @@ HBITMAP WINAPI hook_CreateCompatibleBitmap(HDC hdc, int w, int h) {
   HBITMAP b = real_CreateCompatibleBitmap(hdc, w, h);
   if (b) {
     Lock lock;
-    g_command_bitmaps.insert(b);
+    g_command_bitmaps[b] = SIZE{w, h};
   }
   return b;
 }
@@ -1135,7 +1191,7 @@ BOOL WINAPI hook_DeleteObject(HGDIOBJ obj) {
 int WINAPI hook_FillRect(HDC hdc, const RECT* r, HBRUSH brush) {
   Depth d;
   if (d.outermost()) {
-    Capture c(hdc, brush);
+    Capture c(hdc, brush, true, 0);
     if (c.on && r) send(gdi::FillRect{c.t.id, rect_to_target(hdc, c.t, r->left, r->top, r->right, r->bottom), PATCOPY});
   }
   return real_FillRect(hdc, r, brush);
@@ -1143,7 +1199,7 @@ int WINAPI hook_FillRect(HDC hdc, const RECT* r, HBRUSH brush) {
 int WINAPI hook_FrameRect(HDC hdc, const RECT* r, HBRUSH brush) {
   Depth d;
   if (d.outermost()) {
-    Capture c(hdc, brush);
+    Capture c(hdc, brush, true, 0);
     if (c.on && r) send(gdi::FrameRect{c.t.id, rect_to_target(hdc, c.t, r->left, r->top, r->right, r->bottom)});
   }
   return real_FrameRect(hdc, r, brush);
@@ -1151,7 +1207,7 @@ int WINAPI hook_FrameRect(HDC hdc, const RECT* r, HBRUSH brush) {
 BOOL WINAPI hook_InvertRect(HDC hdc, const RECT* r) {
   Depth d;
   if (d.outermost()) {
-    Capture c(hdc);
+    Capture c(hdc, nullptr, true, 0);
     if (c.on && r) send(gdi::InvertRect{c.t.id, rect_to_target(hdc, c.t, r->left, r->top, r->right, r->bottom)});
   }
   return real_InvertRect(hdc, r);
@@ -1207,6 +1263,7 @@ BOOL WINAPI hook_EndPaint(HWND hwnd, const PAINTSTRUCT* ps) {
 // The app is back in its message loop: what it drew for the last message
 // (a timer's frame, an answer to input) is complete, so it goes out now.
 void end_of_message() {
+  poll_from_loop();
   flush_dirty_targets();
   flush_output();
 }

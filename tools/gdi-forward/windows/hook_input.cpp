@@ -173,6 +173,7 @@ DWORD WINAPI input_thread(void*) {
   while (gdi_forward::read_message(g_up_pipe, &msg)) {
     gdi::Record rec;
     if (!gdi::decode_record({reinterpret_cast<const uint8_t*>(msg.data()), msg.size()}, &rec, nullptr)) continue;
+    note_input();
     if (auto* k = std::get_if<gdi::InputKey>(&rec)) on_key(*k);
     else if (auto* p = std::get_if<gdi::InputPointer>(&rec)) on_pointer(*p);
     else if (auto* r = std::get_if<gdi::WindowRequest>(&rec)) {

@@ -2,6 +2,7 @@
 // patches import tables and starts the window-poll and input threads.
 #include <windows.h>
 
+#include <atomic>
 #include <string>
 
 #include "hook.hpp"
@@ -42,17 +43,45 @@ LONG WINAPI on_crash(EXCEPTION_POINTERS* e) {
   return EXCEPTION_EXECUTE_HANDLER;
 }
 
-// Drawing goes out when the app returns to its message loop (or ends a
-// paint); this thread catches the rest (modal loops inside user32, threads
-// that draw without a message loop) and window changes the app's own
-// window calls did not report: every 100 ms our windows are compared, every
-// 300 ms all top-level windows (z-order, focus). Each wake-up costs (about
-// 75 us of CPU under Wine in a VM), so it does not tick faster.
+// Window polling. The app's own threads poll (every 100 ms at most) when
+// they come back to their message loop, which costs no wake-up. The poll
+// thread covers the rest: modal loops inside user32 (menus, dialogs, message
+// boxes) and threads that draw without a message loop. It ticks every 100 ms
+// while the loop has not polled lately, while input came in the last second
+// or while it found drawing nobody had sent; otherwise every 500 ms, since
+// each wake-up of a Wine thread costs about 75 us of CPU in a VM (a thread
+// doing only Sleep(30) used 2.5 ms/s). Input wakes it at once.
+constexpr uint64_t kPollMs = 100, kSlowPollMs = 500, kInputActiveMs = 1000;
+constexpr uint64_t kFullPollMs = 300, kIdleFullPollMs = 1000;  // all top-level windows
+std::atomic<uint64_t> g_last_poll{0}, g_last_full_poll{0}, g_last_input{0};
+std::atomic<bool> g_poll_slow{false};
+HANDLE g_poll_event = nullptr;
+
+bool input_active(uint64_t now) { return now - g_last_input.load() < kInputActiveMs; }
+
+// Polls unless another thread did less than kPollMs ago.
+void poll_if_due(uint64_t now) {
+  uint64_t last = g_last_poll.load();
+  if (now - last < kPollMs || !g_last_poll.compare_exchange_strong(last, now)) return;
+  uint64_t full_last = g_last_full_poll.load();
+  bool full = now - full_last >= (input_active(now) ? kFullPollMs : kIdleFullPollMs) &&
+              g_last_full_poll.compare_exchange_strong(full_last, now);
+  poll_windows(full);
+}
+
 DWORD WINAPI poll_thread(void*) {
-  for (unsigned tick = 1;; ++tick) {
-    Sleep(100);
-    poll_windows(tick % 3 == 0);
+  for (bool pending = false;;) {
+    uint64_t now = GetTickCount64();
+    bool slow = !pending && now - g_last_poll.load() < kPollMs && !input_active(now);
+    g_poll_slow.store(slow);
+    WaitForSingleObject(g_poll_event, DWORD(slow ? kSlowPollMs : kPollMs));
+    g_poll_slow.store(false);
+    poll_if_due(GetTickCount64());
     flush_dirty_targets();
+    {
+      Lock lock;
+      pending = !g_out.empty();
+    }
     flush_output();
   }
 }
@@ -66,6 +95,13 @@ Depth::Depth() : outer_(t_depth++ == 0) {}
 Depth::~Depth() { --t_depth; }
 
 std::string app_name() { return g_app; }
+
+void poll_from_loop() { poll_if_due(GetTickCount64()); }
+
+void note_input() {
+  g_last_input.store(GetTickCount64());
+  if (g_poll_slow.exchange(false)) SetEvent(g_poll_event);
+}
 
 void send(const gdi::Record& r) {
   std::string payload;
@@ -114,6 +150,7 @@ extern "C" BOOL WINAPI DllMain(HINSTANCE inst, DWORD reason, LPVOID) {
     install_capture_hooks();
     install_window_hooks();
     patch_all_modules();
+    g_poll_event = CreateEventW(nullptr, FALSE, FALSE, nullptr);
     CloseHandle(CreateThread(nullptr, 0, poll_thread, nullptr, 0, nullptr));
     CloseHandle(CreateThread(nullptr, 0, input_thread, nullptr, 0, nullptr));
   } else if (reason == DLL_PROCESS_DETACH) {

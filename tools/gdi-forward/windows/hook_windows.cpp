@@ -1,5 +1,6 @@
 // Window lifecycle: top-level windows of the process become targets. A
-// poll (every 100 ms, and right after the app's own window calls) reports
+// poll (see hook_main.cpp for when, and right after the app's own window
+// calls) reports
 // creation, destruction, show state, client-area moves, titles, z-order and
 // focus; drawing to a window not yet reported creates it first.
 #include <windows.h>

@@ -62,22 +62,28 @@ class SharedRing {
     if (n == 0) return 0;
     copy_in(w % cap, data, n);
     header_->written.store(w + n, std::memory_order_seq_cst);
-    if (header_->sleeping.load(std::memory_order_seq_cst)) {
-      header_->wake.fetch_add(1, std::memory_order_seq_cst);
-      if (futex_ok()) futex(&header_->wake, kFutexWake, 1, nullptr);
-    }
+    if (header_->sleeping.load(std::memory_order_seq_cst)) wake_reader();
     return n;
   }
 
-  // The reader: returns when data may be there, or after about timeout_ms.
-  void wait_for_data(uint32_t timeout_ms) {
+  // Wakes the reader if it waits in wait_for_data (the writer after
+  // writing; the reader's own process to make it look at its stop flag).
+  void wake_reader() {
+    header_->wake.fetch_add(1, std::memory_order_seq_cst);
+    if (futex_ok()) futex(&header_->wake, kFutexWake, 1, nullptr);
+  }
+
+  // The reader: returns when data may be there, when stop is set (and
+  // wake_reader called), or after about timeout_ms.
+  void wait_for_data(uint32_t timeout_ms, const std::atomic<bool>& stop) {
     if (!futex_ok()) {
       Sleep(timeout_ms < 8 ? timeout_ms : 8);
       return;
     }
     uint32_t seen = header_->wake.load(std::memory_order_seq_cst);
     header_->sleeping.store(1, std::memory_order_seq_cst);
-    if (header_->written.load(std::memory_order_seq_cst) == header_->read.load(std::memory_order_relaxed)) {
+    if (header_->written.load(std::memory_order_seq_cst) == header_->read.load(std::memory_order_relaxed) &&
+        !stop.load(std::memory_order_seq_cst)) {
       LinuxTimespec ts{timeout_ms / 1000, int64_t(timeout_ms % 1000) * 1000000};
       futex(&header_->wake, kFutexWait, seen, &ts);
     }
