@@ -24,6 +24,7 @@ for t in Xvfb:xvfb xdpyinfo:x11-utils python3:python3; do
 done
 
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 lines() { wc -l <"$1" | tr -d ' '; }
 exits_one_line() { [ "$1" = "$2" ] && [ "$(lines "$3")" = 1 ]; }
 
@@ -287,10 +288,8 @@ vg_wait_log --after "$mark" '^key 46 0$' 10 >/dev/null
 check "redir-inject replays the recording's input into the guest (rc $rc, got: $(keys_after "$mark"))" \
     [ $rc = 0 -a "$(keys_after "$mark")" = "$want" ]
 
-dpy=:$((90 + $$ % 100))
-Xvfb "$dpy" -screen 0 1280x1024x24 -nolisten tcp >xvfb.log 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 50); do xdpyinfo -display "$dpy" >/dev/null 2>&1 && break; sleep 0.1; done
+start_xvfb x 1280x1024x24
+xvfb_pid=$x_pid dpy=$x_dpy
 DISPLAY=$dpy x-replay --no-audio --no-timing --screenshot-on-exit rec.png rec.vrs >/dev/null 2>err
 rc=$?
 check "x-replay shows the recording and exits 0 at its end (rc $rc: $(head -c 200 err))" \

@@ -24,6 +24,7 @@ done
 export PATH
 # The real components this test drives; a missing one is a failure, not a skip.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 need_packages Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils import:imagemagick
 
 # shellcheck source=../guest/fixture.sh
@@ -51,14 +52,11 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# --- an X server of our own, on a free display number --------------------
-for n in $(seq 90 199); do
-    [ -e /tmp/.X$n-lock ] || [ -e /tmp/.X11-unix/X$n ] || { dpy=:$n; break; }
-done
-Xvfb "$dpy" -screen 0 1280x1024x24 -nolisten tcp >"$out/xvfb.log" 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 100); do xdpyinfo -display "$dpy" >/dev/null 2>&1 && break; sleep 0.1; done
-xdpyinfo -display "$dpy" >/dev/null 2>&1 || { echo "not ok - Xvfb $dpy did not start: $(tail -1 "$out/xvfb.log")"; exit 1; }
+# --- an X server of our own (it picks a free display number itself) ------
+pushd "$out" >/dev/null || exit 1
+start_xvfb x 1280x1024x24
+popd >/dev/null || exit 1
+xvfb_pid=$x_pid dpy=$x_dpy
 export DISPLAY=$dpy
 ok "Xvfb running on $dpy"
 

@@ -19,6 +19,7 @@ for t in vrs-build png-pixels; do
     command -v "$t" >/dev/null || { echo "not ok - test helper $t is not built"; exit 1; }
 done
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 need_packages Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils xprop:x11-utils xwininfo:x11-utils import:imagemagick py:Xlib:python3-xlib
 
 
@@ -34,15 +35,9 @@ cleanup() {
 trap cleanup EXIT
 cd "$out" || exit 1
 
-# --- an X server of our own, on a free display number ----------------------
-start=$((100 + $$ % 80))
-for n in $(seq "$start" 199) $(seq 100 "$start"); do
-    [ -e /tmp/.X$n-lock ] || [ -e /tmp/.X11-unix/X$n ] || { dpy=:$n; break; }
-done
-Xvfb "$dpy" -screen 0 1024x768x24 -nolisten tcp >xvfb.log 2>&1 &
-xvfb_pid=$!
-for _ in $(seq 100); do xdpyinfo -display "$dpy" >/dev/null 2>&1 && break; sleep 0.1; done
-xdpyinfo -display "$dpy" >/dev/null 2>&1 || { echo "not ok - Xvfb $dpy did not start: $(tail -1 xvfb.log)"; exit 1; }
+# --- an X server of our own (it picks a free display number itself) --------
+start_xvfb x 1024x768x24
+xvfb_pid=$x_pid dpy=$x_dpy
 export DISPLAY=$dpy
 ok "Xvfb running on $dpy"
 
