@@ -24,12 +24,14 @@ struct Lock {
 
 // Queues a record for gdi-forward (caller holds the Lock or not: it locks).
 void send(const gdi::Record& r);
-// Pushes queued records into the down ring.
-void flush_output();
+// Pushes queued records into the down ring; false when none were queued.
+bool flush_output();
 std::string app_name();
-// Window polling (hook_main.cpp): a message loop calls poll_from_loop, the
-// input thread note_input after delivering input.
-void poll_from_loop();
+// Sends what is pending: the windows compared (if due, see hook_main.cpp),
+// FLUSH for the targets drawn, the queued records. Called when an app thread
+// returns to its message loop and by the poll thread; true when records
+// were queued. The input thread calls note_input after delivering input.
+bool catch_up();
 void note_input();
 
 // Import table patching (iat_patch.cpp).

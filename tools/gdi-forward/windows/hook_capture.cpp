@@ -1262,11 +1262,7 @@ BOOL WINAPI hook_EndPaint(HWND hwnd, const PAINTSTRUCT* ps) {
 
 // The app is back in its message loop: what it drew for the last message
 // (a timer's frame, an answer to input) is complete, so it goes out now.
-void end_of_message() {
-  poll_from_loop();
-  flush_dirty_targets();
-  flush_output();
-}
+void end_of_message() { catch_up(); }
 BOOL WINAPI hook_GetMessageW(MSG* m, HWND h, UINT lo, UINT hi) {
   end_of_message();
   return real_GetMessageW(m, h, lo, hi);

@@ -76,13 +76,7 @@ DWORD WINAPI poll_thread(void*) {
     g_poll_slow.store(slow);
     WaitForSingleObject(g_poll_event, DWORD(slow ? kSlowPollMs : kPollMs));
     g_poll_slow.store(false);
-    poll_if_due(GetTickCount64());
-    flush_dirty_targets();
-    {
-      Lock lock;
-      pending = !g_out.empty();
-    }
-    flush_output();
+    pending = catch_up();
   }
 }
 }  // namespace
@@ -96,7 +90,11 @@ Depth::~Depth() { --t_depth; }
 
 std::string app_name() { return g_app; }
 
-void poll_from_loop() { poll_if_due(GetTickCount64()); }
+bool catch_up() {
+  poll_if_due(GetTickCount64());
+  flush_dirty_targets();
+  return flush_output();
+}
 
 void note_input() {
   g_last_input.store(GetTickCount64());
@@ -111,11 +109,12 @@ void send(const gdi::Record& r) {
   if (g_out.size() > (256u << 10)) flush_output();
 }
 
-void flush_output() {
+bool flush_output() {
   Lock lock;
-  if (g_out.empty()) return;
+  if (g_out.empty()) return false;
   if (!g_link_broken && !write_out()) g_link_broken = true;
   g_out.clear();
+  return true;
 }
 
 namespace {
