@@ -13,6 +13,9 @@
 #         vnc   capturing the app's Xvfb: x11vnc exports the app's X window
 #               (-id), xtightvncviewer shows it (RFB, lossless Tight: the
 #               viewer would pick raw for a server on the same host).
+#         bare  the app alone, headless (Wine's null display driver), with
+#               nothing remoting it: the floor no forwarder goes below
+#               (animation only; not in the default peers).
 #         Every client runs on a second Xvfb; its CPU is not server CPU.
 #  loads  textview  the scrolling text view driven through the client's
 #                   window by XTEST (Down/Up keys and wheel notches, 20
@@ -20,9 +23,14 @@
 #         animation the double-buffered animation (25 frames/s), no input.
 #  server CPU  per process from /proc (utime+stime): the app, wineserver,
 #         the other Wine processes of the prefix (explorer, services...), the
-#         forwarder (gdi-forward.exe; the xpra server process; x11vnc) and,
-#         apart, the X server the app draws on (Wine draws natively there in
-#         every case, x-replay or not).
+#         forwarder (gdi-forward.exe; the xpra server process; x11vnc) and
+#         the X server the app draws on (Xpra, VNC and gdix: Wine's X11
+#         driver draws there; gdi has none). The target is read on
+#         app + wineserver + forwarder; +xsrv adds the X server, which the
+#         peers need on the server (it takes the app's pixels and hands them
+#         to x11vnc or Xpra) and a headless gdi-forward does not. Wine's
+#         other processes (winedevice, services) burn alike under every
+#         peer and are shown apart.
 #  bytes  server to client: the stream gdi-forward wrote (what x-replay
 #         read); Xpra's and RFB's bytes as counted by a relay in the TCP
 #         connection. Upstream bytes too.
@@ -31,7 +39,10 @@
 #  share  the commands-versus-pixels share of the recorded gdi stream
 #         (redir-dump --stats).
 # Each run is DURATION seconds cut into SLICE-second intervals; rates are the
-# median over the intervals. Timing here never decides a test's verdict.
+# median over the intervals. VREDIR_BENCH_ROUNDS=N (default 1) repeats the
+# whole sequence of runs N times, peers interleaved, and takes the medians
+# over the intervals of all rounds, so that a drift of the host's speed
+# meets every peer alike. Timing here never decides a test's verdict.
 #
 # bash tests/bench/gdi_bench.sh [DURATION] [SLICE] [PROBES] [PEERS] [LOADS]
 #   defaults: 60 10 15 "gdi gdix xpra vnc" "textview animation"
@@ -50,7 +61,7 @@ duration=${1:-60} slice=${2:-10} probes=${3:-15} peers=${4:-gdi gdix xpra vnc} l
 # --- report: from results.txt and the runs' files in the current directory ----
 report() {
 cat host.txt
-echo "== server CPU (ms of CPU per s) and bytes/s, $duration s per run, medians of $slice s intervals"
+echo "== server CPU (ms of CPU per s) and bytes/s, $duration s per run, $rounds round(s), medians of $slice s intervals"
 printf '%-5s %-9s %7s %7s %7s %7s %8s %7s %8s %10s %8s\n' peer load app wsrv wine fwd all xsrv +xsrv down/s up/s
 while read -r peer load a b c d e f g h i n _; do
     [ "$peer" = "" ] && continue
@@ -59,14 +70,21 @@ while read -r peer load a b c d e f g h i n _; do
 done <results.txt
 echo "(app: the app's process; wsrv: wineserver; wine: other Wine processes of the prefix; fwd: gdi-forward.exe,"
 echo " the xpra server process and its helpers, or x11vnc; all = app+wsrv+wine+fwd; xsrv: the X server the app draws on)"
-echo "== ratios gdi-forward / peer: server CPU as app+wsrv+fwd, as all, as all+xsrv; bytes down"
+[ -s failed.txt ] && sed 's/^/# /' failed.txt
+echo "== ratios gdi-forward / peer: server CPU as app+wsrv+fwd (the target's reading), as app+wsrv+fwd+xsrv,"
+echo "   as all+xsrv; bytes down"
 for load in $loads; do
     for g in gdi gdix; do
     for peer in xpra vnc; do
-        awk -v L="$load" -v P="$peer" -v G="$g" '$2 == L && $1 == G && $3 != "failed" { c = $3 + $4 + $6; s = $7; t = $9; b = $10 }
-            $2 == L && $1 == P && $3 != "failed" { pc = $3 + $4 + $6; ps = $7; pt = $9; pb = $10 }
-            END { if (ps > 0 && pb > 0 && b > 0) printf "%-9s %-4s/%-4s CPU app+wsrv+fwd %.2fx (%.1f/%.1f ms/s)  all %.2fx  all+xsrv %.2fx  bytes %.3fx\n", L, G, P, c / pc, c, pc, s / ps, t / pt, b / pb }' results.txt
+        awk -v L="$load" -v P="$peer" -v G="$g" '$2 == L && $1 == G && $3 != "failed" { c = $3 + $4 + $6; x = c + $8; t = $9; b = $10 }
+            $2 == L && $1 == P && $3 != "failed" { pc = $3 + $4 + $6; px = pc + $8; pt = $9; pb = $10 }
+            END { if (pt > 0 && pb > 0 && b > 0) printf "%-9s %-4s/%-4s CPU app+wsrv+fwd %.2fx (%.1f/%.1f ms/s)  +xsrv %.2fx (%.1f/%.1f)  all+xsrv %.2fx  bytes %.3fx\n", L, G, P, c / pc, c, pc, x / px, x, px, t / pt, b / pb }' results.txt
     done
+    done
+    for peer in xpra vnc; do
+        awk -v L="$load" -v P="$peer" '$2 == L && $1 == "bare" && $3 != "failed" { c = $3 + $4 }
+            $2 == L && $1 == P && $3 != "failed" { pc = $3 + $4 + $6 }
+            END { if (c > 0 && pc > 0) printf "%-9s bare/%-4s CPU app+wsrv %.2fx (%.1f/%.1f ms/s): the app alone, headless, against the peer'"'"'s app+wsrv+fwd\n", L, P, c / pc, c, pc }' results.txt
     done
 done
 echo "== per process, CPU ms per s over each run (class, name)"
@@ -101,7 +119,7 @@ for load in $loads; do
 done
 }
 if [ -n "$report_only" ]; then
-    cd "$report_only" && read -r duration slice probes loads <params.txt && report
+    cd "$report_only" && read -r duration slice probes rounds loads <params.txt && report
     exit
 fi
 for t in gdi-forward redir-dump x-replay; do
@@ -351,7 +369,8 @@ server_window() {
 }
 app_args() { case $1 in animation) echo "/interval 40" ;; *) echo "" ;; esac; }
 
-# run_one PEER LOAD: one measured run; appends a result line to results.txt.
+# run_one PEER LOAD: one measured run; sets the PEER LOAD line of results.txt
+# from the intervals of this and earlier rounds.
 # Everything it started is stopped before it returns.
 run_one() {
     local peer=$1 load=$2 tag=$1-$2 win cwin xpid= fwd=() meas=() lat="- - - -" title="vredir $2" p started rc
@@ -367,6 +386,7 @@ run_one() {
         kill "$(cat "$tag.gf.pid")" 2>/dev/null
     fi
     WINEPREFIX=$prefix wineserver -k 2>/dev/null
+    WINEPREFIX=$prefix wineserver -w 2>/dev/null  # the next run must not meet it on its way out
     for p in "${pids[@]}"; do
         [[ " ${started[*]} " == *" $p "* ]] || kill "$p" 2>/dev/null
     done
@@ -380,6 +400,14 @@ run_one() {
 }
 measure_one() {
     case $peer in
+    bare)
+        [ "$load" = animation ] || { echo "$tag: the bare app runs the animation only (the text view's load comes through a client)" >&2; return 1; }
+        DISPLAY= WINEPREFIX=$prefix WINEDEBUG=-all wine "$exe" $(app_args "$load") >"$tag.app.log" 2>&1 &
+        pids+=($!)
+        for _ in $(seq 100); do pgrep -f "$load.exe" >/dev/null && break; sleep 0.2; done
+        xpid= cwin=
+        meas=(fwd_comm - bytes_file /dev/null)
+        ;;
     gdi|gdix)
         # gdi: headless, as on a server: no X server, Wine's null display
         # driver; gdix: the app draws on the server's Xvfb as well.
@@ -439,7 +467,7 @@ measure_one() {
     esac
     sleep 3  # first paint and start-up are not part of the measurement
     $py measure.py prefix "$prefix" xserver "$xpid" fwd_pids "${fwd[*]:-}" app_comm "$load.exe" \
-        duration "$duration" slice "$slice" "${meas[@]}" >"$tag.slices" 2>"$tag.procs" &
+        duration "$duration" slice "$slice" "${meas[@]}" >"$tag.slices.$round" 2>"$tag.procs" &
     local mpid=$!
     if [ "$load" = textview ]; then
         DISPLAY=$cli_dpy $py driver.py work "$cwin" "$duration" >"$tag.driver" 2>&1
@@ -448,18 +476,27 @@ measure_one() {
     if [ "$load" = textview ] && [ "$probes" -gt 0 ]; then
         lat=$(DISPLAY=$cli_dpy $py driver.py probe "$cwin" "$probes" 2>"$tag.probe.err") || lat="- - - -"
     fi
-    if [ "$load" = animation ]; then
+    if [ "$load" = animation ] && [ -n "$cwin" ]; then
         DISPLAY=$cli_dpy $py driver.py frames "$cwin" 5 >"$tag.frames" 2>&1
     fi
-    echo "$peer $load $($py summary.py "$tag.slices") $lat" >>results.txt
+    cat "$tag".slices.[0-9]* >"$tag.slices"
+    grep -v "^$peer $load " results.txt >results.tmp
+    echo "$peer $load $($py summary.py "$tag.slices") $lat" >>results.tmp
+    mv results.tmp results.txt
 }
 
 : >results.txt
-echo "$duration $slice $probes $loads" >params.txt
-for load in $loads; do
-    for peer in $peers; do
-        echo "# running $peer $load ($duration s)"
-        run_one "$peer" "$load" || echo "$peer $load failed" >>results.txt
+: >failed.txt
+rounds=${VREDIR_BENCH_ROUNDS:-1}
+echo "$duration $slice $probes $rounds $loads" >params.txt
+for round in $(seq "$rounds"); do
+    for load in $loads; do
+        for peer in $peers; do
+            echo "# round $round/$rounds: running $peer $load ($duration s)"
+            # a failed run keeps the rounds that worked
+            run_one "$peer" "$load" || { echo "round $round: $peer $load failed" >>failed.txt
+                grep -q "^$peer $load " results.txt || echo "$peer $load failed" >>results.txt; }
+        done
     done
 done
 echo "# host: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $(wine --version 2>/dev/null); $(xpra --version 2>&1 | head -1)" >host.txt
