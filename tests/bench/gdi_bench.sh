@@ -71,20 +71,16 @@ done <results.txt
 echo "(app: the app's process; wsrv: wineserver; wine: other Wine processes of the prefix; fwd: gdi-forward.exe,"
 echo " the xpra server process and its helpers, or x11vnc; all = app+wsrv+wine+fwd; xsrv: the X server the app draws on)"
 [ -s failed.txt ] && sed 's/^/# /' failed.txt
-echo "== ratios gdi-forward / peer: server CPU as app+wsrv+fwd (the target's reading), as app+wsrv+fwd+xsrv,"
-echo "   as all+xsrv; bytes down"
+echo "== ratios gdi-forward (and bare: the app alone, nothing remoting it) / peer: server CPU as app+wsrv+fwd"
+echo "   (the target's reading), as app+wsrv+fwd+xsrv, as all+xsrv; bytes down"
 for load in $loads; do
-    for g in gdi gdix; do
+    for g in gdi gdix bare; do
     for peer in xpra vnc; do
         awk -v L="$load" -v P="$peer" -v G="$g" '$2 == L && $1 == G && $3 != "failed" { c = $3 + $4 + $6; x = c + $8; t = $9; b = $10 }
             $2 == L && $1 == P && $3 != "failed" { pc = $3 + $4 + $6; px = pc + $8; pt = $9; pb = $10 }
-            END { if (pt > 0 && pb > 0 && b > 0) printf "%-9s %-4s/%-4s CPU app+wsrv+fwd %.2fx (%.1f/%.1f ms/s)  +xsrv %.2fx (%.1f/%.1f)  all+xsrv %.2fx  bytes %.3fx\n", L, G, P, c / pc, c, pc, x / px, x, px, t / pt, b / pb }' results.txt
+            END { if (t > 0 && pt > 0) { bytes = (b > 0 && pb > 0) ? sprintf("%.3fx", b / pb) : "-"
+                printf "%-9s %-4s/%-4s CPU app+wsrv+fwd %.2fx (%.1f/%.1f ms/s)  app+wsrv+fwd+xsrv %.2fx (%.1f/%.1f)  all+xsrv %.2fx  bytes %s\n", L, G, P, c / pc, c, pc, x / px, x, px, t / pt, bytes } }' results.txt
     done
-    done
-    for peer in xpra vnc; do
-        awk -v L="$load" -v P="$peer" '$2 == L && $1 == "bare" && $3 != "failed" { c = $3 + $4 }
-            $2 == L && $1 == P && $3 != "failed" { pc = $3 + $4 + $6 }
-            END { if (c > 0 && pc > 0) printf "%-9s bare/%-4s CPU app+wsrv %.2fx (%.1f/%.1f ms/s): the app alone, headless, against the peer'"'"'s app+wsrv+fwd\n", L, P, c / pc, c, pc }' results.txt
     done
 done
 echo "== per process, CPU ms per s over each run (class, name)"
