@@ -118,6 +118,16 @@ if [ -n "$report_only" ]; then
     cd "$report_only" && read -r duration slice probes rounds loads <params.txt && report
     exit
 fi
+rounds=${VREDIR_BENCH_ROUNDS:-1}
+for v in "$duration" "$slice" "$rounds" "${probes/#0/1}"; do
+    [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "gdi_bench: '$v' is not a positive whole number (DURATION SLICE, VREDIR_BENCH_ROUNDS; PROBES may be 0)" >&2; exit 2; }
+done
+for v in $peers; do
+    [[ $v =~ ^(gdi|gdix|xpra|vnc|bare)$ ]] || { echo "gdi_bench: unknown peer '$v' (gdi gdix xpra vnc bare)" >&2; exit 2; }
+done
+for v in $loads; do
+    [[ $v =~ ^(textview|animation)$ ]] || { echo "gdi_bench: unknown load '$v' (textview animation)" >&2; exit 2; }
+done
 for t in gdi-forward redir-dump x-replay; do
     command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
     command -v "$t" >/dev/null || { echo "gdi_bench: $t is not built (cmake --build $VREDIR_BUILD_DIR)" >&2; exit 1; }
@@ -483,7 +493,6 @@ measure_one() {
 
 : >results.txt
 : >failed.txt
-rounds=${VREDIR_BENCH_ROUNDS:-1}
 echo "$duration $slice $probes $rounds $loads" >params.txt
 for round in $(seq "$rounds"); do
     for load in $loads; do
