@@ -88,8 +88,10 @@ pids+=($!)
 sv_pid=$!
 check "supervisord.conf: supervisord runs serve and a client logs in over TLS ($(head -c 200 login.err))" wait_login "$port"
 check "supervisord.conf: the client's list is the server's" test -s list.txt
+# supervisord says STARTING until the program has run for startsecs (1 s
+# by default), which a quick login can beat: wait for RUNNING, up to 10 s
 check "supervisord.conf: supervisorctl reports redir-mux RUNNING" \
-    bash -c "supervisorctl -c supervisord.conf status redir-mux | grep -q RUNNING"
+    bash -c "for _ in \$(seq 50); do supervisorctl -c supervisord.conf status redir-mux | grep -q RUNNING && exit 0; sleep 0.2; done; exit 1"
 supervisorctl -c supervisord.conf stop redir-mux >/dev/null 2>&1
 check "supervisord.conf: supervisorctl stop ends serve (no more logins)" bash -c "! redir-mux connect tls://127.0.0.1:$port --user alice --password-file pw --ca etc/ca.pem --list --timeout 3 >/dev/null 2>&1"
 supervisorctl -c supervisord.conf shutdown >/dev/null 2>&1
