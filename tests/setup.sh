@@ -17,7 +17,7 @@ packages=(
   xvfb xdotool x11-utils imagemagick python3-xlib
   libxft-dev libfontconfig-dev libx11-xcb-dev libxcb-render0-dev fonts-dejavu-core
   wine wine64 fonts-wine g++-mingw-w64-x86-64 libz-mingw-w64-dev
-  openssl xpra python3-gi-cairo supervisor vncsnapshot x11vnc xtightvncviewer
+  openssl xpra python3-gi-cairo python3-pil python3-lz4 supervisor vncsnapshot x11vnc xtightvncviewer
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -16,6 +16,12 @@
 #         bare  the app alone, headless (Wine's null display driver), with
 #               nothing remoting it: the floor no forwarder goes below
 #               (animation only; not in the default peers).
+#         floor gdi-forward headless as gdi, with a hook built to record
+#               nothing (VREDIR_GDI_HOOK_FLOOR): one FLUSH per frame goes
+#               through the ring, the wake-ups and gdi-forward's stream.
+#               What remoting by commands costs before any drawing is
+#               recorded; the bench builds it into its work directory
+#               (not in the default peers).
 #         Every client runs on a second Xvfb; its CPU is not server CPU.
 #  loads  textview  the scrolling text view driven through the client's
 #                   window by XTEST (Down/Up keys and wheel notches, 20
@@ -71,10 +77,10 @@ done <results.txt
 echo "(app: the app's process; wsrv: wineserver; wine: other Wine processes of the prefix; fwd: gdi-forward.exe,"
 echo " the xpra server process and its helpers, or x11vnc; all = app+wsrv+wine+fwd; xsrv: the X server the app draws on)"
 [ -s failed.txt ] && sed 's/^/# /' failed.txt
-echo "== ratios gdi-forward (and bare: the app alone, nothing remoting it) / peer: server CPU as app+wsrv+fwd"
+echo "== ratios gdi-forward (floor: the link alone, recording nothing; bare: the app alone, nothing remoting it) / peer: server CPU as app+wsrv+fwd"
 echo "   (the target's reading), as app+wsrv+fwd+xsrv, as all+xsrv; bytes down"
 for load in $loads; do
-    for g in gdi gdix bare; do
+    for g in gdi gdix floor bare; do
     for peer in xpra vnc; do
         awk -v L="$load" -v P="$peer" -v G="$g" '$2 == L && $1 == G && $3 != "failed" { c = $3 + $4 + $6; x = c + $8; t = $9; b = $10 }
             $2 == L && $1 == P && $3 != "failed" { pc = $3 + $4 + $6; px = pc + $8; pt = $9; pb = $10 }
@@ -123,7 +129,7 @@ for v in "$duration" "$slice" "$rounds" "${probes/#0/1}"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "gdi_bench: '$v' is not a positive whole number (DURATION SLICE, VREDIR_BENCH_ROUNDS; PROBES may be 0)" >&2; exit 2; }
 done
 for v in $peers; do
-    [[ $v =~ ^(gdi|gdix|xpra|vnc|bare)$ ]] || { echo "gdi_bench: unknown peer '$v' (gdi gdix xpra vnc bare)" >&2; exit 2; }
+    [[ $v =~ ^(gdi|gdix|xpra|vnc|bare|floor)$ ]] || { echo "gdi_bench: unknown peer '$v' (gdi gdix xpra vnc bare floor)" >&2; exit 2; }
 done
 for v in $loads; do
     [[ $v =~ ^(textview|animation)$ ]] || { echo "gdi_bench: unknown load '$v' (textview animation)" >&2; exit 2; }
@@ -142,6 +148,10 @@ done
 /usr/bin/python3 -c 'import Xlib' 2>/dev/null || missing+=(python3-xlib)
 # without it the xpra client paints nothing (no cairo.Context converter)
 /usr/bin/python3 -c 'import gi; gi.require_foreign("cairo")' 2>/dev/null || missing+=(python3-gi-cairo)
+# without them the xpra server drops the client at its first window (PIL),
+# and its packets fall back to zlib (lz4)
+/usr/bin/python3 -c 'import PIL' 2>/dev/null || missing+=(python3-pil)
+/usr/bin/python3 -c 'import lz4' 2>/dev/null || missing+=(python3-lz4)
 [ ${#missing[@]} -eq 0 ] || { echo "gdi_bench: missing Debian packages: ${missing[*]} (apt-get install ${missing[*]})" >&2; exit 1; }
 py=/usr/bin/python3
 
@@ -158,6 +168,15 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$work" || exit 1
+
+if [[ " $peers " == *" floor "* ]]; then
+    echo "# building the floor hook (VREDIR_GDI_HOOK_FLOOR) into $work/floor"
+    { cmake -S "$VREDIR_SOURCE_DIR/tools/gdi-forward/windows" -B "$work/floor" -G Ninja \
+        -DCMAKE_TOOLCHAIN_FILE="$VREDIR_SOURCE_DIR/tools/gdi-forward/mingw-w64.cmake" -DCMAKE_BUILD_TYPE=Release \
+        -DVREDIR_SOURCE_DIR="$VREDIR_SOURCE_DIR" -DVREDIR_VERSION=floor -DVREDIR_GDI_HOOK_FLOOR=ON &&
+        cmake --build "$work/floor" --target gdi-forward; } >floor-build.log 2>&1 ||
+        { echo "gdi_bench: cannot build the floor hook: $(tail -1 floor-build.log)" >&2; exit 1; }
+fi
 
 # shellcheck source=../integration/lib/xvfb.sh
 source "$VREDIR_SOURCE_DIR/tests/integration/lib/xvfb.sh"
@@ -414,13 +433,15 @@ measure_one() {
         xpid= cwin=
         meas=(fwd_comm - bytes_file /dev/null)
         ;;
-    gdi|gdix)
+    gdi|gdix|floor)
         # gdi: headless, as on a server: no X server, Wine's null display
-        # driver; gdix: the app draws on the server's Xvfb as well.
-        local dpy=
+        # driver; gdix: the app draws on the server's Xvfb as well; floor:
+        # headless, the hook that records nothing.
+        local dpy= gfexe=${VREDIR_GDI_FORWARD_EXE:-}
         [ "$peer" = gdix ] && dpy=$srv_dpy
+        [ "$peer" = floor ] && gfexe=$work/floor/gdi-forward.exe
         rm -f "$tag.fifo" && mkfifo "$tag.fifo"
-        { { echo "$BASHPID" >"$tag.gf.pid"; DISPLAY=$dpy WINEPREFIX=$prefix exec gdi-forward run -- "$exe" $(app_args "$load") <"$tag.fifo" 2>"$tag.gf.err"; } |
+        { { echo "$BASHPID" >"$tag.gf.pid"; DISPLAY=$dpy WINEPREFIX=$prefix VREDIR_GDI_FORWARD_EXE=$gfexe exec gdi-forward run -- "$exe" $(app_args "$load") <"$tag.fifo" 2>"$tag.gf.err"; } |
             tee -p "$tag.down" | { echo "$BASHPID" >"$tag.xr.pid"; DISPLAY=$cli_dpy exec x-replay - 2>"$tag.xr.err"; } |
             tee -p "$tag.up" >"$tag.fifo"; } &
         pids+=($!)

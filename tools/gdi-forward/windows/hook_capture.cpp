@@ -737,6 +737,14 @@ decltype(&::GdiGradientFill) real_GradientFill = nullptr;
 
 BOOL WINAPI hook_BitBlt(HDC dst, int x, int y, int w, int h, HDC src, int sx, int sy, DWORD rop) {
   Depth d;
+#ifdef VREDIR_GDI_HOOK_FLOOR
+  // Floor build: a blit to a window marks it drawn, and the FLUSH that
+  // follows at the message loop is the frame's one record.
+  if (HWND hwnd = GetObjectType(dst) == OBJ_DC ? WindowFromDC(dst) : nullptr) {
+    Lock lock;
+    if (uint32_t id = ensure_window(GetAncestor(hwnd, GA_ROOT))) g_dirty.insert(id);
+  }
+#endif
   if (d.outermost()) {
     Capture c(dst, nullptr, true, uses_pattern(rop) ? kUsesBrush : 0);
     if (c.on) {

@@ -85,7 +85,13 @@ HANDLE g_up_pipe = INVALID_HANDLE_VALUE;
 
 Lock::Lock() { EnterCriticalSection(&g_lock); }
 Lock::~Lock() { LeaveCriticalSection(&g_lock); }
+#ifdef VREDIR_GDI_HOOK_FLOOR
+// The benchmark's floor build: no hooked call is ever the outermost, so
+// none is recorded (see hook_BitBlt for the one record per frame it sends).
+Depth::Depth() : outer_(false) { ++t_depth; }
+#else
 Depth::Depth() : outer_(t_depth++ == 0) {}
+#endif
 Depth::~Depth() { --t_depth; }
 
 std::string app_name() { return g_app; }
