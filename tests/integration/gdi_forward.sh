@@ -36,7 +36,8 @@ apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine winepath:wine Xvfb:xvfb python3:python3 xdotool:xdotool \
-    xwininfo:x11-utils import:imagemagick compare:imagemagick py:Xlib:python3-xlib
+    xwininfo:x11-utils import:imagemagick compare:imagemagick py:Xlib:python3-xlib \
+    "font:Liberation Sans:fonts-liberation"
 
 
 work=$(mktemp -d)
@@ -419,7 +420,10 @@ check "loop: the window is gone locally" sh -c "! DISPLAY=$dpy2 xwininfo -id ${w
 # (Liberation Sans, proportional) and x-replay must draw that font, not the
 # one fontconfig picks for the requested face: FONT_DEF carries the realised
 # face, em size, cell metrics and smoothing, and TEXT the advances Wine
-# steps by.
+# steps by. Liberation Sans (fonts-liberation, checked above) is unsmoothed
+# at 14 pixels per em by its 'gasp' table. Without it Wine picks DejaVu Sans,
+# grey-smoothed, and the text view then matches only 0.87: Xft's grey glyph
+# edges are darker than Wine's (see RESULTS.md, rendering fidelity).
 check "textview: FONT_DEF names the font Wine realised for Courier New, at 14 pixels per em" \
     has text.vrs 'r["op"]=="FONT_DEF" and r["face"]=="Courier New" and r.get("real_face") and r.get("em")==14'
 for app in primitives textview gdicalls; do

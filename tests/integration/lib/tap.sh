@@ -19,7 +19,7 @@ tap_finish() {
     echo "# $failures failure(s)"
     [ "$failures" = 0 ]
 }
-# need_packages CMD:PACKAGE... [py:MODULE:PACKAGE...]: the real components a
+# need_packages CMD:PACKAGE... [py:MODULE:PACKAGE...] [font:FAMILY:PACKAGE...]: the real components a
 # group drives. A missing one fails the group with the install command; it is
 # never a skip.
 need_packages() {
@@ -27,6 +27,7 @@ need_packages() {
     for t in "$@"; do
         case $t in
         py:*:*) t=${t#py:}; /usr/bin/python3 -c "import ${t%%:*}" 2>/dev/null || missing+=("${t#*:}") ;;
+        font:*:*) t=${t#font:}; fc-list ":family=${t%%:*}" family 2>/dev/null | grep -q . || missing+=("${t#*:}") ;;
         *) command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}") ;;
         esac
     done
