@@ -15,7 +15,7 @@ packages=(
   socat python3 procps
   libxcb1-dev libxcb-shm0-dev libxcb-keysyms1-dev libasound2-dev
   xvfb xdotool x11-utils imagemagick python3-xlib
-  libxft-dev libfontconfig-dev libx11-xcb-dev libxcb-render0-dev fonts-dejavu-core fonts-liberation
+  libxft-dev libfontconfig-dev libx11-xcb-dev libxcb-render0-dev fontconfig fonts-dejavu-core fonts-liberation
   wine wine64 fonts-wine g++-mingw-w64-x86-64 libz-mingw-w64-dev
   openssl xpra python3-gi-cairo python3-pil python3-lz4 supervisor vncsnapshot x11vnc xtightvncviewer
 )

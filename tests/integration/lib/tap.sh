@@ -27,7 +27,9 @@ need_packages() {
     for t in "$@"; do
         case $t in
         py:*:*) t=${t#py:}; /usr/bin/python3 -c "import ${t%%:*}" 2>/dev/null || missing+=("${t#*:}") ;;
-        font:*:*) t=${t#font:}; fc-list ":family=${t%%:*}" family 2>/dev/null | grep -q . || missing+=("${t#*:}") ;;
+        font:*:*) t=${t#font:}
+            if ! command -v fc-list >/dev/null; then missing+=(fontconfig)
+            elif ! fc-list ":family=${t%%:*}" family | grep -q .; then missing+=("${t#*:}"); fi ;;
         *) command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}") ;;
         esac
     done
