@@ -359,16 +359,7 @@ local_window() { on2 timeout 20 xdotool search --sync --onlyvisible --name "^$1\
 geometry() { on2 xwininfo -id "$1" | awk '/Absolute upper-left X/ {x = $4} /Absolute upper-left Y/ {y = $4}
     /Width:/ {w = $2} /Height:/ {h = $2} END {print w, h, x, y}'; }
 # WM_DELETE_WINDOW to a window of the second display (the window manager's close).
-wm_close() { on2 /usr/bin/python3 - "$1" <<'PYEOF'
-import sys
-from Xlib import X, display, protocol
-d = display.Display()
-w = d.create_resource_object("window", int(sys.argv[1]))
-proto, delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
-w.send_event(protocol.event.ClientMessage(window=w, client_type=proto, data=(32, [delete, X.CurrentTime, 0, 0, 0])))
-d.flush()
-PYEOF
-}
+wm_close() { on2 x_client close "$1"; }
 # fidelity NAME WIN: the client area Wine drew natively on the first display
 # against x-replay's window on the second (no window manager on either, so
 # the client area sits at the same root position on both). A pixel matches

@@ -118,19 +118,7 @@ sleep 0.3
 import -window "$win" imported.png 2>/dev/null
 check "test card: 'import -window' capture equals redir-dump --extract" cmp -s <(png-pixels imported.png) expected.txt
 # Another window over it, then gone: x-replay redraws the Expose from its image.
-/usr/bin/python3 - <<'EOF'
-import time
-from Xlib import X, display
-d = display.Display()
-s = d.screen()
-w = s.root.create_window(0, 0, 300, 300, 0, s.root_depth, X.InputOutput, X.CopyFromParent,
-                         background_pixel=s.white_pixel, override_redirect=True)
-w.map()
-d.sync()
-time.sleep(0.3)
-w.destroy()
-d.sync()
-EOF
+x_client cover
 sleep 0.3
 import -window "$win" exposed.png 2>/dev/null
 check "test card: redrawn after being covered and uncovered (Expose)" cmp -s <(png-pixels exposed.png) expected.txt
@@ -165,15 +153,7 @@ xdotool key Menu Menu
 xdotool key Menu x
 sleep 0.3
 # Closing the window the way a window manager does: WM_DELETE_WINDOW.
-/usr/bin/python3 - "$win" <<'EOF'
-import sys
-from Xlib import X, display, protocol
-d = display.Display()
-w = d.create_resource_object("window", int(sys.argv[1]))
-proto, delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
-w.send_event(protocol.event.ClientMessage(window=w, client_type=proto, data=(32, [delete, X.CurrentTime, 0, 0, 0])))
-d.flush()
-EOF
+x_client close "$win"
 wait_viewer
 check "window: WM_DELETE_WINDOW on the last window ends x-replay with 0" [ $rc = 0 ]
 check "window: input stream ends with END reason=normal" sh -c 'redir-dump chord.vrs | tail -1 | grep -q "END reason=normal"'

@@ -127,15 +127,7 @@ if [ -n "$win" ]; then
     xdotool mousemove --window "$win" 5 6 click 4
     xdotool windowmove "$win" 300 250
     sleep 0.5
-    /usr/bin/python3 - "$win" <<'PYEOF'
-import sys
-from Xlib import X, display, protocol
-d = display.Display()
-w = d.create_resource_object("window", int(sys.argv[1]))
-proto, delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
-w.send_event(protocol.event.ClientMessage(window=w, client_type=proto, data=(32, [delete, X.CurrentTime, 0, 0, 0])))
-d.flush()
-PYEOF
+    x_client close "$win"
     sleep 0.5
     check "WM_DELETE_WINDOW leaves the window to the app (still there)" sh -c "xwininfo -id $win >/dev/null 2>&1"
 fi

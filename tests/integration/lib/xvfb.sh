@@ -12,3 +12,9 @@ start_xvfb() {
     [ -s "$1.display" ] || { echo "not ok - Xvfb ($1) did not start: $(tail -1 "$1.xvfb.log")"; exit 1; }
     eval "$1_dpy=:$(head -1 "$1.display")"
 }
+
+# x_client close WIN | x_client cover: a plain X client on $DISPLAY (see
+# x_client.py): the window manager's close (WM_DELETE_WINDOW), or a window
+# mapped over the top-left corner for 0.3 s (an Expose).
+x_client_py=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/x_client.py
+x_client() { /usr/bin/python3 "$x_client_py" "$@"; }
