@@ -48,7 +48,9 @@
 # median over the intervals. VREDIR_BENCH_ROUNDS=N (default 1) repeats the
 # whole sequence of runs N times, peers interleaved, and takes the medians
 # over the intervals of all rounds, so that a drift of the host's speed
-# meets every peer alike. Timing here never decides a test's verdict.
+# meets every peer alike; the report then also gives each round's ratio, to
+# show how far one run's ratio moves. Timing here never decides a test's
+# verdict.
 #
 # bash tests/bench/gdi_bench.sh [DURATION] [SLICE] [PROBES] [PEERS] [LOADS]
 #   defaults: 60 10 15 "gdi gdix xpra vnc" "textview animation"
@@ -98,6 +100,10 @@ done
 if grep -q '^[a-z]* textview [0-9]' results.txt && [ "$probes" -gt 0 ]; then
     echo "== input-to-drawn latency on the client (XTEST Down/Up -> the window's top rows change)"
     awk '$2 == "textview" && $3 != "failed" { printf "%-5s median %7s ms  p95 %7s ms  (%s/%s seen)\n", $1, $13, $14, $15, $16 }' results.txt
+fi
+if [ "$rounds" -gt 1 ] && [ -f rounds.py ]; then
+    echo "== round by round (app+wsrv+fwd, medians of each round's intervals)"
+    /usr/bin/python3 rounds.py "$loads"
 fi
 if ls ./*-animation.frames >/dev/null 2>&1; then
     echo "== animation frames shown by the client (distinct images of its top rows, 5 s of polling after the run; 25/s drawn)"
@@ -370,6 +376,33 @@ m = {k: statistics.median(r[k] for r in rows) for k in rows[0]} if rows else {}
 srv = statistics.median(r["app"] + r["wineserver"] + r["wine"] + r["fwd"] for r in rows) if rows else 0
 tot = statistics.median(r["app"] + r["wineserver"] + r["wine"] + r["fwd"] + r["x"] for r in rows) if rows else 0
 print(f'{m.get("app",0):.1f} {m.get("wineserver",0):.1f} {m.get("wine",0):.1f} {m.get("fwd",0):.1f} {srv:.1f} {m.get("x",0):.1f} {tot:.1f} {m.get("down",0):.0f} {m.get("up",0):.0f} {len(rows)}')
+EOF
+
+# rounds.py LOADS: with several rounds, each round's medians of app+wsrv+fwd
+# (per interval) for every pair of a gdi-forward peer and a bitmap peer, and
+# the ratio round by round: how much a single run's ratio moves.
+cat >rounds.py <<'EOF'
+import glob, json, statistics, sys
+def srv(path):
+    rows = [json.loads(l) for l in open(path) if l.strip()]
+    return statistics.median(r["app"] + r["wineserver"] + r["fwd"] for r in rows) if rows else None
+for load in sys.argv[1].split():
+    for g in ("gdi", "gdix", "floor", "bare"):
+        for p in ("xpra", "vnc"):
+            rows = []
+            for i in range(1, len(glob.glob(f"{g}-{load}.slices.*")) + 1):
+                a, b = f"{g}-{load}.slices.{i}", f"{p}-{load}.slices.{i}"
+                x, y = (srv(a), srv(b)) if glob.glob(a) and glob.glob(b) else (None, None)
+                if x and y:
+                    rows.append((i, x, y))
+            if len(rows) < 2:
+                continue
+            print(f"-- {load} {g}/{p}: round, {g} ms/s, {p} ms/s, ratio")
+            for i, x, y in rows:
+                print(f"   {i:<5} {x:6.1f} {y:6.1f}  {x / y:.3f}x")
+            ratios = [x / y for _, x, y in rows]
+            print(f"   median of the round ratios {statistics.median(ratios):.2f}x; rounds at or under 0.50x: "
+                  f"{sum(r <= 0.5 for r in ratios)} of {len(ratios)} (range {min(ratios):.2f}x to {max(ratios):.2f}x)")
 EOF
 
 # client_window --name|--class REGEX: the client's window on the client display.
