@@ -198,6 +198,30 @@ check "the edit control's text comes back as TEXT" has edit.vrs 'r["op"]=="TEXT"
 check "end of input closes the app: APP_EXIT terminated" has edit.vrs 'r["op"]=="APP_EXIT" and r["how"]=="terminated"'
 check "edit stream is valid" redir-dump --check edit.vrs
 
+# --- input: a form, with the dialog manager in the app's loop --------------
+# All keys arrive in one burst: the ones after a Tab must still reach the
+# field the Tab moved to, and Tab, Shift+Tab and Enter must reach the dialog
+# manager as key presses (tabbing into a field selects its text, so the x
+# replaces "ab").
+python3 - >form-keys.txt <<'EOF'
+print("declare 1 gdi gdi")
+print("@wait vredir form")
+def key(vk, u=0, dirs=("down", "up")):
+    for d in dirs:
+        print(f"gdi 1 input-key target=1 vk={vk} dir={d} unicode={u}")
+for c in "ab": key(ord(c.upper()), ord(c))
+key(9, 9)                                          # Tab: the second field
+for c in "cd": key(ord(c.upper()), ord(c))
+key(0x10, 0, ("down",)); key(9, 9); key(0x10, 0, ("up",))   # Shift+Tab: back to the first
+key(ord("X"), ord("x"))
+key(13, 13)                                        # Enter: the default button
+print("@sleep 3")
+EOF
+rm -f report.txt
+feed form-keys.txt form.vrs | timeout 120 gdi-forward run -- "$apps/editapp.exe" /form 1 /report "$report_win" >form.vrs 2>form.err
+check "form: Tab, Shift+Tab and Enter act as in a dialog; keys after a Tab reach the next field (got '$(cat report.txt 2>/dev/null)')" \
+    test "$(cat report.txt 2>/dev/null)" = "x|cd|ok"
+
 # --- headless: no X server, Wine's null display driver ----------------------
 # The prefix gdi-forward's launcher creates has the graphics driver list
 # "x11,null": X11 where DISPLAY names an X server, else the null driver. Wine

@@ -4,6 +4,7 @@
 // point, so the app reacts as to real input.
 #include <windows.h>
 
+#include <set>
 #include <string>
 
 #include "hook.hpp"
@@ -25,20 +26,135 @@ HWND focus_of(HWND top) {
   return top;
 }
 
-// The thread's key state, so GetKeyState sees modifiers (shortcuts).
+// Keys. Each key travels to the target window's GUI thread as a private
+// posted message, and becomes a real key message when that thread takes it
+// out of its queue, in its own loop or in a modal loop inside user32: a
+// WH_GETMESSAGE hook on the thread rewrites it there, for the control that
+// has the focus at that moment. So keys after a Tab that moved the focus go
+// to the new control, and a modifier changes the thread's key state exactly
+// between the keys around it.
+//  - Characters go as WM_CHAR alone: a WM_KEYDOWN would be translated into a
+//    second WM_CHAR by the app's TranslateMessage, and that one would land
+//    behind characters posted after it. Backspace counts as a character.
+//  - Tab, Enter and Escape go as WM_CHAR when the control wants them
+//    (WM_GETDLGCODE: a multi-line edit), else as WM_KEYDOWN/WM_KEYUP, which
+//    the dialog manager (IsDialogMessage) acts on: the next control, the
+//    default button, cancel.
+//  - Other keys, and keys with Ctrl or Alt, go as WM_KEYDOWN/WM_KEYUP (the
+//    SYS variants with Alt).
+// Where the hook cannot be set on the thread, the message is built at once
+// for the control focused then and posted to it.
+enum class KeyKind : uint8_t { kChar, kNav, kKey };
+struct KeyEvent {
+  KeyKind kind;
+  bool down, sys;
+  uint16_t vk;
+  wchar_t ch;  // kChar, kNav: the UTF-16 unit
+  LPARAM lp;
+};
+
+UINT g_key_msg = 0;         // the private message; wParam packs a KeyEvent, lParam is its lParam
+std::set<DWORD> g_hooked;   // threads with the hook (the input thread's alone)
+bool g_nav_as_key[256];     // Tab, Enter, Escape: the last down went as WM_KEYDOWN
+
+WPARAM pack(const KeyEvent& e) {
+  return WPARAM(e.vk) | WPARAM(e.ch) << 16 | WPARAM(e.down) << 32 | WPARAM(e.sys) << 33 | WPARAM(e.kind) << 34;
+}
+KeyEvent unpack(WPARAM w, LPARAM lp) {
+  return {KeyKind((w >> 34) & 3), ((w >> 32) & 1) != 0, ((w >> 33) & 1) != 0, uint16_t(w), wchar_t(w >> 16), lp};
+}
+
+bool is_modifier(uint16_t vk) {
+  return vk == VK_CONTROL || vk == VK_LCONTROL || vk == VK_RCONTROL || vk == VK_MENU || vk == VK_LMENU ||
+         vk == VK_RMENU || vk == VK_SHIFT || vk == VK_LSHIFT || vk == VK_RSHIFT;
+}
+
+// The calling thread's key state, so GetKeyState sees modifiers (shortcuts).
+void set_own_key_state(uint16_t vk, bool down) {
+  BYTE ks[256];
+  if (!GetKeyboardState(ks)) return;
+  ks[vk] = down ? 0x80 : 0;
+  if (vk == VK_LCONTROL || vk == VK_RCONTROL) ks[VK_CONTROL] = down ? 0x80 : 0;
+  if (vk == VK_LSHIFT || vk == VK_RSHIFT) ks[VK_SHIFT] = down ? 0x80 : 0;
+  if (vk == VK_LMENU || vk == VK_RMENU) ks[VK_MENU] = down ? 0x80 : 0;
+  SetKeyboardState(ks);
+}
+
+// The message for e, sent to dest (the focused control, or the window).
+// remove: the message leaves the queue now, so state may change (key
+// state, how a Tab went); otherwise it is only looked at.
+void build(const KeyEvent& e, HWND dest, bool remove, MSG* m) {
+  m->hwnd = dest;
+  m->wParam = e.vk;
+  m->lParam = e.lp;
+  if (e.kind == KeyKind::kChar) {
+    m->message = WM_CHAR;
+    m->wParam = e.ch;
+    return;
+  }
+  if (e.kind == KeyKind::kNav) {
+    bool as_key;
+    if (e.down) {
+      MSG probe{dest, WM_KEYDOWN, e.vk, e.lp, 0, {}};
+      LRESULT code = SendMessageW(dest, WM_GETDLGCODE, e.vk, reinterpret_cast<LPARAM>(&probe));
+      bool wants = (code & DLGC_WANTMESSAGE) || (e.vk == VK_TAB && (code & DLGC_WANTTAB));
+      as_key = !wants;
+      if (remove) g_nav_as_key[e.vk & 0xFF] = as_key;
+    } else {
+      as_key = g_nav_as_key[e.vk & 0xFF];
+    }
+    if (!as_key) {
+      m->message = e.down ? WM_CHAR : WM_NULL;
+      m->wParam = e.down ? e.ch : 0;
+      return;
+    }
+  }
+  if (remove && is_modifier(e.vk)) set_own_key_state(e.vk, e.down);
+  m->message = e.sys ? (e.down ? WM_SYSKEYDOWN : WM_SYSKEYUP) : (e.down ? WM_KEYDOWN : WM_KEYUP);
+}
+
+// The focused control of top's thread when it is inside top, else top.
+HWND focus_in(HWND top, HWND focus) { return focus && GetAncestor(focus, GA_ROOT) == top ? focus : top; }
+
+LRESULT CALLBACK key_hook(int code, WPARAM remove, LPARAM lp) {
+  auto* m = reinterpret_cast<MSG*>(lp);
+  if (code == HC_ACTION && m && g_key_msg && m->message == g_key_msg)
+    build(unpack(m->wParam, m->lParam), focus_in(m->hwnd, GetFocus()), remove == PM_REMOVE, m);
+  return CallNextHookEx(nullptr, code, remove, lp);
+}
+
+bool hook_thread_of(HWND top) {
+  DWORD tid = GetWindowThreadProcessId(top, nullptr);
+  if (g_hooked.count(tid)) return true;
+  HMODULE self = nullptr;
+  GetModuleHandleExW(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+                     reinterpret_cast<LPCWSTR>(&key_hook), &self);
+  if (!g_key_msg || !SetWindowsHookExW(WH_GETMESSAGE, key_hook, self, tid)) return false;
+  g_hooked.insert(tid);
+  return true;
+}
+
+// Without the hook: the thread's key state from here, the message built now.
 void set_key_state(HWND top, uint16_t vk, bool down) {
   DWORD gui = GetWindowThreadProcessId(top, nullptr);
   DWORD self = GetCurrentThreadId();
   if (!AttachThreadInput(self, gui, TRUE)) return;
-  BYTE ks[256];
-  if (GetKeyboardState(ks)) {
-    ks[vk] = down ? 0x80 : 0;
-    if (vk == VK_LCONTROL || vk == VK_RCONTROL) ks[VK_CONTROL] = down ? 0x80 : 0;
-    if (vk == VK_LSHIFT || vk == VK_RSHIFT) ks[VK_SHIFT] = down ? 0x80 : 0;
-    if (vk == VK_LMENU || vk == VK_RMENU) ks[VK_MENU] = down ? 0x80 : 0;
-    SetKeyboardState(ks);
-  }
+  set_own_key_state(vk, down);
   AttachThreadInput(self, gui, FALSE);
+}
+
+void deliver(HWND top, const KeyEvent& e) {
+  if (hook_thread_of(top)) {
+    PostMessageW(top, g_key_msg, pack(e), e.lp);
+    return;
+  }
+  if (e.kind == KeyKind::kKey && is_modifier(e.vk)) set_key_state(top, e.vk, e.down);
+  MSG m{};
+  KeyEvent direct = e;
+  if (direct.kind == KeyKind::kNav) direct.kind = KeyKind::kChar;  // no dialog manager to ask from here
+  if (!direct.down && direct.kind == KeyKind::kChar) return;
+  build(direct, focus_of(top), false, &m);
+  PostMessageW(m.hwnd, m.message, m.wParam, m.lParam);
 }
 
 void on_key(const gdi::InputKey& k) {
@@ -52,35 +168,29 @@ void on_key(const gdi::InputKey& k) {
     case VK_SHIFT: case VK_LSHIFT: case VK_RSHIFT: g_shift = down; break;
     default: break;
   }
-  bool modifier = vk == VK_CONTROL || vk == VK_LCONTROL || vk == VK_RCONTROL || vk == VK_MENU || vk == VK_LMENU ||
-                  vk == VK_RMENU || vk == VK_SHIFT || vk == VK_LSHIFT || vk == VK_RSHIFT;
-  if (modifier) set_key_state(top, vk, down);
-  HWND dest = focus_of(top);
   uint16_t scan = k.scancode ? k.scancode : uint16_t(MapVirtualKeyW(vk, MAPVK_VK_TO_VSC));
   LPARAM lp = 1 | (LPARAM(scan & 0xFF) << 16) | ((scan & 0xE000) ? (1L << 24) : 0);
   if (!down) lp |= (1L << 30) | (1L << 31);
-  // Characters go as WM_CHAR alone: a posted WM_KEYDOWN would be
-  // translated into a second WM_CHAR by the app's TranslateMessage, and
-  // that one would land behind characters posted after it. Backspace, Tab,
-  // Enter and Escape count as characters too.
+  bool nav = vk == VK_TAB || vk == VK_RETURN || vk == VK_ESCAPE;
   uint32_t ch = k.unicode;
-  if (ch == 0 && (vk == VK_BACK || vk == VK_TAB || vk == VK_RETURN || vk == VK_ESCAPE)) ch = vk;
+  if (ch == 0 && (vk == VK_BACK || nav)) ch = vk;
   bool printable = ch != 0 && ch != 0x7F && !g_ctrl && !g_alt;
-  if (printable) {
+  if (printable && nav) {
+    deliver(top, {KeyKind::kNav, down, false, vk, wchar_t(ch), lp});
+  } else if (printable) {
     if (!down) return;
     if (ch > 0xFFFF) {
       uint32_t u = ch - 0x10000;
-      PostMessageW(dest, WM_CHAR, 0xD800 + (u >> 10), lp);
-      PostMessageW(dest, WM_CHAR, 0xDC00 + (u & 0x3FF), lp);
+      deliver(top, {KeyKind::kChar, true, false, vk, wchar_t(0xD800 + (u >> 10)), lp});
+      deliver(top, {KeyKind::kChar, true, false, vk, wchar_t(0xDC00 + (u & 0x3FF)), lp});
     } else {
-      PostMessageW(dest, WM_CHAR, ch, lp);
+      deliver(top, {KeyKind::kChar, true, false, vk, wchar_t(ch), lp});
     }
-    return;
+  } else if (vk != 0) {
+    bool sys = g_alt || vk == VK_MENU || vk == VK_F10;
+    if (g_alt) lp |= (1L << 29);
+    deliver(top, {KeyKind::kKey, down, sys, vk, 0, lp});
   }
-  if (vk == 0) return;
-  UINT msg = g_alt || vk == VK_MENU || vk == VK_F10 ? (down ? WM_SYSKEYDOWN : WM_SYSKEYUP) : (down ? WM_KEYDOWN : WM_KEYUP);
-  if (g_alt) lp |= (1L << 29);
-  PostMessageW(dest, msg, vk, lp);
 }
 
 // The deepest visible child under a screen point.
@@ -169,6 +279,7 @@ BOOL CALLBACK close_window(HWND h, LPARAM) {
 }  // namespace
 
 DWORD WINAPI input_thread(void*) {
+  g_key_msg = RegisterWindowMessageW(L"vredir-gdi-key");
   std::string msg;
   while (gdi_forward::read_message(g_up_pipe, &msg)) {
     gdi::Record rec;
