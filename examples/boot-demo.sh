@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # boot-demo.sh - build the vredir test guest, define it as the libvirt domain
-# "demo" (once) and boot it with vm-power. Leaves it running for the other
+# "demo" (once per checkout) and boot it with vm-power. Leaves it running for the other
 # examples:
 #
 #   vm-list
@@ -28,6 +28,22 @@ paths=$(bash "$repo/tests/guest/build-guest.sh" "$build/guest")
 kernel=$(sed -n 1p <<<"$paths")
 initrd=$(sed -n 2p <<<"$paths")
 
+# A demo domain that another checkout defined (its kernel and logs under that
+# checkout, perhaps deleted since) is defined again from this one, unless it
+# is running. A domain of that name that is not the demo guest is left alone.
+if vm-power status "$name" >/dev/null 2>&1; then
+    xml=$(virsh -q -c qemu:///system dumpxml --inactive "$name")
+    if ! grep -qF "<kernel>$kernel</kernel>" <<<"$xml"; then
+        if ! grep -q "<kernel>.*/guest/vmlinuz</kernel>" <<<"$xml" || ! grep -qF "/demo/$name/serial.log" <<<"$xml"; then
+            echo "boot-demo: a domain '$name' exists and is not the demo guest (choose another name: VREDIR_DEMO_NAME=NAME)" >&2
+            exit 1
+        fi
+        if [ "$(virsh -q -c qemu:///system domstate "$name")" = "shut off" ]; then
+            virsh -q -c qemu:///system undefine "$name" >/dev/null
+            echo "redefining $name from this checkout (it was defined from another one)" >&2
+        fi
+    fi
+fi
 if ! vm-power status "$name" >/dev/null 2>&1; then
     dir=$build/demo/$name
     mkdir -p "$dir"

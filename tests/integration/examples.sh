@@ -7,10 +7,13 @@ export VREDIR_BUILD_DIR=${VREDIR_BUILD_DIR:-$src/build}
 source "$src/tests/guest/fixture.sh"
 vg_ensure_libvirt
 export VREDIR_DEMO_NAME=vredir-test-examples-$$
+other=vredir-test-not-demo-$$
+tmp=$(mktemp -d)
 cleanup() {
   virsh -q -c qemu:///system destroy "$VREDIR_DEMO_NAME" >/dev/null 2>&1
   virsh -q -c qemu:///system undefine "$VREDIR_DEMO_NAME" >/dev/null 2>&1
-  rm -rf "$VREDIR_BUILD_DIR/demo/$VREDIR_DEMO_NAME" "$VREDIR_BUILD_DIR/demo-$VREDIR_DEMO_NAME.png"
+  virsh -q -c qemu:///system undefine "$other" >/dev/null 2>&1
+  rm -rf "$VREDIR_BUILD_DIR/demo/$VREDIR_DEMO_NAME" "$VREDIR_BUILD_DIR/demo-$VREDIR_DEMO_NAME.png" "$tmp"
 }
 trap cleanup EXIT
 pass=0 failed=0
@@ -26,11 +29,29 @@ for f in "$src"/examples/*; do
   case " $listed " in *" $(basename "$f") "*) ;; *) echo "not ok - examples/$(basename "$f") has no test"; failed=$((failed + 1)) ;; esac
 done
 
+# The demo domain as another checkout, since deleted, left it defined: its
+# kernel and logs under a tree that is gone. boot-demo.sh defines it again.
+sed -e "s|@NAME@|$VREDIR_DEMO_NAME|g" -e "s|@KERNEL@|$tmp/gone/build/guest/vmlinuz|g" \
+    -e "s|@INITRD@|$tmp/gone/build/guest/initrd.img|g" -e "s|@CMDLINE@||g" \
+    -e "s|@SERIAL_LOG@|$tmp/gone/build/demo/$VREDIR_DEMO_NAME/serial.log|g" -e "s|@CMD_SOCKET@|$tmp/gone/c.sock|g" \
+    -e "s|@QGA_SOCKET@|$tmp/gone/q.sock|g" -e "s|@VNC_SOCKET@|$tmp/gone/v.sock|g" -e "s|@XRES@|1024|g" -e "s|@YRES@|768|g" \
+    "$src/tests/guest/domain.xml.in" >"$tmp/stale.xml"
+virsh -q -c qemu:///system define "$tmp/stale.xml" >/dev/null
 out=$("$src/examples/boot-demo.sh" 2>&1); rc=$?
 check "boot-demo.sh boots the demo domain" [ $rc = 0 ]
+check "boot-demo.sh defines again a demo domain another checkout left" grep -q "redefining $VREDIR_DEMO_NAME" <<<"$out"
 check "boot-demo.sh lists it as running" grep -q "$VREDIR_DEMO_NAME .*running" <<<"$out"
 out=$("$src/examples/boot-demo.sh" 2>&1); rc=$?
 check "boot-demo.sh again: already running is success" [ $rc = 0 ]
+# A domain of the demo's name that is not the demo guest is never touched.
+printf "<domain type='qemu'><name>%s</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>\n" \
+    "$other" >"$tmp/other.xml"
+virsh -q -c qemu:///system define "$tmp/other.xml" >/dev/null
+out=$(VREDIR_DEMO_NAME=$other "$src/examples/boot-demo.sh" 2>&1); rc=$?
+n=$(grep -c "is not the demo guest" <<<"$out")
+check "boot-demo.sh refuses a domain that is not the demo guest: exit 1, one line ($(tail -1 <<<"$out"))" \
+    [ $rc = 1 -a "$n" = 1 -a "$(wc -l <<<"$out")" = 1 ]
+check "boot-demo.sh leaves that domain defined and shut off" [ "$(virsh -q -c qemu:///system domstate "$other")" = "shut off" ]
 
 out=$(env -u DISPLAY "$src/examples/demo.sh" 2>&1); rc=$?
 check "demo.sh (setup, boot, devices, resolution) exits 0" [ $rc = 0 ]
