@@ -47,11 +47,7 @@ fi
 if ! vm-power status "$name" >/dev/null 2>&1; then
     dir=$build/demo/$name
     mkdir -p "$dir"
-    sed -e "s|@NAME@|$name|g" -e "s|@KERNEL@|$kernel|g" -e "s|@INITRD@|$initrd|g" \
-        -e "s|@CMDLINE@||g" -e "s|@SERIAL_LOG@|$dir/serial.log|g" \
-        -e "s|@CMD_SOCKET@|$dir/cmd.sock|g" -e "s|@QGA_SOCKET@|$dir/qga.sock|g" \
-        -e "s|@VNC_SOCKET@|$dir/vnc.sock|g" -e "s|@XRES@|1024|g" -e "s|@YRES@|768|g" \
-        "$repo/tests/guest/domain.xml.in" >"$dir/domain.xml"
+    vg_domain_xml "$name" "$kernel" "$initrd" "$dir" >"$dir/domain.xml"
     virsh -q -c qemu:///system define "$dir/domain.xml" >/dev/null
     echo "defined $name (serial log: $dir/serial.log)" >&2
 fi

@@ -20,8 +20,8 @@
 #               nothing (VREDIR_GDI_HOOK_FLOOR): one FLUSH per frame goes
 #               through the ring, the wake-ups and gdi-forward's stream.
 #               What remoting by commands costs before any drawing is
-#               recorded; the bench builds it into its work directory
-#               (not in the default peers).
+#               recorded; the bench builds it (build target
+#               gdi_forward_windows_floor; not in the default peers).
 #         Every client runs on a second Xvfb; its CPU is not server CPU.
 #  loads  textview  the scrolling text view driven through the client's
 #                   window by XTEST (Down/Up keys and wheel notches, 20
@@ -175,12 +175,10 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 cd "$work" || exit 1
 
+floor_exe=$VREDIR_BUILD_DIR/tools/gdi-forward/windows-floor/gdi-forward.exe
 if [[ " $peers " == *" floor "* ]]; then
-    echo "# building the floor hook (VREDIR_GDI_HOOK_FLOOR) into $work/floor"
-    { cmake -S "$VREDIR_SOURCE_DIR/tools/gdi-forward/windows" -B "$work/floor" -G Ninja \
-        -DCMAKE_TOOLCHAIN_FILE="$VREDIR_SOURCE_DIR/tools/gdi-forward/mingw-w64.cmake" -DCMAKE_BUILD_TYPE=Release \
-        -DVREDIR_SOURCE_DIR="$VREDIR_SOURCE_DIR" -DVREDIR_VERSION=floor -DVREDIR_GDI_HOOK_FLOOR=ON &&
-        cmake --build "$work/floor" --target gdi-forward; } >floor-build.log 2>&1 ||
+    echo "# building the floor hook (target gdi_forward_windows_floor)"
+    cmake --build "$VREDIR_BUILD_DIR" --target gdi_forward_windows_floor >floor-build.log 2>&1 ||
         { echo "gdi_bench: cannot build the floor hook: $(tail -1 floor-build.log)" >&2; exit 1; }
 fi
 
@@ -382,7 +380,7 @@ EOF
 # (per interval) for every pair of a gdi-forward peer and a bitmap peer, and
 # the ratio round by round: how much a single run's ratio moves.
 cat >rounds.py <<'EOF'
-import glob, json, statistics, sys
+import glob, json, os, statistics, sys
 def srv(path):
     rows = [json.loads(l) for l in open(path) if l.strip()]
     return statistics.median(r["app"] + r["wineserver"] + r["fwd"] for r in rows) if rows else None
@@ -392,7 +390,7 @@ for load in sys.argv[1].split():
             rows = []
             for i in range(1, len(glob.glob(f"{g}-{load}.slices.*")) + 1):
                 a, b = f"{g}-{load}.slices.{i}", f"{p}-{load}.slices.{i}"
-                x, y = (srv(a), srv(b)) if glob.glob(a) and glob.glob(b) else (None, None)
+                x, y = (srv(a), srv(b)) if os.path.exists(a) and os.path.exists(b) else (None, None)
                 if x and y:
                     rows.append((i, x, y))
             if len(rows) < 2:
@@ -472,7 +470,7 @@ measure_one() {
         # headless, the hook that records nothing.
         local dpy= gfexe=${VREDIR_GDI_FORWARD_EXE:-}
         [ "$peer" = gdix ] && dpy=$srv_dpy
-        [ "$peer" = floor ] && gfexe=$work/floor/gdi-forward.exe
+        [ "$peer" = floor ] && gfexe=$floor_exe
         rm -f "$tag.fifo" && mkfifo "$tag.fifo"
         { { echo "$BASHPID" >"$tag.gf.pid"; DISPLAY=$dpy WINEPREFIX=$prefix VREDIR_GDI_FORWARD_EXE=$gfexe exec gdi-forward run -- "$exe" $(app_args "$load") <"$tag.fifo" 2>"$tag.gf.err"; } |
             tee -p "$tag.down" | { echo "$BASHPID" >"$tag.xr.pid"; DISPLAY=$cli_dpy exec x-replay - 2>"$tag.xr.err"; } |

@@ -5,6 +5,7 @@
 #   vg_ensure_libvirt            start virtlogd/libvirtd if needed
 #   vg_build                     build (or reuse) vmlinuz + initrd.img
 #   vg_define NAME [XRES YRES]   define domain NAME, export VG_* variables
+#   vg_domain_xml NAME KERNEL INITRD DIR [XRES YRES]   its domain XML, on stdout
 #   vg_start                     start it and wait for "ready"
 #   vg_cmd "solid 00ff00"        send a probe command, wait for its ack
 #   vg_wait_log REGEX [TIMEOUT]  wait for a VRP line matching REGEX
@@ -133,6 +134,17 @@ vg__install_trap() {
     trap 'vg_cleanup 143; trap - EXIT; exit 143' TERM
 }
 
+# vg_domain_xml NAME KERNEL INITRD DIR [XRES YRES]: the test guest's domain
+# XML on stdout, with its serial log (DIR/serial.log) and sockets
+# (DIR/cmd.sock, qga.sock, vnc.sock) in DIR and $VG_CMDLINE added to the
+# kernel command line.
+vg_domain_xml() {
+    sed -e "s|@NAME@|$1|g" -e "s|@KERNEL@|$2|g" -e "s|@INITRD@|$3|g" -e "s|@CMDLINE@|${VG_CMDLINE:-}|g" \
+        -e "s|@SERIAL_LOG@|$4/serial.log|g" -e "s|@CMD_SOCKET@|$4/cmd.sock|g" -e "s|@QGA_SOCKET@|$4/qga.sock|g" \
+        -e "s|@VNC_SOCKET@|$4/vnc.sock|g" -e "s|@XRES@|${5:-1024}|g" -e "s|@YRES@|${6:-768}|g" \
+        "$VG_HERE/domain.xml.in"
+}
+
 # vg_define NAME [XRES YRES]
 vg_define() {
     local name=$1 xres=${2:-1024} yres=${3:-768}
@@ -154,17 +166,7 @@ vg_define() {
     VG_VNC_SOCKET=$dir/vnc.sock
     export VG_NAME VG_DIR VG_SERIAL_LOG VG_CMD_SOCKET VG_QGA_SOCKET VG_VNC_SOCKET
 
-    sed -e "s|@NAME@|$name|g" \
-        -e "s|@KERNEL@|$VG_KERNEL|g" \
-        -e "s|@INITRD@|$VG_INITRD|g" \
-        -e "s|@CMDLINE@|${VG_CMDLINE:-}|g" \
-        -e "s|@SERIAL_LOG@|$VG_SERIAL_LOG|g" \
-        -e "s|@CMD_SOCKET@|$VG_CMD_SOCKET|g" \
-        -e "s|@QGA_SOCKET@|$VG_QGA_SOCKET|g" \
-        -e "s|@VNC_SOCKET@|$VG_VNC_SOCKET|g" \
-        -e "s|@XRES@|$xres|g" \
-        -e "s|@YRES@|$yres|g" \
-        "$VG_HERE/domain.xml.in" >"$dir/domain.xml"
+    vg_domain_xml "$name" "$VG_KERNEL" "$VG_INITRD" "$dir" "$xres" "$yres" >"$dir/domain.xml"
     "${VG_VIRSH[@]}" define "$dir/domain.xml" >/dev/null || vg_fail "virsh define $name failed"
     VG_DOMAINS+=("$name")
 }

@@ -31,11 +31,8 @@ done
 
 # The demo domain as another checkout, since deleted, left it defined: its
 # kernel and logs under a tree that is gone. boot-demo.sh defines it again.
-sed -e "s|@NAME@|$VREDIR_DEMO_NAME|g" -e "s|@KERNEL@|$tmp/gone/build/guest/vmlinuz|g" \
-    -e "s|@INITRD@|$tmp/gone/build/guest/initrd.img|g" -e "s|@CMDLINE@||g" \
-    -e "s|@SERIAL_LOG@|$tmp/gone/build/demo/$VREDIR_DEMO_NAME/serial.log|g" -e "s|@CMD_SOCKET@|$tmp/gone/c.sock|g" \
-    -e "s|@QGA_SOCKET@|$tmp/gone/q.sock|g" -e "s|@VNC_SOCKET@|$tmp/gone/v.sock|g" -e "s|@XRES@|1024|g" -e "s|@YRES@|768|g" \
-    "$src/tests/guest/domain.xml.in" >"$tmp/stale.xml"
+vg_domain_xml "$VREDIR_DEMO_NAME" "$tmp/gone/build/guest/vmlinuz" "$tmp/gone/build/guest/initrd.img" \
+    "$tmp/gone/build/demo/$VREDIR_DEMO_NAME" >"$tmp/stale.xml"
 virsh -q -c qemu:///system define "$tmp/stale.xml" >/dev/null
 out=$("$src/examples/boot-demo.sh" 2>&1); rc=$?
 check "boot-demo.sh boots the demo domain" [ $rc = 0 ]
