@@ -88,9 +88,12 @@ vm-list --state shutoff >"$out/table" 2>&1
 check "vm-list --state shutoff hides it" bash -c "! grep -q '^$name ' '$out/table'"
 
 # ---- watch events caused by another process ---------------------------------
-vm-list --watch --name "$name" >"$out/watch" 2>"$out/watch.err" &
+# -v logs "watching lifecycle events" once the event callback is registered:
+# events before that are not the watcher's to see, so wait for it.
+vm-list -v --watch --name "$name" >"$out/watch" 2>"$out/watch.err" &
 watch_pid=$!
-sleep 1
+end=$((SECONDS + 20))
+until grep -q "watching lifecycle events" "$out/watch.err" || [ "$SECONDS" -ge "$end" ]; do sleep 0.1; done
 before=$(ready_count)
 "${VG_VIRSH[@]}" destroy "$name" >/dev/null
 "${VG_VIRSH[@]}" start "$name" >/dev/null
