@@ -10,10 +10,7 @@
 #
 # bash tests/bench/capture_bench.sh [RUNS]   (build dir: $VREDIR_BUILD_DIR or build/)
 set -u
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 PATH="$VREDIR_BUILD_DIR/tools/redir-capture:$VREDIR_BUILD_DIR/tools/redir-dump:$PATH"
 runs=${1:-10}
 # shellcheck source=../guest/fixture.sh

@@ -60,9 +60,7 @@
 set -u
 report_only=
 if [ "${1:-}" = --report ]; then report_only=$2; shift 2; fi
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 VREDIR_BUILD_DIR=$(cd "$VREDIR_BUILD_DIR" && pwd) || exit 1
 duration=${1:-60} slice=${2:-10} probes=${3:-15} peers=${4:-gdi gdix xpra vnc} loads=${5:-textview animation}
 

@@ -8,10 +8,7 @@
 #
 #   bash tests/bench/inject_bench.sh     (CHARS=3000 VNC_CHARS=600 VIRSH_CHARS=100 RUNS=3)
 set -u
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 command -v redir-inject >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/redir-inject:$PATH"
 chars=${CHARS:-3000}
 vnc_chars=${VNC_CHARS:-600}

@@ -30,10 +30,7 @@
 # bash tests/bench/mux_bench.sh [throughput|latency|setup|cpu|all] [RUNS] [VIEWERS]
 #   env: SIZE_MB (default 1024), PINGS (default 300), SECS (cpu window, default 20)
 set -u
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 PATH="$VREDIR_BUILD_DIR/tools/redir-mux:$VREDIR_BUILD_DIR/tools/redir-capture:$VREDIR_BUILD_DIR/tools/redir-dump:$VREDIR_BUILD_DIR/tests:$PATH"
 what=${1:-all} runs=${2:-5} viewers=${3:-20}
 size_mb=${SIZE_MB:-1024} pings=${PINGS:-300} secs=${SECS:-20}

@@ -20,10 +20,7 @@
 #
 # bash tests/bench/stream_bench.sh [fps|bytes|photon|cursor|all] [RUNS] [SECS]
 set -u
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 PATH="$VREDIR_BUILD_DIR/tools/redir-capture:$VREDIR_BUILD_DIR/tools/redir-inject:$VREDIR_BUILD_DIR/tools/redir-dump:$PATH"
 what=${1:-all} runs=${2:-3} secs=${3:-20}
 for t in socat:socat python3:python3 virsh:libvirt-clients; do

@@ -6,9 +6,9 @@
 #include <cstdint>
 #include <cstdlib>
 
-#include "gdi_records.hpp"
+#include "wire/gdi_records.hpp"
 #include "gdi_scene.hpp"
-#include "stream_decoder.hpp"
+#include "wire/stream_decoder.hpp"
 #include "stream_text.hpp"
 
 using namespace vredir;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "input_script.hpp"
+#include "input/input_script.hpp"
 
 using namespace vredir;
 

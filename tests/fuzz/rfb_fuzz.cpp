@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "rfb_client.hpp"
-#include "rfb_encodings.hpp"
+#include "rfb/rfb_client.hpp"
+#include "rfb/rfb_encodings.hpp"
 
 using namespace vredir;
 

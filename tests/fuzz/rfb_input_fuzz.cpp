@@ -4,7 +4,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "rfb_input.hpp"
+#include "rfb/rfb_input.hpp"
 
 using namespace vredir;
 

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <cstddef>
 
-#include "display_surface.hpp"
-#include "stream_decoder.hpp"
+#include "media/display_surface.hpp"
+#include "wire/stream_decoder.hpp"
 #include "stream_text.hpp"
 
 using namespace vredir::stream;

@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "stream_decoder.hpp"
+#include "wire/stream_decoder.hpp"
 #include "stream_join.hpp"
 #include "stream_recorder.hpp"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "password_hash.hpp"
-#include "tls_transport.hpp"
+#include "net/tls_transport.hpp"
 #include "users_file.hpp"
 
 using namespace vredir;

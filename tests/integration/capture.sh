@@ -10,15 +10,9 @@
 # hand: bash tests/integration/capture.sh (the build dir defaults to build/).
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
-for t in redir-capture redir-dump; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
-done
-command -v wav-tone >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools redir-capture redir-dump
+need_helpers wav-tone
 
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"

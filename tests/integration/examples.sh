@@ -2,8 +2,8 @@
 # Every file in examples/ is run here, against a uniquely named demo domain
 # that is removed afterwards. One guest boot for the group.
 set -u
-src=${VREDIR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-export VREDIR_BUILD_DIR=${VREDIR_BUILD_DIR:-$src/build}
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+src=$VREDIR_SOURCE_DIR
 source "$src/tests/guest/fixture.sh"
 vg_ensure_libvirt
 export VREDIR_DEMO_NAME=vredir-test-examples-$$

@@ -22,14 +22,9 @@
 # Every check prints "ok - ..." or "not ok - ..."; the script fails if any did.
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-for t in gdi-forward redir-dump x-replay; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
-done
-command -v vrs-build >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools gdi-forward redir-dump x-replay
+need_helpers vrs-build
 command -v vrs-build >/dev/null || { echo "not ok - test helper vrs-build is not built"; exit 1; }
 apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
 [ -f "$apps/primitives.exe" ] || { echo "not ok - the Windows test apps are not built ($apps)"; exit 1; }

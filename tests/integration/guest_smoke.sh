@@ -9,10 +9,7 @@
 #   VREDIR_BUILD_DIR   build tree    (default: $VREDIR_SOURCE_DIR/build)
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VREDIR_SOURCE_DIR=${VREDIR_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
-VREDIR_BUILD_DIR=${VREDIR_BUILD_DIR:-$VREDIR_SOURCE_DIR/build}
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 guest=$VREDIR_SOURCE_DIR/tests/guest
 
 # shellcheck source-path=SCRIPTDIR/../guest source=fixture.sh

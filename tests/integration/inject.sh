@@ -9,16 +9,9 @@
 # defaults to build/). INJECT_CHARS changes the size of the typing check.
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
-for t in redir-inject vm-power redir-dump; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
-done
-command -v vrs-build >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
-command -v vrs-build >/dev/null || { echo "not ok - vrs-build is not built"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools redir-inject vm-power redir-dump
+need_helpers vrs-build
 chars=${INJECT_CHARS:-10000}
 
 # shellcheck source=../guest/fixture.sh

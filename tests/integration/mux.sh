@@ -5,16 +5,9 @@
 # fingerprint pinning and ACPI shutdown. One guest for the whole group.
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
-for t in redir-mux redir-capture redir-inject redir-dump; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
-done
-command -v vrs-build >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
-command -v vrs-build >/dev/null || { echo "not ok - vrs-build is not built"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools redir-mux redir-capture redir-inject redir-dump
+need_helpers vrs-build
 command -v openssl >/dev/null || { echo "not ok - openssl is missing (apt-get install -y openssl)"; exit 1; }
 
 # shellcheck source=../guest/fixture.sh

@@ -8,13 +8,9 @@
 # directory, the build and a free port; nothing else is changed.
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 ex=$VREDIR_SOURCE_DIR/examples
-command -v redir-mux >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/redir-mux:$PATH"
-command -v redir-mux >/dev/null || { echo "not ok - redir-mux is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
+need_tools redir-mux
 for t in openssl:openssl supervisord:supervisor supervisorctl:supervisor systemd-analyze:systemd python3:python3; do
     command -v "${t%%:*}" >/dev/null || { echo "not ok - ${t%%:*} is missing (apt-get install ${t#*:})"; exit 1; }
 done

@@ -9,16 +9,9 @@
 # defaults to build/).
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
-for t in redir-mux redir-dump redir-capture redir-inject x-replay; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
-done
-command -v vrs-build >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
-command -v vrs-build >/dev/null || { echo "not ok - vrs-build is not built"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools redir-mux redir-dump redir-capture redir-inject x-replay
+need_helpers vrs-build
 for t in Xvfb:xvfb xdpyinfo:x11-utils python3:python3; do
     command -v "${t%%:*}" >/dev/null || { echo "not ok - ${t%%:*} is missing (apt-get install ${t#*:})"; exit 1; }
 done

@@ -13,14 +13,8 @@
 # defaults to build/).
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-export VREDIR_SOURCE_DIR VREDIR_BUILD_DIR
-for t in redir-capture x-replay redir-inject; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools redir-capture x-replay redir-inject
 export PATH
 # The real components this test drives; a missing one is a failure, not a skip.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"

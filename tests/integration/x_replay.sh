@@ -8,17 +8,9 @@
 # hand: bash tests/integration/x_replay.sh (the build dir defaults to build/).
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-for t in x-replay redir-dump; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
-done
-for t in vrs-build png-pixels; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - test helper $t is not built"; exit 1; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools x-replay redir-dump
+need_helpers vrs-build png-pixels
 # The real components this test drives; a missing one is a failure, not a skip.
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"

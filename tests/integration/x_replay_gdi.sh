@@ -7,17 +7,9 @@
 # Every check prints "ok - ..." or "not ok - ..."; the script fails if any did.
 set -u
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-: "${VREDIR_SOURCE_DIR:=$(cd "$here/../.." && pwd)}"
-: "${VREDIR_BUILD_DIR:=$VREDIR_SOURCE_DIR/build}"
-for t in x-replay redir-dump; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - $t is not built (cmake --build $VREDIR_BUILD_DIR)"; exit 1; }
-done
-for t in vrs-build png-pixels; do
-    command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tests:$PATH"
-    command -v "$t" >/dev/null || { echo "not ok - test helper $t is not built"; exit 1; }
-done
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools x-replay redir-dump
+need_helpers vrs-build png-pixels
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 need_packages Xvfb:xvfb xdotool:xdotool xdpyinfo:x11-utils xprop:x11-utils xwininfo:x11-utils import:imagemagick py:Xlib:python3-xlib

@@ -1,8 +1,8 @@
 // png-pixels: prints a PNG's size and pixels as RRGGBB hex, one row per line
 // (test helper), or with --at X,Y just that pixel.
-#include "cli.hpp"
-#include "image_files.hpp"
-#include "stdio_files.hpp"
+#include "sys/cli.hpp"
+#include "media/image_files.hpp"
+#include "sys/stdio_files.hpp"
 
 using namespace vredir;
 

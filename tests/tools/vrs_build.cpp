@@ -7,9 +7,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli.hpp"
-#include "stdio_files.hpp"
-#include "stream_writer.hpp"
+#include "sys/cli.hpp"
+#include "sys/stdio_files.hpp"
+#include "wire/stream_writer.hpp"
 #include "vrs_build_gdi.hpp"
 
 using namespace vredir;

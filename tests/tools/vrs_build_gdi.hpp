@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "gdi_records.hpp"
-#include "stream_format.hpp"
+#include "wire/gdi_records.hpp"
+#include "wire/stream_format.hpp"
 
 namespace vrs_gdi {
 

@@ -4,9 +4,9 @@
 #include <fstream>
 #include <iterator>
 
-#include "byte_reader.hpp"
-#include "cli.hpp"
-#include "stdio_files.hpp"
+#include "wire/byte_reader.hpp"
+#include "sys/cli.hpp"
+#include "sys/stdio_files.hpp"
 
 using namespace vredir;
 

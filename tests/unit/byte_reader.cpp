@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "byte_reader.hpp"
+#include "wire/byte_reader.hpp"
 
 using vredir::ByteReader;
 

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "domain_devices.hpp"
+#include "virt/domain_devices.hpp"
 
 using vredir::DomainDevices;
 

@@ -4,8 +4,8 @@
 
 #include <set>
 
-#include "byte_reader.hpp"
-#include "gdi_records.hpp"
+#include "wire/byte_reader.hpp"
+#include "wire/gdi_records.hpp"
 
 namespace gdi = vredir::gdi;
 using gdi::Rect;

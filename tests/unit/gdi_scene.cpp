@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "gdi_scene.hpp"
-#include "stream_writer.hpp"
+#include "wire/stream_writer.hpp"
 
 namespace gdi = vredir::gdi;
 

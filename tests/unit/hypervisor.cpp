@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
-#include "domain_devices.hpp"
-#include "domain_events.hpp"
-#include "domain_power.hpp"
-#include "hypervisor.hpp"
+#include "virt/domain_devices.hpp"
+#include "virt/domain_events.hpp"
+#include "virt/domain_power.hpp"
+#include "virt/hypervisor.hpp"
 
 using vredir::DomainState;
 

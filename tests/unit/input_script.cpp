@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "input_script.hpp"
+#include "input/input_script.hpp"
 
 using namespace vredir;
 using Kind = InputAction::Kind;

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "keymap.hpp"
+#include "input/keymap.hpp"
 
 using namespace vredir;
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include "stream_writer.hpp"
+#include "wire/stream_writer.hpp"
 
 namespace vredir::stream::testing {
 

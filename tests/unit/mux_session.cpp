@@ -10,9 +10,9 @@
 
 #include "mux_session.hpp"
 #include "password_hash.hpp"
-#include "stream_decoder.hpp"
-#include "stream_writer.hpp"
-#include "stdio_files.hpp"
+#include "wire/stream_decoder.hpp"
+#include "wire/stream_writer.hpp"
+#include "sys/stdio_files.hpp"
 
 using namespace vredir;
 using namespace vredir::stream;

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "byte_reader.hpp"
-#include "display_resolution.hpp"
-#include "rfb_client.hpp"
+#include "wire/byte_reader.hpp"
+#include "virt/display_resolution.hpp"
+#include "rfb/rfb_client.hpp"
 
 namespace rfb = vredir::rfb;
 

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "byte_reader.hpp"
-#include "rfb_client.hpp"
-#include "rfb_encodings.hpp"
+#include "wire/byte_reader.hpp"
+#include "rfb/rfb_client.hpp"
+#include "rfb/rfb_encodings.hpp"
 
 namespace rfb = vredir::rfb;
 using vredir::put_u16be;

@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "byte_reader.hpp"
-#include "rfb_input.hpp"
+#include "wire/byte_reader.hpp"
+#include "rfb/rfb_input.hpp"
 
 using namespace vredir;
 

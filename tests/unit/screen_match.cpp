@@ -1,5 +1,5 @@
 // Needle search for redir-capture --until-match.
-#include "screen_match.hpp"
+#include "media/screen_match.hpp"
 
 #include <catch2/catch.hpp>
 

@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
-#include "display_surface.hpp"
-#include "stream_decoder.hpp"
-#include "stream_writer.hpp"
+#include "media/display_surface.hpp"
+#include "wire/stream_decoder.hpp"
+#include "wire/stream_writer.hpp"
 #include "unit/memory_stream.hpp"
 
 using namespace vredir;

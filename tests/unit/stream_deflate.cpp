@@ -3,9 +3,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "stream_decoder.hpp"
+#include "wire/stream_decoder.hpp"
 #include "stream_text.hpp"
-#include "stream_writer.hpp"
+#include "wire/stream_writer.hpp"
 #include "unit/memory_stream.hpp"
 
 using namespace vredir;

@@ -3,10 +3,10 @@
 
 #include <catch2/catch.hpp>
 
-#include "stream_decoder.hpp"
+#include "wire/stream_decoder.hpp"
 #include "stream_join.hpp"
 #include "stream_pump.hpp"
-#include "stream_writer.hpp"
+#include "wire/stream_writer.hpp"
 #include "unit/memory_stream.hpp"
 
 using namespace vredir;

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "stream_decoder.hpp"
+#include "wire/stream_decoder.hpp"
 #include "stream_recorder.hpp"
-#include "stream_writer.hpp"
+#include "wire/stream_writer.hpp"
 
 using namespace vredir;
 using namespace vredir::stream;

@@ -5,9 +5,9 @@
 #include <numeric>
 
 #include "audio_queue.hpp"
-#include "escape_chord.hpp"
-#include "keycodes.hpp"
-#include "playback_clock.hpp"
+#include "input/escape_chord.hpp"
+#include "input/keycodes.hpp"
+#include "wire/playback_clock.hpp"
 
 using vredir::AudioQueue;
 using vredir::EscapeChord;

@@ -5,7 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "capture_session.hpp"
-#include "cli.hpp"
+#include "sys/cli.hpp"
 
 int main(int argc, char** argv) {
   vredir::Tool tool("redir-capture", "Capture a VM's display, cursor and audio as a vredir stream");

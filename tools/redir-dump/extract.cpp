@@ -32,7 +32,7 @@ Status Extractor::add(const Event& ev) {
     kind_ = ch.kind_enum();
     if (kind_ == ChannelKind::kAudio) {
       wav_ = std::make_unique<WavWriter>();
-      return wav_->open(dir_ + "/audio.wav", ch.rate, static_cast<uint16_t>(ch.channels));
+      return wav_->open(dir_ + "/audio.wav", ch.rate, static_cast<uint16_t>(ch.channels), ch.format);
     }
     return Status::ok();
   }

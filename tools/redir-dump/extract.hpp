@@ -5,9 +5,9 @@
 #include <memory>
 #include <string>
 
-#include "display_surface.hpp"
-#include "image_files.hpp"
-#include "stream_decoder.hpp"
+#include "media/display_surface.hpp"
+#include "media/image_files.hpp"
+#include "wire/stream_decoder.hpp"
 
 class Extractor {
  public:

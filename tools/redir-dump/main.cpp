@@ -1,10 +1,10 @@
 // redir-dump: validate and inspect any vredir stream.
 #include <spdlog/spdlog.h>
 
-#include "cli.hpp"
+#include "sys/cli.hpp"
 #include "extract.hpp"
-#include "stdio_files.hpp"
-#include "stream_decoder.hpp"
+#include "sys/stdio_files.hpp"
+#include "wire/stream_decoder.hpp"
 #include "stream_text.hpp"
 
 using namespace vredir;

@@ -8,9 +8,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "cli.hpp"
-#include "playback_clock.hpp"
-#include "stream_decoder.hpp"
+#include "sys/cli.hpp"
+#include "wire/playback_clock.hpp"
+#include "wire/stream_decoder.hpp"
 
 namespace vredir {
 

@@ -2,9 +2,9 @@
 // into a VM; every other channel is skipped.
 #pragma once
 
-#include "keymap.hpp"
-#include "rfb_input.hpp"
-#include "status.hpp"
+#include "input/keymap.hpp"
+#include "rfb/rfb_input.hpp"
+#include "wire/status.hpp"
 
 namespace vredir {
 

@@ -14,14 +14,14 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "cli.hpp"
+#include "sys/cli.hpp"
 #include "mux_session.hpp"
-#include "password_prompt.hpp"
-#include "stdio_files.hpp"
-#include "stream_decoder.hpp"
-#include "stream_writer.hpp"
+#include "sys/password_prompt.hpp"
+#include "sys/stdio_files.hpp"
+#include "wire/stream_decoder.hpp"
+#include "wire/stream_writer.hpp"
 #include "subcommands.hpp"
-#include "tls_transport.hpp"
+#include "net/tls_transport.hpp"
 
 using namespace vredir;
 using namespace vredir::stream;

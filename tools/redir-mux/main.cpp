@@ -1,7 +1,7 @@
 // redir-mux: remote sessions (serve, connect, users) and local composition of
 // streams (join, split). Each subcommand lives in its own file; main only
 // wires them together.
-#include "cli.hpp"
+#include "sys/cli.hpp"
 #include "subcommands.hpp"
 
 int main(int argc, char** argv) {

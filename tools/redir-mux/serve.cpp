@@ -19,13 +19,13 @@
 #include <map>
 #include <thread>
 
-#include "cli.hpp"
-#include "hypervisor.hpp"
+#include "sys/cli.hpp"
+#include "virt/hypervisor.hpp"
 #include "login_limiter.hpp"
 #include "mux_session.hpp"
 #include "password_hash.hpp"
 #include "subcommands.hpp"
-#include "tls_transport.hpp"
+#include "net/tls_transport.hpp"
 #include "users_file.hpp"
 
 using namespace vredir;

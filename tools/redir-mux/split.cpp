@@ -11,8 +11,8 @@
 #include <cstring>
 #include <memory>
 
-#include "cli.hpp"
-#include "stdio_files.hpp"
+#include "sys/cli.hpp"
+#include "sys/stdio_files.hpp"
 #include "stream_endpoint.hpp"
 #include "stream_join.hpp"
 #include "stream_pump.hpp"

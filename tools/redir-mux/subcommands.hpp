@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 #include <functional>
 
-#include "status.hpp"
+#include "wire/status.hpp"
 
 namespace redir_mux {
 

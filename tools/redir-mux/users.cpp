@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "password_hash.hpp"
-#include "password_prompt.hpp"
-#include "stdio_files.hpp"
+#include "sys/password_prompt.hpp"
+#include "sys/stdio_files.hpp"
 #include "subcommands.hpp"
 #include "users_file.hpp"
 

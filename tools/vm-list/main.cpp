@@ -7,11 +7,11 @@
 #include <set>
 #include <sstream>
 
-#include "cli.hpp"
-#include "domain_devices.hpp"
-#include "domain_events.hpp"
-#include "hypervisor.hpp"
-#include "stdio_files.hpp"
+#include "sys/cli.hpp"
+#include "virt/domain_devices.hpp"
+#include "virt/domain_events.hpp"
+#include "virt/hypervisor.hpp"
+#include "sys/stdio_files.hpp"
 
 namespace {
 

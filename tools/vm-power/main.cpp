@@ -5,13 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli.hpp"
-#include "display_resolution.hpp"
-#include "domain_events.hpp"
-#include "domain_power.hpp"
-#include "guest_agent.hpp"
-#include "hypervisor.hpp"
-#include "stdio_files.hpp"
+#include "sys/cli.hpp"
+#include "virt/display_resolution.hpp"
+#include "virt/domain_events.hpp"
+#include "virt/domain_power.hpp"
+#include "virt/guest_agent.hpp"
+#include "virt/hypervisor.hpp"
+#include "sys/stdio_files.hpp"
 
 namespace {
 

@@ -22,7 +22,7 @@ void AudioOutput::warn_once(const std::string& what) {
   spdlog::warn("{}; playing without sound (choose a device with --audio-device, or --no-audio)", what);
 }
 
-bool AudioOutput::open(uint32_t rate, uint32_t channels) {
+bool AudioOutput::open(uint32_t rate, uint32_t channels, vredir::stream::SampleFormat format) {
   close();
   if (warned_) return false;
   snd_lib_error_set_handler(quiet_alsa);
@@ -32,7 +32,11 @@ bool AudioOutput::open(uint32_t rate, uint32_t channels) {
     warn_once("cannot open ALSA device '" + device_ + "': " + snd_strerror(rc));
     return false;
   }
-  rc = snd_pcm_set_params(pcm_, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED, channels, rate, 1, kLatencyUs);
+  snd_pcm_format_t alsa_format = SND_PCM_FORMAT_S16_LE;
+  switch (format) {
+    case vredir::stream::SampleFormat::kS16le: alsa_format = SND_PCM_FORMAT_S16_LE; break;
+  }
+  rc = snd_pcm_set_params(pcm_, alsa_format, SND_PCM_ACCESS_RW_INTERLEAVED, channels, rate, 1, kLatencyUs);
   if (rc < 0) {
     snd_pcm_close(pcm_);
     pcm_ = nullptr;
@@ -41,7 +45,7 @@ bool AudioOutput::open(uint32_t rate, uint32_t channels) {
     return false;
   }
   rate_ = rate;
-  queue_ = std::make_unique<vredir::AudioQueue>(size_t(channels) * 2, rate);  // one second
+  queue_ = std::make_unique<vredir::AudioQueue>(size_t(channels) * vredir::stream::sample_bytes(format), rate);  // one second
   spdlog::debug("audio: ALSA '{}' at {} Hz, {} channel(s)", device_, rate, channels);
   return true;
 }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "audio_queue.hpp"
+#include "wire/stream_format.hpp"
 
 typedef struct _snd_pcm snd_pcm_t;
 
@@ -24,7 +25,7 @@ class AudioOutput {
 
   // Opens the device for 16-bit little-endian PCM; false (after one warning)
   // if it cannot be used.
-  bool open(uint32_t rate, uint32_t channels);
+  bool open(uint32_t rate, uint32_t channels, vredir::stream::SampleFormat format);
   void close();
   bool active() const { return pcm_ != nullptr; }
 

@@ -15,8 +15,8 @@
 #include <cstring>
 #include <vector>
 
-#include "exit_codes.hpp"
-#include "keycodes.hpp"
+#include "wire/exit_codes.hpp"
+#include "input/keycodes.hpp"
 
 using vredir::fail;
 using vredir::Status;

@@ -17,10 +17,10 @@
 #include <span>
 #include <string>
 
-#include "gdi_records.hpp"
+#include "wire/gdi_records.hpp"
 #include "gdi_scene.hpp"
-#include "image_files.hpp"
-#include "status.hpp"
+#include "media/image_files.hpp"
+#include "wire/status.hpp"
 
 namespace xreplay {
 

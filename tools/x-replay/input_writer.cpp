@@ -1,6 +1,6 @@
 #include "input_writer.hpp"
 
-#include "stdio_files.hpp"
+#include "sys/stdio_files.hpp"
 
 using vredir::Status;
 namespace stream = vredir::stream;

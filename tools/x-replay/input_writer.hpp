@@ -9,7 +9,7 @@
 #include <map>
 #include <string>
 
-#include "stream_writer.hpp"
+#include "wire/stream_writer.hpp"
 
 namespace xreplay {
 

@@ -3,8 +3,8 @@
 // input stream on stdout:  redir-capture vm1 | x-replay | redir-inject vm1
 #include <cstdlib>
 
-#include "cli.hpp"
-#include "keycodes.hpp"
+#include "sys/cli.hpp"
+#include "input/keycodes.hpp"
 #include "player.hpp"
 
 using namespace vredir;

@@ -16,15 +16,15 @@
 #include <vector>
 
 #include "audio_output.hpp"
-#include "cli.hpp"
-#include "escape_chord.hpp"
+#include "sys/cli.hpp"
+#include "input/escape_chord.hpp"
 #include "gdi_windows.hpp"
-#include "image_files.hpp"
+#include "media/image_files.hpp"
 #include "input_writer.hpp"
-#include "keycodes.hpp"
-#include "playback_clock.hpp"
-#include "stdio_files.hpp"
-#include "stream_decoder.hpp"
+#include "input/keycodes.hpp"
+#include "wire/playback_clock.hpp"
+#include "sys/stdio_files.hpp"
+#include "wire/stream_decoder.hpp"
 #include "surface_window.hpp"
 #include "x_display.hpp"
 
@@ -307,7 +307,7 @@ void Player::on_declare(const stream::ChannelInfo& ch) {
     }
     case stream::ChannelKind::kAudio:
       if (opt_.no_audio || audio_channel_ != 0) return;
-      if (audio_.open(ch.rate, ch.channels)) audio_channel_ = ch.id;
+      if (audio_.open(ch.rate, ch.channels, ch.format)) audio_channel_ = ch.id;
       return;
     default: return;
   }

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "status.hpp"
+#include "wire/status.hpp"
 
 namespace xreplay {
 

@@ -12,9 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "display_surface.hpp"
-#include "image_files.hpp"
-#include "stream_format.hpp"
+#include "media/display_surface.hpp"
+#include "media/image_files.hpp"
+#include "wire/stream_format.hpp"
 #include "x_display.hpp"
 
 namespace xreplay {

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "app_session.hpp"
-#include "exit_codes.hpp"
+#include "wire/exit_codes.hpp"
 #include "pipe_link.hpp"
 
 namespace gdi_forward {

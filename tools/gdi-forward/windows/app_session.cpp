@@ -2,8 +2,8 @@
 
 #include <string>
 
-#include "exit_codes.hpp"
-#include "gdi_records.hpp"
+#include "wire/exit_codes.hpp"
+#include "wire/gdi_records.hpp"
 #include "pipe_link.hpp"
 #include "shared_ring.hpp"
 

@@ -8,11 +8,11 @@
 
 #include "app_registry.hpp"
 #include "app_session.hpp"
-#include "exit_codes.hpp"
-#include "frame_reader.hpp"
-#include "gdi_records.hpp"
+#include "wire/exit_codes.hpp"
+#include "wire/stream_decoder.hpp"
+#include "wire/gdi_records.hpp"
 #include "pipe_link.hpp"
-#include "stream_writer.hpp"
+#include "wire/stream_writer.hpp"
 
 namespace gdi_forward {
 
@@ -83,8 +83,7 @@ struct Upstream {
 
   void run() {
     HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
-    vs::FrameReader reader;
-    std::map<uint16_t, uint8_t> kinds;
+    vs::StreamDecoder decoder;
     std::map<uint16_t, uint16_t> routes;  // upstream gdi channel -> ours
     std::vector<uint8_t> buf(1 << 16);
     for (;;) {
@@ -93,42 +92,44 @@ struct Upstream {
         last_error = GetLastError();
         break;
       }
-      reader.feed(buf.data(), got);
-      vs::Frame f;
+      decoder.feed(buf.data(), got);
+      vs::Event ev;
       std::string err;
       for (;;) {
-        vs::FrameReader::Result r = reader.next(&f, &err);
-        if (r == vs::FrameReader::Result::kNeedMore) break;
-        if (r == vs::FrameReader::Result::kError) {
+        vs::StreamDecoder::Result r = decoder.next(&ev, &err);
+        if (r == vs::StreamDecoder::Result::kNeedMore) break;
+        if (r == vs::StreamDecoder::Result::kError) {
           error = err;
           return;
         }
-        auto type = vs::FrameType(f.header.type);
-        if (f.header.channel == 0) {
-          if (type == vs::FrameType::kDeclare) {
-            vs::Declare d;
-            if (vs::decode_declare(f.payload, &d, &err)) {
-              kinds[d.id] = d.kind;
-              // A client whose own ids differ names the channel it answers.
-              uint32_t down = 0;
-              routes[d.id] = vs::param_u32(d.params, "downstream", &down) && down < 65536 ? uint16_t(down) : d.id;
-            }
-          } else if (type == vs::FrameType::kEnd) {
-            return;
+        if (ev.what != vs::Event::What::kFrame) continue;
+        const uint16_t ch = ev.frame.header.channel;
+        switch (ev.type()) {
+          case vs::FrameType::kDeclare: {
+            const vs::Declare& d = std::get<vs::Declare>(ev.payload);
+            // A client whose own ids differ names the channel it answers.
+            uint32_t down = 0;
+            routes[d.id] = vs::param_u32(d.params, "downstream", &down) && down < 65536 ? uint16_t(down) : d.id;
+            break;
           }
-          continue;
-        }
-        if (type == vs::FrameType::kGdi && on_gdi) {
-          auto route = routes.find(f.header.channel);
-          on_gdi(route == routes.end() ? f.header.channel : route->second, std::string(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
-        } else if (type == vs::FrameType::kControl && on_control) {
-          vs::Control c;
-          if (vs::decode_control(f.payload, &c, &err)) on_control(f.header.channel, c);
+          case vs::FrameType::kEnd: return;
+          case vs::FrameType::kGdi:
+            if (on_gdi) {
+              auto route = routes.find(ch);
+              on_gdi(route == routes.end() ? ch : route->second,
+                     std::string(reinterpret_cast<const char*>(ev.frame.payload.data()), ev.frame.payload.size()));
+            }
+            break;
+          case vs::FrameType::kControl:
+            if (on_control) on_control(ch, std::get<vs::Control>(ev.payload));
+            break;
+          default: break;
         }
       }
     }
-    if (reader.header_seen() || reader.buffered() > 0) {
-      std::string cut = reader.truncation();
+    const vs::FrameReader& framing = decoder.framing();
+    if (framing.header_seen() || framing.buffered() > 0) {
+      std::string cut = framing.truncation();
       if (!cut.empty()) error = cut;
     }
   }

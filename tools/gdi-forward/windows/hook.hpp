@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <string>
 
-#include "gdi_records.hpp"
+#include "wire/gdi_records.hpp"
 
 namespace gdi_hook {
 

@@ -14,7 +14,7 @@
 
 #include "hook.hpp"
 #include "pipe_link.hpp"
-#include "stream_writer.hpp"
+#include "wire/stream_writer.hpp"
 
 namespace gdi_hook {
 

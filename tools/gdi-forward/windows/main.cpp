@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "exit_codes.hpp"
+#include "wire/exit_codes.hpp"
 #include "forward_modes.hpp"
 #include "pipe_link.hpp"
 

@@ -1,0 +1,261 @@
+#include "virt/dbus_display.hpp"
+
+#include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "virt/domain_devices.hpp"
+#include "virt/hypervisor.hpp"
+
+namespace vredir {
+
+namespace {
+
+constexpr const char* kListenerPath = "/org/qemu/Display1/Listener";
+constexpr const char* kListenerInterface = "org.qemu.Display1.Listener";
+// Positions kept between two take() calls; beyond it the oldest merge away.
+constexpr size_t kMaxQueuedPositions = 256;
+
+struct BusFree {
+  void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
+};
+using Bus = std::unique_ptr<sd_bus, BusFree>;
+
+std::string errno_text(int r) { return std::strerror(r < 0 ? -r : r); }
+
+// A client on an already connected socket (QEMU is the authenticating side
+// of both peer-to-peer connections).
+Status open_peer_bus(int fd, Bus* out, const char* what) {
+  sd_bus* b = nullptr;
+  int r = sd_bus_new(&b);
+  if (r < 0) return fail(kExitFailure, std::string("sd_bus_new: ") + errno_text(r));
+  Bus bus(b);
+  if ((r = sd_bus_set_fd(b, fd, fd)) < 0 || (r = sd_bus_negotiate_fds(b, 1)) < 0 || (r = sd_bus_start(b)) < 0)
+    return fail(kExitFailure, std::string("cannot start the D-Bus connection to ") + what + ": " + errno_text(r));
+  *out = std::move(bus);
+  return Status::ok();
+}
+
+// Waits until bus has something to do or timeout_ms passes (-1: forever),
+// also waking on extra_fd.
+int wait_bus(sd_bus* a, sd_bus* b, int extra_fd, int timeout_ms) {
+  pollfd p[3];
+  int n = 0;
+  for (sd_bus* bus : {a, b}) {
+    if (!bus) continue;
+    int fd = sd_bus_get_fd(bus), ev = sd_bus_get_events(bus);
+    if (fd < 0 || ev < 0) return ev < 0 ? ev : fd;
+    p[n++] = {fd, static_cast<short>(ev), 0};
+    uint64_t usec = 0;
+    if (sd_bus_get_timeout(bus, &usec) >= 0 && usec != UINT64_MAX) {
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      uint64_t now = uint64_t(ts.tv_sec) * 1000000 + uint64_t(ts.tv_nsec) / 1000;
+      int ms = usec <= now ? 0 : static_cast<int>(std::min<uint64_t>((usec - now + 999) / 1000, 1000));
+      if (timeout_ms < 0 || ms < timeout_ms) timeout_ms = ms;
+    }
+  }
+  if (extra_fd >= 0) p[n++] = {extra_fd, POLLIN, 0};
+  int rc = ::poll(p, static_cast<nfds_t>(n), timeout_ms);
+  return rc < 0 && errno != EINTR ? -errno : rc;
+}
+
+// Runs every message the bus holds; negative on a broken connection.
+int drain(sd_bus* bus) {
+  for (;;) {
+    int r = sd_bus_process(bus, nullptr);
+    if (r <= 0) return r;
+  }
+}
+
+}  // namespace
+
+struct DbusCursorWatch::Impl {
+  Bus display;   // libvirt's p2p connection: QEMU's org.qemu.Display1 objects
+  Bus listener;  // our side of the socket given to RegisterListener
+  sd_bus_slot* vtable_slot = nullptr;
+};
+
+struct DbusCursorWatchAccess {
+  static void push_pos(DbusCursorWatch* w, DbusCursorPos p) {
+    std::lock_guard lock(w->mu_);
+    auto& q = w->pending_.positions;
+    if (q.size() >= kMaxQueuedPositions) q.erase(q.begin());
+    q.push_back(p);
+    wake(w);
+  }
+  static void wake(DbusCursorWatch* w) {
+    char c = 1;
+    (void)!::write(w->wake_[1], &c, 1);  // non-blocking: a full pipe is awake already
+  }
+};
+
+namespace {
+
+int on_ignore(sd_bus_message* m, void*, sd_bus_error*) { return sd_bus_reply_method_return(m, ""); }
+
+int on_mouse_set(sd_bus_message* m, void* user, sd_bus_error*) {
+  int32_t x = 0, y = 0, on = 0;
+  int r = sd_bus_message_read(m, "iii", &x, &y, &on);
+  if (r < 0) return r;
+  DbusCursorWatchAccess::push_pos(static_cast<DbusCursorWatch*>(user), DbusCursorPos{x, y, on != 0});
+  return sd_bus_reply_method_return(m, "");
+}
+
+int on_interfaces(sd_bus*, const char*, const char*, const char*, sd_bus_message* reply, void*, sd_bus_error*) {
+  return sd_bus_message_append(reply, "as", 0);
+}
+
+const sd_bus_vtable kListenerVtable[] = {
+    SD_BUS_VTABLE_START(0),
+    SD_BUS_METHOD("Scanout", "uuuuay", "", on_ignore, 0),
+    SD_BUS_METHOD("Update", "iiiiuuay", "", on_ignore, 0),
+    SD_BUS_METHOD("ScanoutDMABUF", "huuuutb", "", on_ignore, 0),
+    SD_BUS_METHOD("UpdateDMABUF", "iiii", "", on_ignore, 0),
+    SD_BUS_METHOD("Disable", "", "", on_ignore, 0),
+    SD_BUS_METHOD("MouseSet", "iii", "", on_mouse_set, 0),
+    SD_BUS_METHOD("CursorDefine", "iiiiay", "", on_ignore, 0),
+    SD_BUS_PROPERTY("Interfaces", "as", on_interfaces, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+    SD_BUS_VTABLE_END};
+
+struct CallResult {
+  bool done = false;
+  std::string error;
+};
+
+int on_register_reply(sd_bus_message* m, void* user, sd_bus_error*) {
+  auto* res = static_cast<CallResult*>(user);
+  res->done = true;
+  if (const sd_bus_error* e = sd_bus_message_get_error(m))
+    res->error = std::string(e->name ? e->name : "error") + (e->message ? std::string(": ") + e->message : "");
+  return 0;
+}
+
+}  // namespace
+
+DbusCursorWatch::~DbusCursorWatch() {
+  if (thread_.joinable()) {
+    char c = 1;
+    (void)!::write(stop_[1], &c, 1);
+    thread_.join();
+  }
+  if (impl_ && impl_->vtable_slot) sd_bus_slot_unref(impl_->vtable_slot);
+  impl_.reset();
+  for (int fd : {wake_[0], wake_[1], stop_[0], stop_[1]})
+    if (fd >= 0) ::close(fd);
+}
+
+Status DbusCursorWatch::open(int fd, int console, int timeout_ms, std::unique_ptr<DbusCursorWatch>* out) {
+  std::unique_ptr<DbusCursorWatch> w(new DbusCursorWatch);
+  w->impl_ = std::make_unique<Impl>();
+  if (::pipe2(w->wake_, O_CLOEXEC | O_NONBLOCK) != 0 || ::pipe2(w->stop_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    ::close(fd);
+    return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));
+  }
+  if (Status st = open_peer_bus(fd, &w->impl_->display, "QEMU's D-Bus display"); !st) {
+    ::close(fd);
+    return st;
+  }
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return fail(kExitFailure, std::string("socketpair: ") + std::strerror(errno));
+  if (Status st = open_peer_bus(sv[0], &w->impl_->listener, "the cursor listener"); !st) {
+    ::close(sv[0]);
+    ::close(sv[1]);
+    return st;
+  }
+  int r = sd_bus_add_object_vtable(w->impl_->listener.get(), &w->impl_->vtable_slot, kListenerPath,
+                                   kListenerInterface, kListenerVtable, w.get());
+  if (r < 0) {
+    ::close(sv[1]);
+    return fail(kExitFailure, "cannot export the cursor listener: " + errno_text(r));
+  }
+
+  // RegisterListener returns only after QEMU has authenticated on the other
+  // socket and read the listener's properties, so both connections turn
+  // together until the reply comes.
+  const std::string path = "/org/qemu/Display1/Console_" + std::to_string(console);
+  sd_bus_message* call = nullptr;
+  r = sd_bus_message_new_method_call(w->impl_->display.get(), &call, nullptr, path.c_str(),
+                                     "org.qemu.Display1.Console", "RegisterListener");
+  if (r >= 0) r = sd_bus_message_append(call, "h", sv[1]);  // the message holds a duplicate
+  CallResult res;
+  if (r >= 0)
+    r = sd_bus_call_async(w->impl_->display.get(), nullptr, call, on_register_reply, &res,
+                          uint64_t(timeout_ms) * 1000);
+  sd_bus_message_unref(call);
+  ::close(sv[1]);
+  if (r < 0) return fail(kExitFailure, "cannot call RegisterListener on " + path + ": " + errno_text(r));
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (!res.done) {
+    if (drain(w->impl_->display.get()) < 0 || drain(w->impl_->listener.get()) < 0)
+      return fail(kExitPeerLost, "QEMU's D-Bus display closed the connection while registering the cursor listener");
+    if (res.done) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return fail(kExitTimeout, "QEMU's D-Bus display did not answer RegisterListener in time");
+    if (int rc = wait_bus(w->impl_->display.get(), w->impl_->listener.get(), -1, static_cast<int>(left)); rc < 0)
+      return fail(kExitFailure, "poll: " + errno_text(rc));
+  }
+  if (!res.error.empty()) return fail(kExitFailure, "RegisterListener on " + path + " failed: " + res.error);
+  w->thread_ = std::thread([p = w.get()] { p->run(); });
+  *out = std::move(w);
+  return Status::ok();
+}
+
+void DbusCursorWatch::run() {
+  sd_bus* display = impl_->display.get();
+  sd_bus* listener = impl_->listener.get();
+  for (;;) {
+    if (drain(listener) < 0 || drain(display) < 0) break;
+    int rc = wait_bus(display, listener, stop_[0], -1);
+    if (rc < 0) break;
+    char c;
+    if (::read(stop_[0], &c, 1) == 1) return;
+  }
+  std::lock_guard lock(mu_);
+  pending_.closed = true;
+  DbusCursorWatchAccess::wake(this);
+}
+
+DbusCursorEvents DbusCursorWatch::take() {
+  char buf[64];
+  while (::read(wake_[0], buf, sizeof buf) > 0) {
+  }
+  std::lock_guard lock(mu_);
+  DbusCursorEvents ev = std::move(pending_);
+  pending_ = DbusCursorEvents{};
+  pending_.closed = ev.closed;
+  return ev;
+}
+
+Status open_domain_cursor_watch(const Domain& d, const DomainDevices& devices, int display,
+                                std::unique_ptr<DbusCursorWatch>* out, std::string* why) {
+  int index = -1;
+  for (size_t i = 0; i < devices.graphics.size(); ++i)
+    if (devices.graphics[i].type == "dbus") index = static_cast<int>(i);
+  if (index < 0) {
+    *why = "the domain has no D-Bus display (add <graphics type='dbus' p2p='yes'/> for cursor positions)";
+    return Status::ok();
+  }
+  if (devices.graphics[index].listen_type != "p2p") {
+    *why = "its D-Bus display is not peer-to-peer (set p2p='yes' on <graphics type='dbus'/> for cursor positions)";
+    return Status::ok();
+  }
+  int fd = virDomainOpenGraphicsFD(d.get(), static_cast<unsigned>(index), VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
+  if (fd < 0) {
+    virErrorPtr e = virGetLastError();
+    *why = std::string("cannot open its D-Bus display: ") + (e && e->message ? e->message : "unknown error");
+    return Status::ok();
+  }
+  return DbusCursorWatch::open(fd, display, 5000, out);
+}
+
+}  // namespace vredir

@@ -1,0 +1,78 @@
+// The guest's hardware cursor through QEMU's D-Bus display
+// (<graphics type='dbus' p2p='yes'/>, QEMU 7.0+).
+//
+// QEMU's VNC server sends cursor shapes but never positions (QEMU 7.2's
+// vnc_mouse_set does nothing), so the cursor channel takes positions from
+// the D-Bus display: libvirt hands over a peer-to-peer D-Bus connection
+// (virDomainOpenGraphicsFD on the dbus graphics), we register a listener on
+// /org/qemu/Display1/Console_N over a second, private socket, and QEMU calls
+// its MouseSet method whenever the guest moves or hides its cursor
+// (virtio-gpu cursor queue). Pixels and cursor shapes keep coming through
+// VNC; the Scanout, Update and CursorDefine calls the listener also receives
+// are answered and dropped at once, so QEMU never queues for us.
+//
+// A background thread owns both D-Bus connections. The capture loop polls
+// wake_fd() next to its VNC socket and drains take().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wire/status.hpp"
+
+namespace vredir {
+
+class Domain;
+struct DomainDevices;
+
+struct DbusCursorPos {
+  int32_t x = 0, y = 0;  // hotspot position in the console's pixels
+  bool visible = false;
+};
+
+// What arrived since the last take(): the positions in order (the oldest
+// are dropped if hundreds pile up between two calls).
+struct DbusCursorEvents {
+  std::vector<DbusCursorPos> positions;
+  bool closed = false;  // QEMU dropped the connection
+};
+
+class DbusCursorWatch {
+ public:
+  ~DbusCursorWatch();
+
+  // Registers a listener on console `console` over the peer-to-peer D-Bus
+  // connection fd (ownership taken). Fails with a one-line reason.
+  static Status open(int fd, int console, int timeout_ms, std::unique_ptr<DbusCursorWatch>* out);
+
+  // Readable while events wait in take().
+  int wake_fd() const { return wake_[0]; }
+  DbusCursorEvents take();
+
+  struct Impl;
+
+ private:
+  DbusCursorWatch() = default;
+  void run();
+
+  std::unique_ptr<Impl> impl_;
+  int wake_[2] = {-1, -1};  // pipe: thread -> capture loop
+  int stop_[2] = {-1, -1};  // pipe: destructor -> thread
+  std::mutex mu_;
+  DbusCursorEvents pending_;
+  std::thread thread_;
+
+  friend struct DbusCursorWatchAccess;
+};
+
+// The domain's D-Bus display, if it has a peer-to-peer one: opens it and
+// starts the watch on console `display`. Returns ok with *out empty (and a
+// reason in *why) when the domain has no such display.
+Status open_domain_cursor_watch(const Domain& domain, const DomainDevices& devices, int display,
+                                std::unique_ptr<DbusCursorWatch>* out, std::string* why);
+
+}  // namespace vredir

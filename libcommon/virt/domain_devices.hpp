@@ -1,0 +1,100 @@
+// The virtual I/O devices of a libvirt domain, read from its XML: displays,
+// video heads, inputs, sound and audio backends, USB, serial consoles and the
+// guest-agent channel. Capture, inject and mux pick their per-device drivers
+// from this plain data type, so it holds facts only and no libvirt handles.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/status.hpp"
+
+namespace vredir {
+
+struct GraphicsDevice {
+  std::string type;         // vnc, spice, dbus, sdl, egl-headless, rdp...
+  std::string listen_type;  // address, socket, network, none (empty if absent)
+  std::string address;      // listen address when listen_type is address
+  std::string socket;       // unix socket path when listen_type is socket
+  int port = -1;            // -1: none or not known (inactive autoport domain)
+  bool autoport = false;
+  std::string audio_id;     // <audio id='N'/> inside the graphics element
+};
+
+struct VideoDevice {
+  std::string model;  // virtio, vga, cirrus, qxl, bochs, ramfb, none...
+  int heads = 1;
+  bool primary = false;
+  unsigned long long vram_kib = 0;
+};
+
+struct InputDevice {
+  std::string type;  // keyboard, mouse, tablet, passthrough, evdev
+  std::string bus;   // ps2, usb, virtio, xen...
+  std::string alias;  // <alias name=.../> of a running domain ("" otherwise)
+};
+
+struct SoundDevice {
+  std::string model;     // ich6, ich9, ac97, es1370, sb16, usb, hda...
+  std::string audio_id;  // <audio id='N'/> inside the sound element
+};
+
+struct AudioBackend {
+  std::string id;
+  std::string type;  // none, spice, pulseaudio, alsa, file, dbus...
+};
+
+struct UsbController {
+  std::string model;  // qemu-xhci, nec-xhci, piix3-uhci, ich9-ehci1...
+  int index = 0;
+  int ports = -1;
+};
+
+struct RedirDevice {
+  std::string bus;   // usb
+  std::string type;  // spicevmc, tcp
+};
+
+struct SerialConsole {
+  std::string element;      // serial or console
+  std::string type;         // pty, file, unix, tcp, null...
+  std::string target_type;  // isa-serial, serial, virtio, pci-serial...
+  int target_port = -1;
+  std::string source_path;  // pty device, file or socket path
+};
+
+struct AgentChannel {
+  bool present = false;
+  std::string state;        // connected, disconnected, or empty when unknown
+  std::string source_path;  // unix socket path when known
+};
+
+struct DomainDevices {
+  std::vector<GraphicsDevice> graphics;
+  std::vector<VideoDevice> video;
+  std::vector<InputDevice> inputs;
+  std::vector<SoundDevice> sound;
+  std::vector<AudioBackend> audio;
+  std::vector<UsbController> usb;
+  std::vector<RedirDevice> redirdevs;
+  std::vector<SerialConsole> serials;  // <serial> and <console> elements
+  AgentChannel agent;
+
+  // The primary video model ("" when there is none).
+  std::string primary_video_model() const;
+  // Index (among <graphics>) of the first device of the given type, or -1.
+  int graphics_index(std::string_view type) const;
+};
+
+// Parses the <devices> of a domain XML document. Fails with kExitMalformed when
+// the XML is not a libvirt domain.
+Status parse_domain_devices(std::string_view xml, DomainDevices* out);
+
+nlohmann::ordered_json to_json(const DomainDevices& devices);
+
+// One line for tables: "vnc:1 video:virtio(1) in:kbd,tablet snd:ich9 usb:1 serial:2 agent".
+std::string device_summary(const DomainDevices& devices);
+
+}  // namespace vredir

@@ -1,0 +1,133 @@
+#include "virt/virtio_keyboard.hpp"
+
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/libvirt.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "sys/signals.hpp"
+#include "virt/domain_devices.hpp"
+
+namespace vredir {
+
+using json = nlohmann::json;
+
+namespace {
+
+// A reply member, or nullptr when the reply does not have that shape.
+const json* member(const json& j, std::initializer_list<const char*> keys) {
+  const json* cur = &j;
+  for (const char* k : keys) {
+    if (!cur->is_object()) return nullptr;
+    auto it = cur->find(k);
+    if (it == cur->end()) return nullptr;
+    cur = &*it;
+  }
+  return cur;
+}
+
+}  // namespace
+
+Status VirtioKeyboard::qmp(const std::string& command, std::string* reply) const {
+  char* r = nullptr;
+  if (virDomainQemuMonitorCommand(dom_.get(), command.c_str(), &r, 0) < 0)
+    return libvirt_error("QEMU monitor of '" + dom_.name() + "'");
+  reply->assign(r ? r : "");
+  std::free(r);
+  return Status::ok();
+}
+
+Status VirtioKeyboard::open(Domain domain) {
+  dom_ = std::move(domain);
+  std::string xml;
+  if (Status st = dom_.xml(&xml); !st) return st;
+  DomainDevices devices;
+  if (Status st = parse_domain_devices(xml, &devices); !st) return st;
+  std::string alias;
+  for (const InputDevice& i : devices.inputs)
+    if (i.type == "keyboard" && i.bus == "virtio" && !i.alias.empty()) {
+      alias = i.alias;
+      break;
+    }
+  if (alias.empty())
+    return fail(kExitNotFound, "domain '" + dom_.name() +
+                                   "' has no virtio keyboard (add <input type='keyboard' bus='virtio'/> for fast input)");
+  path_ = "/machine/peripheral/" + alias + "/virtio-backend";
+  if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
+  spdlog::debug("virtio keyboard {}: {} buffers posted", path_, known_free_);
+  return Status::ok();
+}
+
+Status VirtioKeyboard::queue_state(int* free_buffers, uint16_t* used_idx) const {
+  json cmd = {{"execute", "x-query-virtio-queue-element"}, {"arguments", {{"path", path_}, {"queue", 0}}}};
+  std::string reply;
+  if (Status st = qmp(cmd.dump(), &reply); !st) return st;
+  json j = json::parse(reply, nullptr, false);
+  if (const json* e = member(j, {"error", "desc"}); e && e->is_string())
+    return fail(kExitFailure, "QEMU cannot report the virtio keyboard's queue (" + e->get<std::string>() +
+                                  "; x-query-virtio needs QEMU 7.0)");
+  const json* avail = member(j, {"return", "avail", "idx"});
+  const json* used = member(j, {"return", "used", "idx"});
+  if (!avail || !used || !avail->is_number_unsigned() || !used->is_number_unsigned())
+    return fail(kExitFailure, "unexpected answer from QEMU about the virtio keyboard's queue");
+  uint16_t a = static_cast<uint16_t>(avail->get<uint64_t>());
+  *used_idx = static_cast<uint16_t>(used->get<uint64_t>());
+  *free_buffers = static_cast<uint16_t>(a - *used_idx);
+  return Status::ok();
+}
+
+Status VirtioKeyboard::send(std::span<const KeyPress> keys, int timeout_ms) {
+  if (keys.empty()) return Status::ok();
+  if (keys.size() > static_cast<size_t>(kMaxBatch)) return fail(kExitFailure, "virtio keyboard batch too large");
+  const int needed = static_cast<int>(keys.size()) + 1;  // the events and the report's SYN
+  json events = json::array();
+  for (const KeyPress& k : keys) {
+    uint16_t qnum = qnum_from_evdev(k.code);
+    if (qnum == 0) return fail(kExitFailure, "key code " + std::to_string(k.code) + " has no QEMU key number");
+    events.push_back({{"type", "key"}, {"data", {{"down", k.down}, {"key", {{"type", "number"}, {"data", qnum}}}}}});
+  }
+  const std::string command =
+      json{{"execute", "input-send-event"}, {"arguments", {{"events", std::move(events)}}}}.dump();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    // The state seen after the last batch can only understate the buffers
+    // posted since (the guest only adds them), unless another client typed
+    // meanwhile: a report dropped that way is detected below and sent again.
+    while (known_free_ < needed) {
+      if (interrupted()) return fail(kExitInterrupted, "interrupted");
+      if (std::chrono::steady_clock::now() > deadline)
+        return fail(kExitTimeout, "the guest has not taken key events from its virtio keyboard for " +
+                                      std::to_string(timeout_ms / 1000) + " s");
+      if (known_free_ >= 0) {
+        ++waits_;
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+      }
+      if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
+    }
+    uint16_t used_before = known_used_;
+    std::string reply;
+    if (Status st = qmp(command, &reply); !st) return st;
+    json j = json::parse(reply, nullptr, false);
+    if (const json* e = member(j, {"error", "desc"}); e && e->is_string())
+      return fail(kExitFailure, "QEMU refused key events: " + e->get<std::string>());
+    // QEMU handles the command synchronously: by its answer the report is in
+    // the guest's buffers, or was dropped whole (never in part).
+    if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
+    uint16_t advanced = static_cast<uint16_t>(known_used_ - used_before);
+    if (advanced >= needed) break;
+    ++resent_;
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail(kExitFailure, "the virtio keyboard keeps refusing a report of " + std::to_string(keys.size()) +
+                                    " key events");
+    spdlog::debug("virtio keyboard: report of {} events not taken (used index moved by {}); sending it again",
+                  keys.size(), advanced);
+  }
+  ++batches_;
+  return Status::ok();
+}
+
+}  // namespace vredir

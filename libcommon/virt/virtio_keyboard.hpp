@@ -1,0 +1,62 @@
+// Key events into a VM's virtio keyboard through QEMU's monitor (libvirt's
+// QMP passthrough), paced on the guest's own buffers.
+//
+// Why: QEMU's VNC server releases key events through ui/input.c's key queue
+// at one per key-delay-ms (10 ms), a ceiling of 100 key events/s that libvirt
+// gives no way to change. QMP input-send-event has no such delay, but feeding
+// a PS/2 keyboard that way overruns its 16-byte queue (hw/input/ps2.c) with no
+// way to see it happen. A virtio keyboard is different: QEMU delivers each
+// event into a buffer the guest driver posted on the event virtqueue, and
+// drops a whole report when there are not enough (hw/input/virtio-input.c).
+// QEMU 7.0's x-query-virtio-queue-element reads the queue's avail and used
+// indexes from guest memory, so the number of posted buffers is known before
+// sending: a batch goes out only when every one of its events (plus the
+// report's SYN) has a buffer, and the used index advancing by that much
+// confirms it was delivered to the device. Nothing runs in the guest.
+//
+// The batch size also bounds how many events one report carries: the guest's
+// evdev clients have a 64-event buffer, so reports stay well below it.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "virt/hypervisor.hpp"
+#include "input/keymap.hpp"
+#include "rfb/rfb_input.hpp"
+#include "wire/status.hpp"
+
+namespace vredir {
+
+class VirtioKeyboard : public KeyBatchPath {
+ public:
+  static constexpr int kMaxBatch = 16;  // key events per report
+
+  // Finds the running domain's virtio keyboard and checks that its QEMU can
+  // report the event queue. kExitNotFound when the domain has no virtio
+  // keyboard; kExitFailure when QEMU is too old (no x-query-virtio).
+  Status open(Domain domain);
+  const std::string& qom_path() const { return path_; }
+
+  // Delivers keys (at most kMaxBatch) as one report: waits until the guest
+  // has posted enough buffers, sends, and confirms from the used index.
+  Status send(std::span<const KeyPress> keys, int timeout_ms) override;
+  int max_batch() const override { return kMaxBatch; }
+
+  uint64_t batches() const { return batches_; }
+  uint64_t waits() const { return waits_; }
+  uint64_t resent() const { return resent_; }
+
+ private:
+  Status qmp(const std::string& command, std::string* reply) const;
+  // Buffers the guest has posted and QEMU has not used yet, and the used index.
+  Status queue_state(int* free_buffers, uint16_t* used_idx) const;
+
+  Domain dom_;
+  std::string path_;
+  int known_free_ = -1;  // buffers free as last seen (-1: not yet asked)
+  uint16_t known_used_ = 0;
+  uint64_t batches_ = 0, waits_ = 0, resent_ = 0;
+};
+
+}  // namespace vredir

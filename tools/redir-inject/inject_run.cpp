@@ -1,0 +1,230 @@
+#include "inject_run.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "input/keymap.hpp"
+#include "rfb/rfb_input.hpp"
+#include "stream_input.hpp"
+#include "sys/signals.hpp"
+#include "sys/stdio_files.hpp"
+#include "virt/domain_devices.hpp"
+#include "virt/hypervisor.hpp"
+#include "virt/virtio_keyboard.hpp"
+#include "virt/vnc_session.hpp"
+#include "wire/stream_writer.hpp"
+
+namespace vredir {
+
+namespace {
+
+// Channel ids of the acknowledgement stream. Events that came from flags or a
+// script have no input stream of their own: the ack stream declares a keyboard
+// and a pointer channel for them, and their ACK frames name those.
+constexpr uint16_t kAckChannel = 1;
+constexpr uint16_t kFlagKeyboardChannel = 2;
+constexpr uint16_t kFlagPointerChannel = 3;
+
+Status read_script(const std::string& path, std::string* out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return fail(kExitFailure, "cannot open script '" + path + "': " + std::strerror(errno));
+  std::string data;
+  char buf[65536];
+  while (f.read(buf, sizeof buf) || f.gcount() > 0) {
+    data.append(buf, static_cast<size_t>(f.gcount()));
+    if (data.size() > kMaxScriptBytes)
+      return fail(kExitUsage, path + ": script is larger than " + std::to_string(kMaxScriptBytes >> 20) + " MiB");
+  }
+  *out = std::move(data);
+  return Status::ok();
+}
+
+// Opens the VNC display; *domain keeps the domain (for its virtio keyboard).
+Status open_vnc(const std::string& vnc_address, const std::string& uri, const std::string& domain_ref, int* fd,
+                Domain* domain) {
+  if (!vnc_address.empty()) return connect_vnc_address(vnc_address, fd);
+  silence_libvirt_errors();
+  Connection conn;
+  if (Status st = conn.open(uri); !st) return st;
+  Domain dom;
+  if (Status st = conn.lookup(domain_ref, &dom); !st) return st;
+  DomainState state;
+  if (Status st = dom.state(&state); !st) return st;
+  if (state == DomainState::kPaused)
+    return fail(kExitFailure, "domain '" + dom.name() + "' is paused and would drop input (try: vm-power resume " +
+                                  dom.name() + ")");
+  if (state != DomainState::kRunning)
+    return fail(kExitFailure, "domain '" + dom.name() + "' is " + state_name(state) + " (try: vm-power start " +
+                                  dom.name() + ")");
+  // The first VNC display, wherever it sits among the domain's <graphics>.
+  std::string xml;
+  if (Status st = dom.xml(&xml); !st) return st;
+  DomainDevices devices;
+  if (Status st = parse_domain_devices(xml, &devices); !st) return st;
+  if (Status st = open_domain_display(dom, devices, 0, fd); !st) return st;
+  *domain = std::move(dom);
+  return Status::ok();
+}
+
+Status run_actions(const std::vector<InputAction>& actions, InputDelivery* d, bool acks, uint64_t* key_seq,
+                   uint64_t* ptr_seq) {
+  auto key_tag = [&] { return AckTag{acks, kFlagKeyboardChannel, ++*key_seq}; };
+  auto ptr_tag = [&] { return AckTag{acks, kFlagPointerChannel, ++*ptr_seq}; };
+  for (const InputAction& a : actions) {
+    switch (a.kind) {
+      case InputAction::Kind::kKeys:
+        for (const KeyPress& k : a.keys)
+          if (Status st = d->key(k, key_tag()); !st) return st;
+        break;
+      case InputAction::Kind::kMove:
+        if (Status st = d->pointer(a.x, a.y, d->buttons(), ptr_tag()); !st) return st;
+        break;
+      case InputAction::Kind::kClick: {
+        uint8_t mask = static_cast<uint8_t>(1u << (a.button - 1));
+        uint8_t base = d->buttons() & static_cast<uint8_t>(~mask);
+        if (Status st = d->pointer(a.x, a.y, base, ptr_tag()); !st) return st;
+        if (Status st = d->pointer(a.x, a.y, base | mask, ptr_tag()); !st) return st;
+        if (Status st = d->pointer(a.x, a.y, base, ptr_tag()); !st) return st;
+        break;
+      }
+      case InputAction::Kind::kScroll: {
+        // Wheel notches are presses and releases of buttons 4 (up) and 5 (down).
+        uint8_t wheel = a.amount < 0 ? 0x08 : 0x10;
+        int32_t x = d->has_position() ? d->last_x() : d->surface_width() / 2;
+        int32_t y = d->has_position() ? d->last_y() : d->surface_height() / 2;
+        for (int32_t i = 0; i < (a.amount < 0 ? -a.amount : a.amount); ++i) {
+          if (Status st = d->pointer(x, y, d->buttons() | wheel, ptr_tag()); !st) return st;
+          if (Status st = d->pointer(x, y, d->buttons() & static_cast<uint8_t>(~wheel), ptr_tag()); !st) return st;
+        }
+        break;
+      }
+      case InputAction::Kind::kSleep:
+        if (Status st = d->wait_until(InputClock::now() + std::chrono::milliseconds(a.ms)); !st) return st;
+        break;
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Status check_inject_options(const InjectOptions& o) {
+  if (!parse_layout(o.keymap)) return fail(kExitUsage, "unknown keymap '" + o.keymap + "' (us, de, fr, gb)");
+  if (o.domain.empty() && o.vnc.empty()) return fail(kExitUsage, "a DOMAIN (or --vnc ADDRESS) is required");
+  if (!o.vnc.empty() && o.keyboard == "virtio")
+    return fail(kExitUsage, "--keyboard virtio needs a DOMAIN's virtio keyboard, not --vnc");
+  return Status::ok();
+}
+
+Status resolve_actions(const InjectOptions& o, std::vector<InputAction>* actions) {
+  std::optional<Layout> layout = parse_layout(o.keymap);
+  if (!layout) return fail(kExitUsage, "unknown keymap '" + o.keymap + "' (us, de, fr, gb)");
+  static const char* const kFlagNames[] = {"--type", "--key", "--move", "--click", "--scroll", "--script"};
+  for (const auto& [flag, v] : o.actions) {
+    InputAction a;
+    std::string err;
+    bool ok = true;
+    switch (flag) {
+      case ActionFlag::kType: ok = make_type_action(v, *layout, &a, &err); break;
+      case ActionFlag::kKey: ok = make_key_action(v, &a, &err); break;
+      case ActionFlag::kMove: ok = make_move_action(v, &a, &err); break;
+      case ActionFlag::kClick: ok = make_click_action(v, &a, &err); break;
+      case ActionFlag::kScroll: ok = make_scroll_action(v, &a, &err); break;
+      case ActionFlag::kScript: {
+        std::string content;
+        if (Status st = read_script(v, &content); !st) return st;
+        if (!parse_input_script(content, v, *layout, actions, &err)) return fail(kExitUsage, err);
+        continue;
+      }
+    }
+    if (!ok) return fail(kExitUsage, std::string(kFlagNames[static_cast<int>(flag)]) + ": " + err);
+    actions->push_back(std::move(a));
+  }
+  return Status::ok();
+}
+
+Status run_inject(const InjectOptions& o) {
+  if (Status st = check_inject_options(o); !st) return st;
+  std::optional<Layout> layout = parse_layout(o.keymap);
+  std::vector<InputAction> actions;
+  if (Status st = resolve_actions(o, &actions); !st) return st;
+  bool read_stream = !o.input.empty() || actions.empty();
+  InputFile in;
+  if (read_stream)
+    if (Status st = in.open(o.input.empty() ? "-" : o.input); !st) return st;
+
+  install_interrupt_handlers();
+  int fd = -1;
+  Domain dom;
+  if (Status st = open_vnc(o.vnc, o.uri, o.domain, &fd, &dom); !st) return st;
+  VncInput vnc_input(fd);
+  std::string target = o.vnc.empty() ? "'" + o.domain + "'" : o.vnc;
+  if (Status st = vnc_input.open(10000); !st) return fail(st.code(), "VNC display of " + target + ": " + st.message());
+  spdlog::debug("VNC server '{}', {}x{}, scancodes {}", vnc_input.server_name(), vnc_input.width(),
+                vnc_input.height(), vnc_input.scancodes() ? "yes" : "no");
+
+  VirtioKeyboard virtio;
+  bool use_virtio = false;
+  if (o.keyboard != "vnc") {
+    if (o.vnc.empty()) {
+      if (Status st = virtio.open(std::move(dom)); st) {
+        use_virtio = true;
+      } else if (o.keyboard == "virtio" || st.code() != kExitNotFound) {
+        if (o.keyboard == "virtio") return st;
+        spdlog::warn("{}; keys go through the VNC server", st.message());
+      }
+    }
+  }
+  spdlog::debug("keys through {}", use_virtio ? "the virtio keyboard " + virtio.qom_path() : "the VNC server");
+
+  stream::StreamWriter writer([](std::string_view b) { return write_all(1, b, "stdout"); });
+  if (o.ack) {
+    Status st = writer.begin("redir-inject", {{"source", read_stream ? "stream" : "flags"}});
+    if (st) st = writer.declare(kAckChannel, stream::ChannelKind::kAck, "acks");
+    if (st && !actions.empty()) st = writer.declare(kFlagKeyboardChannel, stream::ChannelKind::kKeyboard, "flag-keys");
+    if (st && !actions.empty()) st = writer.declare(kFlagPointerChannel, stream::ChannelKind::kPointer, "flag-pointer");
+    if (!st) return st;
+  }
+  auto on_ack = [&](const AckTag& t) -> Status {
+    if (!t.wanted) return Status::ok();
+    stream::Ack a{t.channel, t.seq, t.failed ? stream::AckStatus::kFailed : stream::AckStatus::kDelivered};
+    return writer.ack(kAckChannel, a);
+  };
+  Pacing pacing;
+  if (o.key_interval_ms > 0) {
+    pacing.key_interval = std::chrono::microseconds(static_cast<int64_t>(o.key_interval_ms * 1000));
+    pacing.virtio_key_interval = pacing.key_interval;
+  }
+  InputDelivery delivery(vnc_input, pacing, on_ack);
+  if (use_virtio) delivery.use_virtio_keyboard(&virtio);
+
+  auto t0 = InputClock::now();
+  uint64_t key_seq = 0, ptr_seq = 0;
+  Status st = run_actions(actions, &delivery, o.ack, &key_seq, &ptr_seq);
+  if (st && read_stream) {
+    StreamInputOptions opt{*layout, !o.no_timing, o.ack};
+    st = replay_input_stream(in.fd(), in.path(), opt, &delivery);
+  }
+  // Whatever stopped the run, keys and buttons are not left pressed.
+  if (!st && !st.is_reader_gone() && st.code() != kExitTimeout) (void)delivery.release_all();
+  if (st) st = delivery.finish();
+  double secs = std::chrono::duration<double>(InputClock::now() - t0).count();
+  spdlog::debug("delivered {} key and {} pointer events in {:.2f} s", delivery.key_events(), delivery.pointer_events(),
+               secs);
+  if (use_virtio)
+    spdlog::debug("virtio keyboard: {} reports, {} waits for guest buffers, {} sent again", virtio.batches(),
+                  virtio.waits(), virtio.resent());
+  if (o.ack && !st.is_reader_gone()) {
+    stream::EndReason reason = st ? stream::EndReason::kNormal
+                                  : (st.code() == kExitInterrupted ? stream::EndReason::kInterrupted
+                                                                   : stream::EndReason::kError);
+    Status e = writer.end(reason, st ? "" : st.message());
+    if (st && !e) st = e;
+  }
+  return st;
+}
+
+}  // namespace vredir

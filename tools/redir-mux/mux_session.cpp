@@ -1,0 +1,584 @@
+#include "mux_session.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+#include "sys/cli.hpp"
+#include "virt/display_resolution.hpp"
+#include "virt/domain_devices.hpp"
+#include "virt/domain_power.hpp"
+#include "virt/guest_agent.hpp"
+#include "virt/hypervisor.hpp"
+#include "password_hash.hpp"
+#include "wire/stream_decoder.hpp"
+#include "wire/stream_writer.hpp"
+
+namespace vredir::mux {
+
+using namespace vredir::stream;
+using Clock = std::chrono::steady_clock;
+
+bool is_control_command(const std::string& verb) {
+  return verb == "resolution" || verb == "shutdown" || verb == "reboot" || verb == "reset" || verb == "logoff" ||
+         verb == "disconnect";
+}
+
+Status list_vms(const std::string& uri, const UserAccount& account, std::vector<VmEntry>* out) {
+  out->clear();
+  Connection conn;
+  if (Status st = conn.open(uri); !st) return st;
+  std::vector<Domain> domains;
+  if (Status st = conn.list(true, &domains); !st) return st;
+  for (const Domain& d : domains) {
+    if (!account.may_use(d.name())) continue;
+    VmEntry e;
+    e.name = d.name();
+    DomainState state = DomainState::kUnknown;
+    (void)d.state(&state);
+    e.state = state_name(state);
+    std::string xml;
+    DomainDevices devices;
+    if (d.xml(&xml) && parse_domain_devices(xml, &devices)) e.devices = device_summary(devices);
+    out->push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
+void SessionTap::frame(const Frame& f) {
+  if (!rec_ || !rec_->is_open()) return;
+  if (upstream_ && f.header.channel == kSessionChannel && static_cast<FrameType>(f.header.type) == FrameType::kControl) {
+    Control c;
+    std::string err;
+    if (decode_control(f.payload, &c, &err) && c.args.count("password")) {
+      c.args["password"] = "(not recorded)";
+      std::string payload;
+      encode_control(c, payload);
+      Frame copy = f;
+      copy.header.length = static_cast<uint32_t>(payload.size());
+      copy.payload = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(payload.data()), payload.size());
+      (void)rec_->upstream(copy);
+      return;
+    }
+  }
+  (void)(upstream_ ? rec_->upstream(f) : rec_->downstream(f));
+}
+
+void SessionTap::feed(std::string_view bytes) {
+  if (!rec_ || !rec_->is_open() || failed_) return;
+  reader_.feed(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  Frame f;
+  std::string err;
+  FrameReader::Result r;
+  while ((r = reader_.next(&f, &err)) == FrameReader::Result::kFrame) frame(f);
+  if (r == FrameReader::Result::kError) failed_ = true;
+}
+
+namespace {
+
+// A tool run for the session: stdin/stdout pipes, in the session's process group.
+struct Child {
+  pid_t pid = -1;
+  int in = -1;   // its stdin (we write), -1 when not wanted
+  int out = -1;  // its stdout (we read)
+};
+
+std::string program_path(const std::string& name) {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::string dir(buf, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));
+    for (std::string cand : {dir + "/" + name, dir + "/../" + name + "/" + name})
+      if (::access(cand.c_str(), X_OK) == 0) return cand;
+  }
+  return name;  // found through PATH
+}
+
+Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c) {
+  int in[2] = {-1, -1}, out[2] = {-1, -1};
+  if ((with_stdin && ::pipe2(in, O_CLOEXEC) != 0) || ::pipe2(out, O_CLOEXEC) != 0)
+    return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));
+  std::string path = program_path(args[0]);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return fail(kExitFailure, std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(with_stdin ? in[0] : devnull, 0);
+    ::dup2(out[1], 1);
+    ::execvp(path.c_str(), argv.data());
+    std::fprintf(stderr, "redir-mux: cannot run %s: %s\n", path.c_str(), std::strerror(errno));
+    ::_exit(127);
+  }
+  if (with_stdin) {
+    ::close(in[0]);
+    c->in = in[1];
+    ::fcntl(c->in, F_SETFL, O_NONBLOCK);
+  }
+  ::close(out[1]);
+  c->out = out[0];
+  ::fcntl(c->out, F_SETFL, O_NONBLOCK);
+  c->pid = pid;
+  return Status::ok();
+}
+
+// SIGTERM, then SIGKILL once the deadline passes; always reaped.
+void stop_children(std::vector<Child*> children, Clock::time_point deadline) {
+  for (Child* c : children) {
+    if (c->in >= 0) ::close(c->in);
+    if (c->out >= 0) ::close(c->out);
+    c->in = c->out = -1;
+    if (c->pid > 0) ::kill(c->pid, SIGTERM);
+  }
+  for (Child* c : children) {
+    while (c->pid > 0) {
+      int status = 0;
+      pid_t r = ::waitpid(c->pid, &status, WNOHANG);
+      if (r == c->pid || (r < 0 && errno == ECHILD)) {
+        c->pid = -1;
+        break;
+      }
+      if (Clock::now() >= deadline) {
+        ::kill(c->pid, SIGKILL);
+        ::waitpid(c->pid, &status, 0);
+        c->pid = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+class Session {
+ public:
+  Session(Transport& t, const ServerSessionConfig& cfg)
+      : t_(t), cfg_(cfg), out_([this](std::string_view b) {
+          outq_.append(b);
+          down_tap_.feed(b);
+          return Status::ok();
+        }),
+        inject_w_([this](std::string_view b) {
+          injq_.append(b);
+          return Status::ok();
+        }) {}
+
+  Status run();
+
+ private:
+  enum class Phase { kAuth, kSelect, kStreaming, kEnding };
+
+  Status control(const std::string& verb, const Params& args) { return out_.control(kSessionChannel, Control{verb, args}); }
+  // Ends the session: optional failed{code}, then END with the reason.
+  void finish(EndReason reason, const std::string& message, int code = kExitOk);
+  Status on_upstream(const Event& ev);
+  Status on_control(const Control& c);
+  Status do_auth(const Params& args);
+  Status do_select(const Params& args);
+  Status do_command(const Control& c);
+  Status start_streams();
+  void pump_capture();
+  void pump_inject();
+  void check_domain();
+  Status flush(bool block, Clock::time_point deadline);
+
+  Transport& t_;
+  const ServerSessionConfig& cfg_;
+  StreamRecorder rec_;
+  SessionTap down_tap_{&rec_, false}, up_tap_{&rec_, true};
+  StreamWriter out_;       // downstream, into outq_
+  std::string outq_;
+  StreamWriter inject_w_;  // to the input tool, into injq_
+  std::string injq_;
+  StreamDecoder up_;
+  Phase phase_ = Phase::kAuth;
+  const UserAccount* account_ = nullptr;
+  std::string user_;
+  Connection conn_;
+  Domain dom_;
+  bool streams_ = true;
+  bool input_ = false;
+  Child capture_, inject_;
+  FrameReader capture_frames_, inject_frames_;
+  std::map<uint16_t, uint8_t> input_channels_;  // upstream input channels forwarded
+  bool shutdown_requested_ = false;
+  Clock::time_point next_check_ = Clock::now();
+  EndReason reason_ = EndReason::kNormal;
+  std::string end_message_;
+  int end_code_ = kExitOk;
+};
+
+void Session::finish(EndReason reason, const std::string& message, int code) {
+  if (phase_ == Phase::kEnding) return;
+  phase_ = Phase::kEnding;
+  reason_ = reason;
+  end_message_ = message;
+  end_code_ = code;
+  if (code != kExitOk) (void)control("failed", {{"code", std::to_string(code)}, {"message", message}});
+  (void)out_.end(reason, message);
+}
+
+Status Session::flush(bool block, Clock::time_point deadline) {
+  // Sent bytes leave the queue once per call, not once per TLS record: the
+  // queue holds up to 4 MiB and moving it per record cost half the CPU.
+  size_t sent = 0;
+  auto drop_sent = [&] { outq_.erase(0, sent); };
+  while (sent < outq_.size()) {
+    size_t n = 0;
+    Transport::Io io =
+        t_.write_some(reinterpret_cast<const uint8_t*>(outq_.data()) + sent, outq_.size() - sent, &n);
+    if (io == Transport::Io::kOk) {
+      sent += n;
+      continue;
+    }
+    drop_sent();
+    sent = 0;
+    if (io != Transport::Io::kWouldBlock) return fail(kExitPeerLost, "client connection lost");
+    if (!block) return Status::ok();
+    pollfd p{t_.fd(), POLLOUT, 0};
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (ms <= 0) return fail(kExitTimeout, "client stopped reading");
+    ::poll(&p, 1, static_cast<int>(ms));
+  }
+  outq_.clear();
+  return Status::ok();
+}
+
+Status Session::do_auth(const Params& args) {
+  auto it_u = args.find("user"), it_p = args.find("password");
+  if (it_u == args.end() || it_p == args.end() || it_p->second.size() > kMaxPasswordBytes) {
+    finish(EndReason::kDenied, "malformed auth request", kExitMalformed);
+    return Status::ok();
+  }
+  user_ = it_u->second.substr(0, 64);
+  if (long wait = cfg_.banned_for ? cfg_.banned_for(user_) : 0; wait > 0) {
+    if (cfg_.record_login) cfg_.record_login(user_, "banned");
+    finish(EndReason::kDenied,
+           "too many failed logins from this address or for this user; try again in " + std::to_string(wait) + " s",
+           kExitDenied);
+    return Status::ok();
+  }
+  const UserAccount* a = valid_user_name(user_) ? cfg_.users->find(user_) : nullptr;
+  // Unknown users cost the same work and get the same answer.
+  bool ok = a ? verify_password(it_p->second, a->hash) : verify_password_dummy(it_p->second);
+  if (cfg_.record_login) cfg_.record_login(user_, ok ? "ok" : "fail");
+  if (!ok) {
+    finish(EndReason::kDenied, "authentication failed: wrong user name or password", kExitDenied);
+    return Status::ok();
+  }
+  account_ = a;
+  phase_ = Phase::kSelect;
+  if (cfg_.on_authenticated) cfg_.on_authenticated();
+  (void)control("auth-ok", {{"user", user_}, {"view-only", a->view_only ? "1" : "0"}});
+  std::vector<VmEntry> vms;
+  if (Status st = list_vms(cfg_.uri, *a, &vms); !st) {
+    finish(EndReason::kError, st.message(), st.code());
+    return Status::ok();
+  }
+  for (const VmEntry& v : vms) (void)control("vm", {{"name", v.name}, {"state", v.state}, {"devices", v.devices}});
+  return control("list-end", {{"count", std::to_string(vms.size())}});
+}
+
+Status Session::do_select(const Params& args) {
+  auto it = args.find("vm");
+  std::string vm = it == args.end() ? "" : it->second;
+  if (vm.empty() || !account_->may_use(vm)) {
+    spdlog::info("session {} user={}: VM '{}' refused by the ACL", cfg_.peer, user_, vm.substr(0, 64));
+    finish(EndReason::kDenied, "VM '" + vm.substr(0, 64) + "' is not allowed for user '" + user_ + "'", kExitDenied);
+    return Status::ok();
+  }
+  streams_ = !(args.count("streams") && args.at("streams") == "0");
+  if (Status st = conn_.open(cfg_.uri); !st) return finish(EndReason::kError, st.message(), st.code()), Status::ok();
+  if (Status st = conn_.lookup(vm, &dom_); !st) return finish(EndReason::kError, st.message(), st.code()), Status::ok();
+  DomainState state = DomainState::kUnknown;
+  (void)dom_.state(&state);
+  if (streams_ && (state == DomainState::kShutoff || state == DomainState::kCrashed)) {
+    (void)control("progress", {{"stage", "booting"}});
+    (void)flush(true, Clock::now() + std::chrono::seconds(5));
+    PowerOptions po;
+    po.wait = true;
+    po.timeout_s = 60;
+    if (Status st = run_power_action(conn_, dom_, PowerAction::kStart, po); !st)
+      return finish(EndReason::kError, "cannot boot '" + vm + "': " + st.message(), st.code()), Status::ok();
+    (void)control("progress", {{"stage", "waiting for display"}});
+  }
+  spdlog::info("session {} (pid {}) user={}: VM '{}'{}", cfg_.peer, ::getpid(), user_, dom_.name(),
+               streams_ ? "" : " (control only)");
+  input_ = streams_ && !account_->view_only;
+  phase_ = Phase::kStreaming;
+  (void)control("selected", {{"vm", dom_.name()}, {"input", input_ ? "1" : "0"}});
+  if (streams_) return start_streams();
+  return Status::ok();
+}
+
+Status Session::start_streams() {
+  std::string uri = conn_.uri();
+  if (Status st = spawn({cfg_.capture_program, "-q", "-c", uri, dom_.name()}, false, &capture_); !st) return st;
+  if (input_) {
+    if (Status st = spawn({cfg_.inject_program, "-q", "-c", uri, dom_.name(), "--ack", "--no-timing"}, true, &inject_);
+        !st)
+      return st;
+    (void)inject_w_.begin("redir-mux serve", {{"user", user_}});
+  }
+  return Status::ok();
+}
+
+Status Session::do_command(const Control& c) {
+  Status st;
+  const std::string& v = c.verb;
+  if (v == "disconnect") {
+    finish(EndReason::kNormal, "client disconnected; the VM keeps running");
+    return Status::ok();
+  }
+  if (account_->view_only) {
+    st = fail(kExitDenied, "user '" + user_ + "' is view-only");
+  } else if (v == "resolution") {
+    ResolutionRequest req;
+    auto it = c.args.find("size");
+    if (it == c.args.end() || !parse_resolution(it->second, &req.width, &req.height))
+      st = fail(kExitUsage, "resolution needs size=WxH");
+    else
+      st = change_resolution(dom_, req);
+  } else if (v == "logoff") {
+    st = logoff_session(dom_, 30);
+  } else {
+    PowerAction a = v == "shutdown" ? PowerAction::kShutdown : v == "reboot" ? PowerAction::kReboot : PowerAction::kReset;
+    st = run_power_action(conn_, dom_, a, PowerOptions{});
+    if (st && a == PowerAction::kShutdown) shutdown_requested_ = true;
+  }
+  spdlog::info("session {} user={}: {} on '{}': {}", cfg_.peer, user_, v, dom_.name(), st ? "ok" : st.message());
+  return control("result", {{"command", v},
+                            {"status", st ? "ok" : "failed"},
+                            {"code", std::to_string(st.code())},
+                            {"message", st.message()}});
+}
+
+Status Session::on_control(const Control& c) {
+  if (phase_ == Phase::kAuth) {
+    if (c.verb != "auth") return finish(EndReason::kDenied, "authenticate first", kExitMalformed), Status::ok();
+    return do_auth(c.args);
+  }
+  if (phase_ == Phase::kSelect) {
+    if (c.verb != "select") return finish(EndReason::kError, "select a VM first", kExitMalformed), Status::ok();
+    return do_select(c.args);
+  }
+  if (phase_ == Phase::kStreaming && is_control_command(c.verb)) return do_command(c);
+  return control("result", {{"command", c.verb.substr(0, 64)}, {"status", "failed"}, {"code", "2"},
+                            {"message", "unknown command"}});
+}
+
+Status Session::on_upstream(const Event& ev) {
+  const Frame& f = ev.frame;
+  switch (ev.type()) {
+    case FrameType::kHello:
+      return Status::ok();
+    case FrameType::kEnd:
+      finish(EndReason::kNormal, "client disconnected; the VM keeps running");
+      return Status::ok();
+    case FrameType::kDeclare: {
+      const Declare& d = std::get<Declare>(ev.payload);
+      if (ev.channel && ev.channel->is_input() && input_ && d.id != kSessionChannel) {
+        input_channels_[d.id] = d.kind;
+        return inject_w_.declare_raw(d);
+      }
+      return Status::ok();
+    }
+    case FrameType::kControl:
+      if (f.header.channel == kSessionChannel) return on_control(std::get<Control>(ev.payload));
+      return Status::ok();
+    case FrameType::kClose:
+      if (input_channels_.erase(f.header.channel)) return inject_w_.close_channel(f.header.channel);
+      return Status::ok();
+    default:
+      if (input_channels_.count(f.header.channel))
+        return inject_w_.frame(f.header.channel, ev.type(),
+                               std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
+                               f.header.flags);
+      return Status::ok();  // view-only input, or channels the session does not route
+  }
+}
+
+// Reads the display source while the client queue has room, and re-emits its
+// channels (same ids) into the downstream stream.
+void Session::pump_capture() {
+  uint8_t buf[65536];
+  while (capture_.out >= 0 && outq_.size() < kMaxClientQueue) {
+    ssize_t n = ::read(capture_.out, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+      ::close(capture_.out);
+      capture_.out = -1;
+      // The source went: the VM shut down (libvirt may take a moment to say so).
+      DomainState st = DomainState::kUnknown;
+      for (int i = 0; i < 30; ++i) {
+        (void)dom_.state(&st);
+        if (st == DomainState::kShutoff) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      if (st == DomainState::kShutoff) finish(EndReason::kSourceGone, "VM '" + dom_.name() + "' shut down");
+      else finish(EndReason::kError, "the display capture of '" + dom_.name() + "' ended");
+      return;
+    }
+    capture_frames_.feed(buf, static_cast<size_t>(n));
+    Frame f;
+    std::string err;
+    for (;;) {
+      FrameReader::Result r = capture_frames_.next(&f, &err);
+      if (r == FrameReader::Result::kNeedMore) break;
+      if (r == FrameReader::Result::kError) {
+        finish(EndReason::kError, "display capture: " + err);
+        return;
+      }
+      auto type = static_cast<FrameType>(f.header.type);
+      std::string_view payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+      if (f.header.channel == 0 && (type == FrameType::kHello || type == FrameType::kEnd)) continue;
+      if (f.header.channel >= kSessionChannel) continue;  // never collide with the session's ids
+      (void)out_.frame(f.header.channel, type, payload, f.header.flags);
+    }
+  }
+}
+
+// Acks from the input tool, on channels kAckChannelBase + id.
+void Session::pump_inject() {
+  uint8_t buf[16384];
+  while (inject_.out >= 0) {
+    ssize_t n = ::read(inject_.out, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    if (n <= 0) {
+      ::close(inject_.out);
+      inject_.out = -1;
+      break;
+    }
+    inject_frames_.feed(buf, static_cast<size_t>(n));
+    Frame f;
+    std::string err;
+    while (inject_frames_.next(&f, &err) == FrameReader::Result::kFrame) {
+      auto type = static_cast<FrameType>(f.header.type);
+      std::string_view payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+      if (type == FrameType::kDeclare) {
+        Declare d;
+        if (decode_declare(f.payload, &d, &err) && d.id < 16) {
+          d.id = static_cast<uint16_t>(kAckChannelBase + d.id);
+          (void)out_.declare_raw(d);
+        }
+      } else if (f.header.channel != 0 && f.header.channel < 16) {
+        (void)out_.frame(static_cast<uint16_t>(kAckChannelBase + f.header.channel), type, payload, f.header.flags);
+      }
+    }
+  }
+  while (inject_.in >= 0 && !injq_.empty()) {
+    ssize_t n = ::write(inject_.in, injq_.data(), injq_.size());
+    if (n > 0) injq_.erase(0, static_cast<size_t>(n));
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    else {
+      ::close(inject_.in);
+      inject_.in = -1;
+      injq_.clear();
+    }
+  }
+}
+
+void Session::check_domain() {
+  if (phase_ != Phase::kStreaming || Clock::now() < next_check_) return;
+  next_check_ = Clock::now() + std::chrono::milliseconds(500);
+  DomainState st = DomainState::kUnknown;
+  if (!dom_.state(&st)) st = DomainState::kShutoff;  // a transient domain that went away
+  if (st == DomainState::kShutoff) finish(EndReason::kSourceGone, "VM '" + dom_.name() + "' shut down");
+}
+
+Status Session::run() {
+  if (!cfg_.record_file.empty())
+    if (Status st = rec_.open(cfg_.record_file); !st) spdlog::warn("session {}: {}", cfg_.peer, st.message());
+  (void)out_.begin("redir-mux serve", {{"protocol", "session/1"}});
+  (void)out_.declare(kSessionChannel, ChannelKind::kControl, "session");
+  uint8_t buf[65536];
+  bool client_open = true;
+  while (phase_ != Phase::kEnding) {
+    if (interrupted()) {
+      finish(EndReason::kInterrupted, "the server is shutting down");
+      break;
+    }
+    if (phase_ == Phase::kAuth && Clock::now() >= cfg_.auth_deadline) {
+      spdlog::info("session {}: no authentication before the timeout; dropped", cfg_.peer);
+      finish(EndReason::kDenied, "authentication timed out", kExitTimeout);
+      break;
+    }
+    pollfd fds[4];
+    int n = 0;
+    bool up_room = injq_.size() < kMaxClientQueue;
+    short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_.wants_write()) ? POLLOUT : 0));
+    fds[n++] = {t_.fd(), tev, 0};
+    int cap_i = -1, inj_out_i = -1, inj_in_i = -1;
+    if (capture_.out >= 0 && outq_.size() < kMaxClientQueue) cap_i = n, fds[n++] = {capture_.out, POLLIN, 0};
+    if (inject_.out >= 0) inj_out_i = n, fds[n++] = {inject_.out, POLLIN, 0};
+    if (inject_.in >= 0 && !injq_.empty()) inj_in_i = n, fds[n++] = {inject_.in, POLLOUT, 0};
+    int timeout = t_.pending() ? 0 : 200;
+    if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR)
+      return fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
+    if (up_room && ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || t_.pending() || t_.wants_write())) {
+      // Drain what TLS has, a bounded amount per round.
+      for (int i = 0; i < 16 && phase_ != Phase::kEnding; ++i) {
+        size_t got = 0;
+        Transport::Io io = t_.read_some(buf, sizeof buf, &got);
+        if (io == Transport::Io::kWouldBlock) break;
+        if (io != Transport::Io::kOk) {
+          client_open = false;
+          finish(EndReason::kNormal, "client connection closed; the VM keeps running");
+          break;
+        }
+        up_.feed(buf, got);
+        Event ev;
+        std::string err;
+        for (;;) {
+          StreamDecoder::Result r = up_.next(&ev, &err);
+          if (r == StreamDecoder::Result::kNeedMore) break;
+          if (r == StreamDecoder::Result::kError) {
+            finish(EndReason::kError, "malformed stream from client: " + err, kExitMalformed);
+            break;
+          }
+          up_tap_.frame(ev.frame);
+          if (ev.what != Event::What::kFrame) continue;
+          if (Status st = on_upstream(ev); !st) {
+            finish(EndReason::kError, st.message(), st.code());
+            break;
+          }
+          if (phase_ == Phase::kEnding) break;
+        }
+      }
+    }
+    if (cap_i >= 0 && (fds[cap_i].revents & (POLLIN | POLLHUP | POLLERR))) pump_capture();
+    if ((inj_out_i >= 0 && fds[inj_out_i].revents) || (inj_in_i >= 0 && fds[inj_in_i].revents) || !injq_.empty())
+      pump_inject();
+    if (shutdown_requested_) check_domain();
+    if (client_open && !flush(false, Clock::now())) {
+      client_open = false;
+      finish(EndReason::kNormal, "client connection lost; the VM keeps running");
+    }
+  }
+  if (client_open) (void)flush(true, Clock::now() + std::chrono::seconds(2));
+  stop_children({&capture_, &inject_}, Clock::now() + std::chrono::seconds(4));
+  (void)rec_.close();
+  if (end_code_ != kExitOk) return fail(end_code_, end_message_);
+  return Status(kExitOk, end_message_);
+}
+
+}  // namespace
+
+Status run_server_session(Transport& transport, const ServerSessionConfig& config) {
+  Session s(transport, config);
+  return s.run();
+}
+
+}  // namespace vredir::mux

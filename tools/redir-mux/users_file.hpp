@@ -1,0 +1,54 @@
+// The redir-mux users file: one account per line,
+//   NAME HASH vms=GLOB[,GLOB...] [view-only]
+// '#' starts a comment line. HASH is a password_hash string; the globs
+// (fnmatch) say which VMs the account may list and open; view-only accounts
+// get no input channel. The file holds secrets: it is written atomically with
+// mode 0600 and a world-readable file is refused.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wire/status.hpp"
+
+namespace vredir {
+
+struct UserAccount {
+  std::string name;
+  std::string hash;
+  std::vector<std::string> vm_globs;
+  bool view_only = false;
+
+  // True when one of the globs matches the VM name.
+  bool may_use(std::string_view vm) const;
+};
+
+// Account names: 1..64 of [A-Za-z0-9._@-], not starting with '-'.
+bool valid_user_name(std::string_view name);
+// "a*,b" -> {"a*", "b"}; false when empty or a glob has whitespace.
+bool parse_vm_globs(std::string_view text, std::vector<std::string>* out);
+
+class UsersFile {
+ public:
+  // Reads and checks the file. A missing file is an error unless
+  // missing_ok (for "users add" creating it). World-readable: kExitDenied.
+  Status load(const std::string& path, bool missing_ok = false);
+  // Parses file content; path names the file in messages.
+  Status parse(std::string_view text, const std::string& path);
+  // Writes atomically with mode 0600.
+  Status save(const std::string& path) const;
+  std::string serialize() const;
+
+  const UserAccount* find(std::string_view name) const;
+  UserAccount* find(std::string_view name);
+  // Adds or replaces.
+  void put(UserAccount account);
+  bool remove(std::string_view name);
+  const std::vector<UserAccount>& accounts() const { return accounts_; }
+
+ private:
+  std::vector<UserAccount> accounts_;
+};
+
+}  // namespace vredir
