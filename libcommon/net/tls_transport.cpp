@@ -185,7 +185,7 @@ Status listen_endpoint(const Endpoint& ep, int* fd, Endpoint* bound) {
   return Status::ok();
 }
 
-Status connect_endpoint(const Endpoint& ep, double timeout_s, int* fd) {
+Status connect_endpoint(const Endpoint& ep, double timeout_s, int* fd, const std::string& source) {
   auto deadline = Transport::Clock::now() + std::chrono::milliseconds(static_cast<long>(timeout_s * 1000));
   std::string err;
   auto finish_connect = [&](int s, const sockaddr* sa, socklen_t len) -> bool {
@@ -216,12 +216,35 @@ Status connect_endpoint(const Endpoint& ep, double timeout_s, int* fd) {
     if (s >= 0) ::close(s);
     return fail(kExitPeerLost, "cannot connect to " + ep.to_string() + ": " + err);
   }
+  if (!source.empty() && ep.scheme == Endpoint::Scheme::kUnix)
+    return fail(kExitUsage, "a source address needs a tcp:// or tls:// server");
   addrinfo* res = nullptr;
   if (!resolve(ep, false, &res, &err)) return fail(kExitFailure, err);
   int s = -1;
   for (addrinfo* ai = res; ai; ai = ai->ai_next) {
     s = ::socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
     if (s < 0) continue;
+    if (!source.empty()) {
+      // Bind to the source address (port chosen by the kernel) first.
+      addrinfo hints{}, *src = nullptr;
+      hints.ai_family = ai->ai_family;
+      hints.ai_socktype = SOCK_STREAM;
+      hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+      if (::getaddrinfo(source.c_str(), nullptr, &hints, &src) != 0 || !src) {
+        err = "source address '" + source + "' is not an address of the server's family";
+        ::close(s);
+        s = -1;
+        continue;
+      }
+      int rc = ::bind(s, src->ai_addr, src->ai_addrlen);
+      ::freeaddrinfo(src);
+      if (rc != 0) {
+        err = "cannot bind to source address '" + source + "': " + std::strerror(errno);
+        ::close(s);
+        s = -1;
+        continue;
+      }
+    }
     if (finish_connect(s, ai->ai_addr, ai->ai_addrlen)) break;
     ::close(s);
     s = -1;
@@ -264,7 +287,23 @@ Status make_server_tls(const std::string& cert_file, const std::string& key_file
     return fail(kExitFailure, "cannot load key '" + key_file + "': " + ssl_errors());
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     return fail(kExitFailure, "key '" + key_file + "' does not match certificate '" + cert_file + "'");
+  // Ask for a client certificate, without requiring one and without a CA:
+  // the handshake proves the client holds the key, and the session matches
+  // the certificate's fingerprint against the account (users file cert=).
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  static const unsigned char kContext[] = "redir-mux";
+  SSL_CTX_set_session_id_context(ctx.get(), kContext, sizeof kContext - 1);
   *out = std::move(ctx);
+  return Status::ok();
+}
+
+Status use_client_certificate(SSL_CTX* ctx, const std::string& cert_file, const std::string& key_file) {
+  if (SSL_CTX_use_certificate_chain_file(ctx, cert_file.c_str()) != 1)
+    return fail(kExitFailure, "cannot load client certificate '" + cert_file + "': " + ssl_errors());
+  if (SSL_CTX_use_PrivateKey_file(ctx, key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    return fail(kExitFailure, "cannot load client key '" + key_file + "': " + ssl_errors());
+  if (SSL_CTX_check_private_key(ctx) != 1)
+    return fail(kExitFailure, "key '" + key_file + "' does not match certificate '" + cert_file + "'");
   return Status::ok();
 }
 

@@ -38,8 +38,9 @@ bool is_loopback_host(std::string_view host);
 // Listens (SO_REUSEADDR, backlog 128). Port 0 picks a free port: *bound is
 // the endpoint actually listened on.
 Status listen_endpoint(const Endpoint& ep, int* fd, Endpoint* bound);
-// Connects within timeout_s; the socket comes back non-blocking.
-Status connect_endpoint(const Endpoint& ep, double timeout_s, int* fd);
+// Connects within timeout_s; the socket comes back non-blocking. A source
+// address (tcp/tls only) binds the socket to it first.
+Status connect_endpoint(const Endpoint& ep, double timeout_s, int* fd, const std::string& source = "");
 // "127.0.0.1" for an accepted socket, "unix" for a unix one.
 std::string peer_address(int fd);
 
@@ -48,8 +49,12 @@ struct SslCtxFree {
 };
 using SslCtxHandle = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
-// TLS 1.3 only. The server context loads a PEM certificate chain and key.
+// TLS 1.3 only. The server context loads a PEM certificate chain and key,
+// and asks clients for a certificate (optional, any issuer: the caller
+// matches its fingerprint, Transport::peer_fingerprint()).
 Status make_server_tls(const std::string& cert_file, const std::string& key_file, SslCtxHandle* out);
+// A client context presents this certificate and key when the server asks.
+Status use_client_certificate(SSL_CTX* ctx, const std::string& cert_file, const std::string& key_file);
 // ca_file empty: no chain verification (the caller pins a fingerprint or
 // checks known hosts instead).
 Status make_client_tls(const std::string& ca_file, SslCtxHandle* out);

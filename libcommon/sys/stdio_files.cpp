@@ -26,7 +26,7 @@ Status write_stdout(std::string_view text) { return write_all(1, text, "stdout")
 
 OutputFile::~OutputFile() { (void)close(); }
 
-Status OutputFile::open(const std::string& path) {
+Status OutputFile::open(const std::string& path, unsigned mode) {
   (void)close();
   if (path.empty() || path == "-") {
     fd_ = 1;
@@ -34,8 +34,12 @@ Status OutputFile::open(const std::string& path) {
     path_ = "stdout";
     return Status::ok();
   }
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return fail(kExitFailure, "cannot open '" + path + "' for writing: " + std::strerror(errno));
+  if ((mode & 077) == 0 && ::fchmod(fd, mode) != 0) {
+    ::close(fd);
+    return fail(kExitFailure, "cannot make '" + path + "' private: " + std::strerror(errno));
+  }
   fd_ = fd;
   owned_ = true;
   path_ = path;

@@ -18,8 +18,9 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
-  // "-" or empty means stdout.
-  Status open(const std::string& path);
+  // "-" or empty means stdout. A file is created with mode (less the umask);
+  // a private mode (no group or other bits) is also set on a file that existed.
+  Status open(const std::string& path, unsigned mode = 0644);
   Status write(std::string_view data);
   Status write(std::span<const uint8_t> data) {
     return write(std::string_view(reinterpret_cast<const char*>(data.data()), data.size()));

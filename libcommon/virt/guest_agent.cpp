@@ -10,6 +10,7 @@
 
 #include "sys/signals.hpp"
 #include "virt/domain_devices.hpp"
+#include "virt/qmp_reply.hpp"
 
 namespace vredir {
 
@@ -51,16 +52,9 @@ Status GuestAgent::call(const std::string& command, const nlohmann::json& args, 
       return libvirt_error("guest agent command " + command + " failed in '" + domain_.name() + "'");
     return libvirt_error("cannot reach the guest agent of '" + domain_.name() + "'");
   }
-  nlohmann::json parsed = nlohmann::json::parse(reply, nullptr, false);
+  std::string answer(reply);
   std::free(reply);
-  if (parsed.is_discarded() || !parsed.is_object())
-    return fail(kExitMalformed, "the guest agent of '" + domain_.name() + "' sent a reply that is not JSON");
-  if (parsed.contains("error")) {
-    std::string desc = parsed["error"].value("desc", std::string("unknown error"));
-    return fail(kExitFailure, "guest agent command " + command + " failed in '" + domain_.name() + "': " + desc);
-  }
-  *result = parsed.contains("return") ? parsed["return"] : nlohmann::json::object();
-  return Status::ok();
+  return qmp::parse_reply(answer, "the guest agent of '" + domain_.name() + "' (" + command + ")", result);
 }
 
 Status GuestAgent::exec(const std::string& path, const std::vector<std::string>& args, double timeout_s,
@@ -68,17 +62,17 @@ Status GuestAgent::exec(const std::string& path, const std::vector<std::string>&
   nlohmann::json ret;
   nlohmann::json exec_args = {{"path", path}, {"arg", args}, {"capture-output", true}};
   if (Status st = call("guest-exec", exec_args, &ret); !st) return st;
-  if (!ret.is_object() || !ret.contains("pid") || !ret["pid"].is_number_integer())
-    return fail(kExitMalformed, "guest-exec in '" + domain_.name() + "' returned no pid");
-  int64_t pid = ret["pid"].get<int64_t>();
+  std::optional<int64_t> got_pid = qmp::int_at(ret, {"pid"});
+  if (!got_pid) return fail(kExitMalformed, "guest-exec in '" + domain_.name() + "' returned no pid");
+  int64_t pid = *got_pid;
   auto start = std::chrono::steady_clock::now();
   for (;;) {
     nlohmann::json status;
     if (Status st = call("guest-exec-status", {{"pid", pid}}, &status); !st) return st;
-    if (status.is_object() && status.value("exited", false)) {
-      *exit_code = status.value("exitcode", status.contains("signal") ? 128 + status.value("signal", 0) : 0);
-      return Status::ok();
-    }
+    bool exited = false;
+    if (Status st = qmp::parse_exec_status(status, &exited, exit_code); !st)
+      return fail(st.code(), st.message() + " in '" + domain_.name() + "'");
+    if (exited) return Status::ok();
     if (interrupted()) return fail(kExitInterrupted, "interrupted while waiting for " + path + " in the guest");
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >= timeout_s)
       return fail(kExitTimeout, path + " did not finish in '" + domain_.name() + "' within the timeout");
@@ -91,8 +85,8 @@ Status logoff_session(const Domain& domain, double timeout_s) {
   if (Status st = agent.check_channel(); !st) return st;
   nlohmann::json os;
   if (Status st = agent.call("guest-get-osinfo", nullptr, &os); !st) return st;
-  std::string os_id = os.is_object() ? os.value("id", std::string()) : std::string();
-  std::string kernel = os.is_object() ? os.value("kernel-name", std::string()) : std::string();
+  std::string os_id = qmp::string_at(os, {"id"}).value_or("");
+  std::string kernel = qmp::string_at(os, {"kernel-name"}).value_or("");
   bool windows = os_id == "mswindows" || kernel.rfind("Windows", 0) == 0;
   spdlog::debug("guest OS of '{}': id={} kernel={}", domain.name(), os_id, kernel);
 

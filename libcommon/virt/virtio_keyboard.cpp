@@ -11,26 +11,13 @@
 
 #include "sys/signals.hpp"
 #include "virt/domain_devices.hpp"
+#include "virt/qmp_reply.hpp"
 
 namespace vredir {
 
 using json = nlohmann::json;
 
-namespace {
-
-// A reply member, or nullptr when the reply does not have that shape.
-const json* member(const json& j, std::initializer_list<const char*> keys) {
-  const json* cur = &j;
-  for (const char* k : keys) {
-    if (!cur->is_object()) return nullptr;
-    auto it = cur->find(k);
-    if (it == cur->end()) return nullptr;
-    cur = &*it;
-  }
-  return cur;
-}
-
-}  // namespace
+using qmp::member;
 
 Status VirtioKeyboard::qmp(const std::string& command, std::string* reply) const {
   char* r = nullptr;

@@ -96,9 +96,11 @@ FrameReader::Result FrameReader::next(Frame* out, std::string* err) {
     }
     if (buffered() < kFrameHeaderSize) return Result::kNeedMore;
     FrameHeader h = parse_frame_header(buf_.data() + start_);
-    if (h.length > kMaxPayload)
+    if (h.length > limits_.max_payload)
       return fail(err, "frame length " + std::to_string(h.length) + " over the limit of " +
-                           std::to_string(kMaxPayload) + " at offset " + std::to_string(consumed_));
+                           std::to_string(limits_.max_payload) + " at offset " + std::to_string(consumed_));
+    if (!limits_.allow_deflate && h.channel == 0 && static_cast<FrameType>(h.type) == FrameType::kDeflate)
+      return fail(err, "DEFLATE not accepted here at offset " + std::to_string(consumed_));
     if (buffered() - kFrameHeaderSize < h.length) return Result::kNeedMore;
     out->header = h;
     out->offset = consumed_;

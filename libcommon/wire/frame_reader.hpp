@@ -15,9 +15,20 @@
 
 namespace vredir::stream {
 
+// What a reader accepts. A server reading a peer that has not logged in yet
+// lowers these (small frames, no DEFLATE) so that nothing it parses can
+// claim memory.
+struct FrameLimits {
+  uint32_t max_payload = kMaxPayload;
+  bool allow_deflate = true;
+};
+
 class FrameReader {
  public:
   enum class Result { kFrame, kNeedMore, kError };
+
+  void set_limits(const FrameLimits& limits) { limits_ = limits; }
+  const FrameLimits& limits() const { return limits_; }
 
   void feed(const uint8_t* data, size_t size);
 
@@ -52,6 +63,7 @@ class FrameReader {
   Result inflate_piece(const Frame& piece, std::string* err);
   Result next_inflated(Frame* out, std::string* err);
 
+  FrameLimits limits_;
   std::vector<uint8_t> buf_;
   size_t start_ = 0;
   uint64_t consumed_ = 0;

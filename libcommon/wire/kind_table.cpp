@@ -132,17 +132,27 @@ bool decode_audio_on(ChannelInfo& ch, Event* ev, std::string* why) {
   return true;
 }
 
-constexpr size_t kMaxGdiStates = 4096;  // per gdi channel, for dump annotations
+size_t state_bytes(const gdi::State& s) { return sizeof(gdi::State) + s.clip.size() * sizeof(gdi::Rect); }
 
 bool decode_gdi_on(ChannelInfo& ch, Event* ev, std::string* why) {
   // Checked by the gdi codec here so every reader refuses a malformed record;
   // consumers decode the payload again with gdi::decode_record.
   gdi::Record rec;
   if (!gdi::decode_record(ev->frame.payload, &rec, why)) return false;
-  if (auto* st = std::get_if<gdi::State>(&rec)) {
-    if (ch.gdi_states.size() >= kMaxGdiStates && !ch.gdi_states.count(st->target)) ch.gdi_states.clear();
-    ch.gdi_states[st->target] = std::move(*st);
+  auto* st = std::get_if<gdi::State>(&rec);
+  if (!st || !ch.keep_gdi_states) return true;
+  if (auto old = ch.gdi_states.find(st->target); old != ch.gdi_states.end()) {
+    ch.gdi_state_bytes -= state_bytes(old->second);
+    ch.gdi_states.erase(old);
   }
+  // Over the budget: start afresh rather than grow (descriptions then show
+  // fewer colours; decoding is unaffected).
+  if (ch.gdi_state_bytes + state_bytes(*st) > kMaxGdiStateBytes) {
+    ch.gdi_states.clear();
+    ch.gdi_state_bytes = 0;
+  }
+  ch.gdi_state_bytes += state_bytes(*st);
+  ch.gdi_states[st->target] = std::move(*st);
   return true;
 }
 

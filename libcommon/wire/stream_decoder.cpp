@@ -49,6 +49,10 @@ StreamDecoder::Result StreamDecoder::next(Event* ev, std::string* err) {
   *ev = Event();
   ev->frame = f;
   ev->type_entry = table_->type(f.header.type);
+  if (filter_) {
+    std::string why_not;
+    if (!filter_(f.header, filter_context_, &why_not)) return bad(err, f, why_not);
+  }
   const FrameType type = static_cast<FrameType>(f.header.type);
   std::string why;
 
@@ -76,6 +80,7 @@ StreamDecoder::Result StreamDecoder::next(Event* ev, std::string* err) {
         info.known_kind = info.entry != nullptr;
         info.name = d.name;
         info.params = d.params;
+        info.keep_gdi_states = keep_gdi_states_;
         if (info.entry && info.entry->declare && !info.entry->declare(&info, &why)) return bad(err, f, why);
         auto [it, _] = channels_.emplace(d.id, std::move(info));
         ev->channel = &it->second;

@@ -29,9 +29,12 @@ struct ChannelInfo {
   // audio
   uint32_t rate = 0, channels = 0;
   SampleFormat format = SampleFormat::kS16le;
-  // gdi: the last STATE record per target (bounded), so a dump can show the
-  // colours a drawing record uses
+  // gdi: the last STATE record per target, so a dump can show the colours a
+  // drawing record uses. Bounded by bytes (kMaxGdiStateBytes per channel, then
+  // it starts afresh), and kept only when the decoder is asked to.
+  bool keep_gdi_states = true;
   std::map<uint32_t, gdi::State> gdi_states;
+  size_t gdi_state_bytes = 0;
 
   ChannelKind kind_enum() const { return static_cast<ChannelKind>(kind); }
   std::string kind_label() const;  // "display", or "unknown(42)"
@@ -41,6 +44,9 @@ struct ChannelInfo {
 // Bytes of one audio sample frame (one sample of every channel), from the
 // channel's declaration: channels x the sample format's size.
 uint64_t audio_frame_bytes(const ChannelInfo& channel);
+
+// Most bytes of GDI STATE records a channel keeps for descriptions.
+inline constexpr size_t kMaxGdiStateBytes = 1u << 20;
 
 struct Event {
   enum class What {
@@ -67,6 +73,20 @@ class StreamDecoder {
   // The table must outlive the decoder.
   explicit StreamDecoder(const KindTable& table = standard_table()) : table_(&table) {}
 
+  // What the framing accepts (frame size, DEFLATE); may change between frames.
+  void set_limits(const FrameLimits& limits) { framing_.set_limits(limits); }
+  // Keep each gdi channel's last STATE per target for descriptions (default
+  // on; a reader that only routes frames turns it off).
+  void set_keep_gdi_states(bool keep) { keep_gdi_states_ = keep; }
+  // Called with each frame's header before it is decoded; returning false
+  // (with *why) makes that frame an error. A server that has not seen a
+  // login yet uses it to refuse every frame but the few login needs.
+  using FrameFilter = bool (*)(const FrameHeader& header, void* context, std::string* why);
+  void set_frame_filter(FrameFilter filter, void* context) {
+    filter_ = filter;
+    filter_context_ = context;
+  }
+
   void feed(const uint8_t* data, size_t size) { framing_.feed(data, size); }
   // kEvent: *ev valid until the next feed()/next(). kError: *err is one line
   // naming the problem and its byte offset.
@@ -84,6 +104,9 @@ class StreamDecoder {
   Result decode_on_channel(Event* ev, std::string* err);
 
   const KindTable* table_;
+  bool keep_gdi_states_ = true;
+  FrameFilter filter_ = nullptr;
+  void* filter_context_ = nullptr;
   FrameReader framing_;
   bool hello_seen_ = false;
   bool ended_ = false;

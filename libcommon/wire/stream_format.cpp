@@ -100,12 +100,21 @@ bool read_params(ByteReader& r, Params* out) {
 }
 
 void write_params(const Params& params, std::string& out) {
-  put_u16le(out, static_cast<uint16_t>(params.size()));
+  // Within the format's limits, as read_params checks them: at most kMaxParams
+  // entries, keys of 1..kMaxParamKey bytes, values cut to kMaxParamValue.
+  size_t n = 0;
+  for (const auto& [k, v] : params) n += !k.empty() && k.size() <= kMaxParamKey;
+  n = n < kMaxParams ? n : kMaxParams;
+  put_u16le(out, static_cast<uint16_t>(n));
   for (const auto& [k, v] : params) {
+    if (n == 0) break;
+    if (k.empty() || k.size() > kMaxParamKey) continue;
+    --n;
+    size_t vn = v.size() < kMaxParamValue ? v.size() : kMaxParamValue;
     put_u8(out, static_cast<uint8_t>(k.size()));
     put_bytes(out, k);
-    put_u16le(out, static_cast<uint16_t>(v.size()));
-    put_bytes(out, v);
+    put_u16le(out, static_cast<uint16_t>(vn));
+    out.append(v, 0, vn);
   }
 }
 

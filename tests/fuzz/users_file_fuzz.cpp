@@ -24,7 +24,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < f.accounts().size(); ++i) {
       const UserAccount& a = f.accounts()[i];
       const UserAccount& b = again.accounts()[i];
-      if (a.name != b.name || a.hash != b.hash || a.vm_globs != b.vm_globs || a.view_only != b.view_only) std::abort();
+      if (a.name != b.name || a.hash != b.hash || a.vm_globs != b.vm_globs || a.view_only != b.view_only ||
+          a.cert_fingerprint != b.cert_fingerprint)
+        std::abort();
       (void)a.may_use("demo");
     }
   }

@@ -896,6 +896,9 @@ static void reap_children(void)
 /* Commands (ttyS1)                                                    */
 /* ------------------------------------------------------------------ */
 
+/* Set by the command "agent-replies malformed" (see the guest agent below). */
+static int qga_malformed;
+
 static void do_command(char *line)
 {
     /* trim */
@@ -952,6 +955,10 @@ static void do_command(char *line)
     } else if (!strcmp(cmd, "poweroff")) {
         vlog("ok %s", line);
         power_off("command");
+    } else if (!strcmp(cmd, "agent-replies") && (!strcmp(a1, "malformed") || !strcmp(a1, "normal"))) {
+        /* malformed: guest-get-osinfo and guest-exec-status answer with
+         * members of the wrong JSON types, as a hostile guest could */
+        qga_malformed = !strcmp(a1, "malformed");
     } else if (!strcmp(cmd, "ping")) {
         /* ack only */
     } else if (!strcmp(cmd, "mode")) {
@@ -1400,6 +1407,8 @@ static void qga_dispatch(const char *req)
                                   strcmp(qga_commands[i], "guest-shutdown") ? "true" : "false");
         snprintf(out + n, sizeof out - n, "]}}");
         qga_reply(out);
+    } else if (!strcmp(cmd, "guest-get-osinfo") && qga_malformed) {
+        qga_reply("{\"return\": {\"id\": 42, \"kernel-name\": [\"Windows\"], \"name\": {}}}");
     } else if (!strcmp(cmd, "guest-get-osinfo")) {
         struct utsname u;
         uname(&u);
@@ -1455,6 +1464,8 @@ static void qga_dispatch(const char *req)
         }
         snprintf(out, sizeof out, "{\"return\": {\"pid\": %lu}}", pid);
         qga_reply(out);
+    } else if (!strcmp(cmd, "guest-exec-status") && qga_malformed) {
+        qga_reply("{\"return\": {\"exited\": \"yes\", \"exitcode\": \"0\"}}");
     } else if (!strcmp(cmd, "guest-exec-status")) {
         qga_reply("{\"return\": {\"exited\": true, \"exitcode\": 0}}");
     } else {

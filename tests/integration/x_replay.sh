@@ -195,6 +195,21 @@ x-replay --no-audio <outside.vrs >/dev/null 2>outside.err
 rc=$?
 check "malformed stream (rect outside its surface) on stdin: exit 7, one line" \
     sh -c "[ $rc = 7 ] && [ \$(wc -l <outside.err) = 1 ] && grep -q 'stdin: rect 2x2+3+3 outside' outside.err"
+# One memory budget for the whole process: many channels, each within the
+# per-channel caps, together over --max-memory.
+{
+    echo 'hello producer=t'
+    for i in 1 2 3 4 5 6; do echo "declare $i display big$i"; done
+    for i in 1 2 3 4 5 6; do echo "surface $i 2048 2048"; done
+    echo end
+} | vrs-build >big.vrs
+timeout 30 x-replay --no-audio --max-memory 160 big.vrs >/dev/null 2>big.err
+rc=$?
+check "channels over --max-memory together: exit 7, one line naming the channel ($(cat big.err))" \
+    sh -c "[ $rc = 7 ] && [ \$(wc -l <big.err) = 1 ] && grep -q 'channel 6 (\"big6\") needs 33554432 bytes, over x-replay.s memory budget of 160 MiB' big.err"
+timeout 30 x-replay --no-audio --no-timing --max-memory 256 big.vrs >/dev/null 2>big-ok.err
+rc=$?
+check "the same stream within --max-memory 256: exit 0 ($(cat big-ok.err))" [ $rc = 0 ]
 head -c 4096 /dev/urandom | tr '\211' x >random.bin
 timeout 10 x-replay --no-audio random.bin >/dev/null 2>random.err
 rc=$?

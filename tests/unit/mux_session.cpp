@@ -1,5 +1,6 @@
 // The session protocol, server side, over a plain socket pair against
-// libvirt's test driver (test:///default: one running domain "test").
+// libvirt's test driver (test:///default: one running domain "test"; a node
+// file of our own for a domain that is off).
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -40,20 +41,43 @@ class TestClient {
     ::close(fds_[0]);
   }
 
-  void start(const UsersFile& users, double auth_timeout_s = 10) {
+  void start(const UsersFile& users, double auth_timeout_s = 10, const std::string& uri = "test:///default") {
     cfg_.users = &users;
-    cfg_.uri = "test:///default";
+    cfg_.uri = uri;
     cfg_.peer = "test";
     cfg_.auth_deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(auth_timeout_s * 1000));
-    cfg_.record_login = [this](const std::string& u, const std::string& r) { logins.push_back(r + " " + u); };
-    cfg_.banned_for = [this](const std::string&) { return ban; };
-    server_ = std::thread([this] { status = mux::run_server_session(server_t_, cfg_); });
+    cfg_.begin_login = [this](const std::string& u) {
+      mux::LoginVerdict v;
+      v.banned_s = ban;
+      v.ticket = 7;
+      if (ban) logins.push_back("banned " + u);
+      return v;
+    };
+    cfg_.end_login = [this](uint64_t ticket, const std::string& u, const std::string& r) {
+      logins.push_back(r + " " + u + (ticket == 7 ? "" : " (wrong ticket)"));
+    };
+    cfg_.client_fingerprint = client_fingerprint;
+    cfg_.stall_timeout = stall_timeout;
+    if (!capture_program.empty()) cfg_.capture_program = capture_program;
+    cfg_.inject_program = "true";
+    cfg_.idle_timeout = idle_timeout;
+    // As serve's session process does, the server's end closes when it is done.
+    server_ = std::thread([this] {
+      status = mux::run_server_session(server_t_, cfg_);
+      server_t_.close();
+    });
     w_.begin("unit test");
     w_.declare(mux::kSessionChannel, ChannelKind::kControl, "session");
   }
 
   void send(const std::string& verb, const Params& args = {}) { w_.control(mux::kSessionChannel, Control{verb, args}); }
   void end() { w_.end(); }
+  StreamWriter& writer() { return w_; }
+  // Waits until the server side of the session has ended.
+  void wait() {
+    if (server_.joinable()) server_.join();
+  }
+  int client_fd() const { return fds_[0]; }
 
   Reply read_all() {
     Reply r;
@@ -80,6 +104,9 @@ class TestClient {
   }
 
   long ban = 0;
+  std::string client_fingerprint;
+  std::chrono::milliseconds stall_timeout{30000}, idle_timeout{0};
+  std::string capture_program;
   std::vector<std::string> logins;
   Status status;
 
@@ -88,16 +115,28 @@ class TestClient {
   Transport server_t_;
   mux::ServerSessionConfig cfg_;
   std::thread server_;
-  StreamWriter w_{[this](std::string_view b) { return write_all(fds_[0], b, "socket"); }};
+  // send(MSG_NOSIGNAL): a server that drops us is an error here, not SIGPIPE.
+  StreamWriter w_{[this](std::string_view b) {
+    while (!b.empty()) {
+      ssize_t n = ::send(fds_[0], b.data(), b.size(), MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return fail(kExitPeerLost, "server gone");
+      b.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::ok();
+  }};
 };
 
 UsersFile make_users() {
   UsersFile f;
-  UserAccount a{"alice", "", {"te*"}, false}, b{"bob", "", {"other*"}, true};
+  UserAccount a{"alice", "", {"te*"}, false, ""}, b{"bob", "", {"other*"}, true, ""};
+  UserAccount d{"dora", "", {"db*"}, false, ""}, v{"vic", "", {"*"}, true, ""};
+  UserAccount c{"carl", "-", {"te*"}, false, std::string(64, 'c')};
   REQUIRE(hash_password("pa", &a.hash, ScryptParams{10, 8, 1}));
   REQUIRE(hash_password("pb", &b.hash, ScryptParams{10, 8, 1}));
-  f.put(a);
-  f.put(b);
+  REQUIRE(hash_password("pd", &d.hash, ScryptParams{10, 8, 1}));
+  REQUIRE(hash_password("pv", &v.hash, ScryptParams{10, 8, 1}));
+  for (const UserAccount& x : {a, b, d, v, c}) f.put(x);
   return f;
 }
 
@@ -169,7 +208,7 @@ TEST_CASE("a ban refuses even the right password", "[mux_session]") {
   Reply r = c.read_all();
   CHECK(r.end.reason == EndReason::kDenied);
   CHECK(r.end.message.find("42 s") != std::string::npos);
-  CHECK(c.logins == std::vector<std::string>{"banned alice"});
+  CHECK(c.logins == std::vector<std::string>{"banned alice"});  // checked, never evaluated
 }
 
 TEST_CASE("selecting a VM outside the ACL is denied", "[mux_session]") {
@@ -223,4 +262,214 @@ TEST_CASE("frames before auth are a protocol violation", "[mux_session]") {
   Reply r = c.read_all();
   CHECK(find(r, "auth-ok") == nullptr);
   CHECK(find(r, "failed")->args.at("code") == "7");
+}
+
+namespace {
+
+// A test driver node: "db-off" (shut off, UUID db000000-...-01) and "web1"
+// (running, id 1, UUID db000000-...-02).
+std::string node_file() {
+  static std::string uri;
+  if (!uri.empty()) return uri;
+  char dir[] = "/tmp/vredir-unit-node.XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  std::string path = std::string(dir) + "/node.xml";
+  std::string xml = R"(<node>
+  <domain type='test' xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>
+    <name>db-off</name><uuid>db000000-0000-0000-0000-000000000001</uuid>
+    <memory>65536</memory><os><type>hvm</type></os><test:runstate>5</test:runstate>
+  </domain>
+  <domain type='test'>
+    <name>web1</name><uuid>db000000-0000-0000-0000-000000000002</uuid>
+    <memory>65536</memory><os><type>hvm</type></os>
+  </domain>
+</node>
+)";
+  REQUIRE(write_file_atomic(path, xml, 0644));
+  uri = "test://" + path;
+  return uri;
+}
+
+Reply select_as(const std::string& user, const std::string& password, const std::string& vm,
+                const std::string& uri = "test:///default", const std::string& streams = "0") {
+  UsersFile users = make_users();
+  TestClient c;
+  c.start(users, 10, uri);
+  c.send("auth", {{"user", user}, {"password", password}});
+  c.send("select", {{"vm", vm}, {"streams", streams}});
+  c.send("disconnect");
+  return c.read_all();
+}
+
+}  // namespace
+
+TEST_CASE("the ACL is checked on the VM a reference resolves to", "[mux_session]") {
+  // dora may use db*: web1's UUID starts with "db", its id is 1; neither opens it.
+  const std::string uri = node_file();
+  for (const char* ref : {"db000000-0000-0000-0000-000000000002", "1", "web1"}) {
+    Reply r = select_as("dora", "pd", ref, uri);
+    CHECK(find(r, "selected") == nullptr);
+    REQUIRE(find(r, "failed"));
+    CHECK(find(r, "failed")->args.at("code") == "4");
+    CHECK(r.end.reason == EndReason::kDenied);
+  }
+  // The allowed VM by its UUID resolves to its name, and passes.
+  Reply ok = select_as("dora", "pd", "db000000-0000-0000-0000-000000000001", uri);
+  REQUIRE(find(ok, "selected"));
+  CHECK(find(ok, "selected")->args.at("vm") == "db-off");
+}
+
+TEST_CASE("an unknown VM and a forbidden one get the same answer", "[mux_session]") {
+  const std::string uri = node_file();
+  Reply unknown = select_as("dora", "pd", "db-nosuch", uri);
+  Reply forbidden = select_as("dora", "pd", "web1", uri);
+  CHECK(find(unknown, "failed")->args.at("code") == find(forbidden, "failed")->args.at("code"));
+  // Same text but for the name the client typed.
+  auto strip = [](std::string m, const std::string& name) { return m.replace(m.find(name), name.size(), "X"); };
+  CHECK(strip(unknown.end.message, "db-nosuch") == strip(forbidden.end.message, "web1"));
+}
+
+TEST_CASE("a view-only account cannot boot a VM that is off", "[mux_session]") {
+  Reply r = select_as("vic", "pv", "db-off", node_file(), "1");
+  CHECK(find(r, "selected") == nullptr);
+  CHECK(find(r, "progress") == nullptr);  // nothing was booted
+  REQUIRE(find(r, "failed"));
+  CHECK(find(r, "failed")->args.at("code") == "4");
+  CHECK_THAT(r.end.message, Catch::Contains("needs input rights"));
+}
+
+TEST_CASE("before login only login frames are parsed", "[mux_session]") {
+  UsersFile users = make_users();
+  SECTION("a GDI frame") {
+    TestClient c;
+    c.start(users);
+    c.writer().declare(9, ChannelKind::kGdi, "app");
+    Reply r = c.read_all();
+    CHECK(find(r, "auth-ok") == nullptr);
+    REQUIRE(find(r, "failed"));
+    CHECK(find(r, "failed")->args.at("code") == "7");
+    CHECK(r.end.message.find("before login") != std::string::npos);
+  }
+  SECTION("a frame over 64 KiB") {
+    TestClient c;
+    c.start(users);
+    Params big{{"user", "alice"}, {"password", "pa"}};
+    for (int i = 0; i < 20; ++i) big["pad" + std::to_string(i)] = std::string(4000, 'x');  // 80 KB
+    c.send("auth", big);
+    Reply r = c.read_all();
+    CHECK(find(r, "auth-ok") == nullptr);
+    CHECK(r.end.message.find("over the limit") != std::string::npos);
+    CHECK(c.logins.empty());  // never reached the credential check
+  }
+  SECTION("a DEFLATE frame") {
+    TestClient c;
+    c.start(users);
+    c.writer().frame(0, FrameType::kDeflate, std::string(16, '\0'));
+    Reply r = c.read_all();
+    CHECK(r.end.message.find("DEFLATE") != std::string::npos);
+  }
+}
+
+TEST_CASE("a client certificate logs in as the account that names it", "[mux_session]") {
+  UsersFile users = make_users();
+  SECTION("the right certificate") {
+    TestClient c;
+    c.client_fingerprint = std::string(64, 'c');
+    c.start(users);
+    c.send("auth", {{"user", "carl"}, {"method", "cert"}});
+    c.end();
+    Reply r = c.read_all();
+    CHECK(find(r, "auth-ok"));
+    CHECK(c.logins == std::vector<std::string>{"ok carl"});
+  }
+  SECTION("another certificate, no certificate, or a password for a certificate-only account") {
+    for (int i = 0; i < 3; ++i) {
+      TestClient c;
+      if (i == 0) c.client_fingerprint = std::string(64, 'd');
+      c.start(users);
+      if (i < 2) c.send("auth", {{"user", "carl"}, {"method", "cert"}});
+      else c.send("auth", {{"user", "carl"}, {"password", "-"}});
+      Reply r = c.read_all();
+      CHECK(find(r, "auth-ok") == nullptr);
+      CHECK(r.end.reason == EndReason::kDenied);
+      CHECK(c.logins == std::vector<std::string>{"fail carl"});
+    }
+  }
+}
+
+TEST_CASE("a client that stops reading is dropped after the stall timeout", "[mux_session]") {
+  UsersFile users = make_users();
+  TestClient c;
+  c.stall_timeout = std::chrono::milliseconds(1500);
+  int small = 4096;
+  ::setsockopt(c.client_fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  c.start(users);
+  c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+  c.send("select", {{"vm", "test"}, {"streams", "0"}});
+  // Replies nobody reads: each unknown command gets one. The server stops
+  // reading us while its backlog is full, and drops us once it has waited the
+  // stall timeout: our writes then fail at once.
+  auto t0 = Clock::now();
+  for (int i = 0; i < 40000; ++i) c.send("frobnicate-" + std::string(200, 'x'));
+  c.wait();
+  CHECK(c.status.code() == kExitTimeout);
+  CHECK(c.status.message().find("stopped reading") != std::string::npos);
+  CHECK(Clock::now() - t0 < std::chrono::seconds(20));
+}
+
+TEST_CASE("an idle session ends after the idle timeout", "[mux_session]") {
+  UsersFile users = make_users();
+  TestClient c;
+  c.idle_timeout = std::chrono::milliseconds(800);
+  auto t0 = Clock::now();
+  c.start(users);
+  c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+  Reply r = c.read_all();
+  REQUIRE(r.ended);
+  CHECK(r.end.message.find("idle") != std::string::npos);
+  CHECK(Clock::now() - t0 < std::chrono::seconds(10));
+}
+
+TEST_CASE("a client that stops reading a VM's display is dropped, its memory bounded", "[mux_session]") {
+  // The display source: a program that writes 256 MiB of display frames as
+  // fast as it may, whatever its arguments.
+  char dir[] = "/tmp/vredir-unit-capture.XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  std::string vrs = std::string(dir) + "/frames.vrs", prog = std::string(dir) + "/capture";
+  {
+    std::string bytes;
+    StreamWriter w([&](std::string_view b) {
+      bytes.append(b);
+      return Status::ok();
+    });
+    w.begin("fake capture");
+    w.declare(1, ChannelKind::kDisplay, "screen");
+    w.surface(1, 512, 512);
+    Rect r;
+    r.w = 512;
+    r.h = 512;
+    std::string pixels(512 * 512 * 4, '\x55');
+    r.data = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(pixels.data()), pixels.size());
+    for (uint64_t i = 0; i < 256; ++i) {
+      w.rect(1, r);
+      w.frame_end(1, i + 1);
+    }
+    REQUIRE(write_file_atomic(vrs, bytes, 0644));
+    REQUIRE(write_file_atomic(prog, "#!/bin/sh\nexec cat " + vrs + "\n", 0755));
+  }
+  UsersFile users = make_users();
+  TestClient c;
+  c.stall_timeout = std::chrono::milliseconds(2000);
+  c.capture_program = prog;
+  int small = 4096;
+  ::setsockopt(c.client_fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  c.start(users);
+  auto t0 = Clock::now();
+  c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+  c.send("select", {{"vm", "test"}, {"streams", "1"}});
+  c.wait();  // never reading
+  CHECK(c.status.code() == kExitTimeout);
+  CHECK(c.status.message().find("stopped reading") != std::string::npos);
+  CHECK(Clock::now() - t0 < std::chrono::seconds(15));
+  std::system(("rm -rf " + std::string(dir)).c_str());
 }

@@ -46,11 +46,13 @@ TEST_CASE("save, load and round trip with mode 0600", "[users_file]") {
   std::string dir = temp_dir(), path = dir + "/users";
   UsersFile f;
   REQUIRE(f.load(path, true));  // missing is fine when creating
-  UserAccount a{"alice", "", {"web*"}, false}, b{"bob", "", {"*"}, true};
+  UserAccount a{"alice", "", {"web*"}, false, ""}, b{"bob", "", {"*"}, true, ""};
+  UserAccount c{"carl", "-", {"*"}, false, std::string(64, 'a')};
   REQUIRE(hash_password("pa", &a.hash, ScryptParams{10, 8, 1}));
   REQUIRE(hash_password("pb", &b.hash, ScryptParams{10, 8, 1}));
   f.put(a);
   f.put(b);
+  f.put(c);
   REQUIRE(f.save(path));
   struct stat sb {};
   REQUIRE(::stat(path.c_str(), &sb) == 0);
@@ -58,7 +60,12 @@ TEST_CASE("save, load and round trip with mode 0600", "[users_file]") {
 
   UsersFile g;
   REQUIRE(g.load(path));
-  REQUIRE(g.accounts().size() == 2);
+  REQUIRE(g.accounts().size() == 3);
+  const UserAccount* carl = g.find("carl");
+  REQUIRE(carl);
+  CHECK_FALSE(carl->has_password());
+  CHECK(carl->cert_fingerprint == std::string(64, 'a'));
+  CHECK(g.find("alice")->cert_fingerprint.empty());
   const UserAccount* bob = g.find("bob");
   REQUIRE(bob);
   CHECK(bob->view_only);
@@ -74,6 +81,16 @@ TEST_CASE("save, load and round trip with mode 0600", "[users_file]") {
     Status st = g.load(path);
     CHECK(st.code() == kExitDenied);
     CHECK(st.message().find("world-readable") != std::string::npos);
+  }
+  SECTION("a file its group or others may write is refused") {
+    for (unsigned mode : {0620u, 0602u, 0622u}) {
+      ::chmod(path.c_str(), mode);
+      Status st = g.load(path);
+      CHECK(st.code() == kExitDenied);
+      CHECK(st.message().find("writable by") != std::string::npos);
+    }
+    ::chmod(path.c_str(), 0640);  // readable by the group is fine
+    CHECK(g.load(path));
   }
   SECTION("a missing file is an error when reading") {
     CHECK(g.load(dir + "/nope").code() == kExitNotFound);
@@ -93,4 +110,9 @@ TEST_CASE("malformed lines are reported with their line number", "[users_file]")
   CHECK(f.parse("ann " + h + "\n", "u").code() == kExitMalformed);
   CHECK(f.parse("ann " + h + " vms=* admin\n", "u").code() == kExitMalformed);
   CHECK(f.parse("ann " + h + " vms=*\nann " + h + " vms=*\n", "u").code() == kExitMalformed);
+  // cert=: a SHA-256 fingerprint; no password only with one.
+  CHECK(f.parse("ann - vms=* cert=" + std::string(64, 'f') + "\n", "u"));
+  CHECK(f.parse("ann - vms=*\n", "u").code() == kExitMalformed);
+  CHECK(f.parse("ann " + h + " vms=* cert=abc\n", "u").code() == kExitMalformed);
+  CHECK(f.parse("ann " + h + " vms=* view-only view-only\n", "u").code() == kExitMalformed);
 }

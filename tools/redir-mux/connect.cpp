@@ -32,7 +32,7 @@ namespace redir_mux {
 namespace {
 
 struct ConnectOptions {
-  std::string url, user, password_file, ca, fingerprint, known_hosts, vm, control, record;
+  std::string url, user, password_file, ca, fingerprint, known_hosts, vm, control, record, source, cert, key;
   std::vector<std::string> command;
   bool list = false, json = false, insecure = false;
   double timeout_s = 30;
@@ -95,11 +95,13 @@ Status Client::open() {
     return fail(kExitUsage, "refusing plain tcp:// to non-loopback '" + ep.host + "' (use tls://, or --insecure)");
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(o_.timeout_s * 1000));
   int fd = -1;
-  if (Status st = connect_endpoint(ep, o_.timeout_s, &fd); !st) return st;
+  if (Status st = connect_endpoint(ep, o_.timeout_s, &fd, o_.source); !st) return st;
   t_.adopt(fd);
   if (!ep.plain()) {
     SslCtxHandle ctx;
     if (Status st = make_client_tls(o_.ca, &ctx); !st) return st;
+    if (!o_.cert.empty())
+      if (Status st = use_client_certificate(ctx.get(), o_.cert, o_.key); !st) return st;
     if (Status st = t_.connect_tls(ctx.get(), o_.ca.empty() ? "" : ep.host, deadline); !st) return st;
     std::string fp = t_.peer_fingerprint();
     if (!o_.fingerprint.empty()) {
@@ -360,14 +362,22 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
 }
 
 Status Client::run() {
+  // A client certificate is the credential; else a password.
   std::string password;
-  if (Status st = read_password(o_.password_file, "Password for " + o_.user + ": ", false, &password); !st) return st;
+  if (o_.cert.empty())
+    if (Status st = read_password(o_.password_file, "Password for " + o_.user + ": ", false, &password); !st)
+      return st;
   if (!o_.record.empty())
     if (Status st = rec_.open(o_.record); !st) return st;
   if (Status st = open(); !st) return st;
   auto deadline = Clock::now() + std::chrono::milliseconds(static_cast<long>(o_.timeout_s * 1000));
-  if (Status st = send("auth", {{"user", o_.user}, {"password", password}}); !st) return st;
+  Params auth{{"user", o_.user}};
+  if (o_.cert.empty()) auth["password"] = password;
+  else auth["method"] = "cert";
+  Status sent = send("auth", auth);
   password.assign(password.size(), '\0');
+  if (auto it = auth.find("password"); it != auth.end()) it->second.assign(it->second.size(), '\0');
+  if (!sent) return sent;
   Control c;
   if (Status st = next_control(&c, deadline); !st) return st;
   if (c.verb != "auth-ok") return fail(kExitMalformed, "unexpected '" + c.verb + "' from server instead of auth-ok");
@@ -450,6 +460,9 @@ Status connect(const ConnectOptions& o) {
   if (!o.fingerprint.empty() && normalize_fingerprint(o.fingerprint).empty())
     return fail(kExitUsage, "--fingerprint needs a SHA-256 fingerprint (64 hex digits, colons allowed)");
   if (!o.fingerprint.empty() && !o.ca.empty()) return fail(kExitUsage, "give --ca or --fingerprint, not both");
+  if (o.cert.empty() != o.key.empty()) return fail(kExitUsage, "--cert and --key go together");
+  if (!o.cert.empty() && !o.password_file.empty())
+    return fail(kExitUsage, "give --cert/--key or --password-file, not both");
   install_interrupt_handlers();
   Client c(o);
   return c.run();
@@ -480,6 +493,9 @@ Runner add_connect(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   sub->add_flag("--insecure", o->insecure, "Allow a plain tcp:// connection to a non-loopback address");
   sub->add_option("--record", o->record, "Record both directions of the session into FILE (password left out)");
+  sub->add_option("--source", o->source, "Connect from this local address (tcp:// and tls://)");
+  sub->add_option("--cert", o->cert, "Log in with this TLS client certificate (PEM) instead of a password");
+  sub->add_option("--key", o->key, "The private key (PEM) of --cert");
   return [o] { return connect(*o); };
 }
 

@@ -11,13 +11,16 @@
 #include <cstring>
 #include <thread>
 
-#include "sys/cli.hpp"
+#include "net/socket_progress.hpp"
+#include "net/tls_transport.hpp"
+#include "password_hash.hpp"
+#include "sys/log_text.hpp"
+#include "sys/signals.hpp"
 #include "virt/display_resolution.hpp"
 #include "virt/domain_devices.hpp"
 #include "virt/domain_power.hpp"
 #include "virt/guest_agent.hpp"
 #include "virt/hypervisor.hpp"
-#include "password_hash.hpp"
 #include "wire/stream_decoder.hpp"
 #include "wire/stream_writer.hpp"
 
@@ -31,6 +34,19 @@ bool is_control_command(const std::string& verb) {
          verb == "disconnect";
 }
 
+bool vm_allowed(const UserAccount& account, const Domain& domain) { return account.may_use(domain.name()); }
+
+Status resolve_vm(Connection& conn, const UserAccount& account, const std::string& ref, Domain* out) {
+  Domain d;
+  Status st = ref.empty() ? fail(kExitNotFound, "") : conn.lookup(ref, &d);
+  if (st && vm_allowed(account, d)) {
+    *out = std::move(d);
+    return Status::ok();
+  }
+  if (!st && st.code() != kExitNotFound) return fail(st.code(), "cannot look up VMs on the hypervisor");
+  return fail(kExitDenied, "VM " + log_quote(ref, 64) + " is not allowed for user '" + account.name + "'");
+}
+
 Status list_vms(const std::string& uri, const UserAccount& account, std::vector<VmEntry>* out) {
   out->clear();
   Connection conn;
@@ -38,7 +54,7 @@ Status list_vms(const std::string& uri, const UserAccount& account, std::vector<
   std::vector<Domain> domains;
   if (Status st = conn.list(true, &domains); !st) return st;
   for (const Domain& d : domains) {
-    if (!account.may_use(d.name())) continue;
+    if (!vm_allowed(account, d)) continue;
     VmEntry e;
     e.name = d.name();
     DomainState state = DomainState::kUnknown;
@@ -173,12 +189,22 @@ class Session {
         inject_w_([this](std::string_view b) {
           injq_.append(b);
           return Status::ok();
-        }) {}
+        }) {
+    // Until login: only what login needs (see mux_session.hpp).
+    up_.set_limits(FrameLimits{kMaxPreAuthPayload, false});
+    up_.set_keep_gdi_states(false);
+    up_.set_frame_filter(&Session::pre_auth_filter, this);
+  }
 
   Status run();
 
  private:
   enum class Phase { kAuth, kSelect, kStreaming, kEnding };
+
+  static bool pre_auth_filter(const FrameHeader& h, void* self, std::string* why);
+  void audit(const std::string& event, const std::string& what, const std::string& result) const {
+    if (cfg_.audit) cfg_.audit->record(cfg_.peer, user_, event, what, result);
+  }
 
   Status control(const std::string& verb, const Params& args) { return out_.control(kSessionChannel, Control{verb, args}); }
   // Ends the session: optional failed{code}, then END with the reason.
@@ -193,6 +219,9 @@ class Session {
   void pump_inject();
   void check_domain();
   Status flush(bool block, Clock::time_point deadline);
+  // The client's budgets: backlog, stall and idle timeouts. *reads is false
+  // when the client is dropped for not reading (it gets no goodbye).
+  Status check_client(bool* reads);
 
   Transport& t_;
   const ServerSessionConfig& cfg_;
@@ -214,11 +243,29 @@ class Session {
   FrameReader capture_frames_, inject_frames_;
   std::map<uint16_t, uint8_t> input_channels_;  // upstream input channels forwarded
   bool shutdown_requested_ = false;
+  Clock::time_point capture_gone_{};  // when the display source ended
   Clock::time_point next_check_ = Clock::now();
+  Clock::time_point last_activity_ = Clock::now();   // input or output, for the idle timeout
+  Clock::time_point last_progress_ = Clock::now();   // the client last took bytes
+  uint64_t written_ = 0;                              // bytes handed to the transport
+  uint64_t last_delivered_ = 0;
   EndReason reason_ = EndReason::kNormal;
   std::string end_message_;
   int end_code_ = kExitOk;
 };
+
+bool Session::pre_auth_filter(const FrameHeader& h, void* self, std::string* why) {
+  const Session* s = static_cast<const Session*>(self);
+  if (s->phase_ != Phase::kAuth) return true;
+  const auto type = static_cast<FrameType>(h.type);
+  if (h.channel == 0 && (type == FrameType::kHello || type == FrameType::kDeclare || type == FrameType::kEnd))
+    return true;
+  if (h.channel == kSessionChannel && type == FrameType::kControl) return true;
+  const char* name = type_name(type);
+  *why = std::string("a ") + (name ? name : "unknown") + " frame on channel " + std::to_string(h.channel) +
+         " before login";
+  return false;
+}
 
 void Session::finish(EndReason reason, const std::string& message, int code) {
   if (phase_ == Phase::kEnding) return;
@@ -241,6 +288,8 @@ Status Session::flush(bool block, Clock::time_point deadline) {
         t_.write_some(reinterpret_cast<const uint8_t*>(outq_.data()) + sent, outq_.size() - sent, &n);
     if (io == Transport::Io::kOk) {
       sent += n;
+      written_ += n;
+      if (n > 0) last_activity_ = Clock::now();
       continue;
     }
     drop_sent();
@@ -256,30 +305,78 @@ Status Session::flush(bool block, Clock::time_point deadline) {
   return Status::ok();
 }
 
+Status Session::check_client(bool* reads) {
+  const auto now = Clock::now();
+  *reads = false;
+  if (outq_.size() > kMaxClientBacklog)
+    return fail(kExitFailure, "client backlog over " + std::to_string(kMaxClientBacklog >> 20) + " MiB; dropped");
+  // Progress is the client taking bytes, as the kernel sees it: what waits
+  // in our queue or the socket's is not read while that does not move.
+  SocketProgress sp;
+  const bool known = socket_progress(t_.fd(), &sp);
+  const bool pending = !outq_.empty() || (known && sp.queued > 0);
+  const uint64_t delivered = !known ? written_ : sp.tcp ? sp.acked : written_ - std::min(written_, sp.queued);
+  if (!pending || delivered != last_delivered_) {
+    last_delivered_ = delivered;
+    last_progress_ = now;
+  } else if (now - last_progress_ > cfg_.stall_timeout)
+    return fail(kExitTimeout, "client stopped reading for " +
+                                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(cfg_.stall_timeout).count()) +
+                                  " s; dropped");
+  *reads = true;
+  const bool idle_applies = phase_ != Phase::kAuth && cfg_.idle_timeout.count() > 0 &&
+                            (cfg_.idle_viewers || !account_ || !account_->view_only);
+  if (idle_applies && now - last_activity_ > cfg_.idle_timeout)
+    return fail(kExitTimeout, "idle for " +
+                                  std::to_string(std::chrono::duration_cast<std::chrono::seconds>(cfg_.idle_timeout).count()) +
+                                  " s (no input, no output); ended");
+  return Status::ok();
+}
+
 Status Session::do_auth(const Params& args) {
-  auto it_u = args.find("user"), it_p = args.find("password");
-  if (it_u == args.end() || it_p == args.end() || it_p->second.size() > kMaxPasswordBytes) {
+  auto it_u = args.find("user"), it_p = args.find("password"), it_m = args.find("method");
+  const bool by_cert = it_m != args.end() && it_m->second == "cert";
+  if (it_u == args.end() || (it_m != args.end() && !by_cert) || (!by_cert && it_p == args.end()) ||
+      (it_p != args.end() && it_p->second.size() > kMaxPasswordBytes)) {
     finish(EndReason::kDenied, "malformed auth request", kExitMalformed);
     return Status::ok();
   }
   user_ = it_u->second.substr(0, 64);
-  if (long wait = cfg_.banned_for ? cfg_.banned_for(user_) : 0; wait > 0) {
-    if (cfg_.record_login) cfg_.record_login(user_, "banned");
+  const std::string method = by_cert ? "certificate" : "password";
+  LoginVerdict v = cfg_.begin_login ? cfg_.begin_login(user_) : LoginVerdict{};
+  if (v.banned_s > 0) {
+    audit("login", method, "banned");
     finish(EndReason::kDenied,
-           "too many failed logins from this address or for this user; try again in " + std::to_string(wait) + " s",
+           "too many failed logins from this address or for this user; try again in " + std::to_string(v.banned_s) +
+               " s",
            kExitDenied);
     return Status::ok();
   }
+  // An account guessed from many places answers slowly, never not at all.
+  if (v.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(v.delay_ms));
   const UserAccount* a = valid_user_name(user_) ? cfg_.users->find(user_) : nullptr;
-  // Unknown users cost the same work and get the same answer.
-  bool ok = a ? verify_password(it_p->second, a->hash) : verify_password_dummy(it_p->second);
-  if (cfg_.record_login) cfg_.record_login(user_, ok ? "ok" : "fail");
+  bool ok = false;
+  if (by_cert) {
+    // The client proved it holds the key of this certificate in the handshake.
+    ok = a && !a->cert_fingerprint.empty() && !cfg_.client_fingerprint.empty() &&
+         a->cert_fingerprint == cfg_.client_fingerprint;
+  } else {
+    // Unknown users, and accounts without a password, cost the same work and
+    // get the same answer.
+    ok = a && a->has_password() ? verify_password(it_p->second, a->hash) : verify_password_dummy(it_p->second);
+    ok = ok && a && a->has_password();
+  }
+  if (cfg_.end_login) cfg_.end_login(v.ticket, user_, ok ? "ok" : "fail");
+  audit("login", method, ok ? "ok" : "fail");
   if (!ok) {
-    finish(EndReason::kDenied, "authentication failed: wrong user name or password", kExitDenied);
+    finish(EndReason::kDenied, "authentication failed: wrong user name or " + std::string(by_cert ? "certificate" : "password"),
+           kExitDenied);
     return Status::ok();
   }
   account_ = a;
   phase_ = Phase::kSelect;
+  // From here the client may send what a session carries.
+  up_.set_limits(FrameLimits{kMaxUpstreamPayload, false});
   if (cfg_.on_authenticated) cfg_.on_authenticated();
   (void)control("auth-ok", {{"user", user_}, {"view-only", a->view_only ? "1" : "0"}});
   std::vector<VmEntry> vms;
@@ -294,28 +391,40 @@ Status Session::do_auth(const Params& args) {
 Status Session::do_select(const Params& args) {
   auto it = args.find("vm");
   std::string vm = it == args.end() ? "" : it->second;
-  if (vm.empty() || !account_->may_use(vm)) {
-    spdlog::info("session {} user={}: VM '{}' refused by the ACL", cfg_.peer, user_, vm.substr(0, 64));
-    finish(EndReason::kDenied, "VM '" + vm.substr(0, 64) + "' is not allowed for user '" + user_ + "'", kExitDenied);
-    return Status::ok();
-  }
   streams_ = !(args.count("streams") && args.at("streams") == "0");
   if (Status st = conn_.open(cfg_.uri); !st) return finish(EndReason::kError, st.message(), st.code()), Status::ok();
-  if (Status st = conn_.lookup(vm, &dom_); !st) return finish(EndReason::kError, st.message(), st.code()), Status::ok();
+  // One resolution path for the list and the selection: the ACL is checked on
+  // the name the reference resolved to, whether it was a name, an id or a UUID.
+  if (Status st = resolve_vm(conn_, *account_, vm, &dom_); !st) {
+    spdlog::info("session {} user={}: VM {} refused: {}", cfg_.peer, log_quote(user_), log_quote(vm),
+                 st.code() == kExitDenied ? "not allowed or no such VM" : st.message());
+    audit("select", vm, st.code() == kExitDenied ? "denied" : "error");
+    finish(st.code() == kExitDenied ? EndReason::kDenied : EndReason::kError, st.message(), st.code());
+    return Status::ok();
+  }
   DomainState state = DomainState::kUnknown;
   (void)dom_.state(&state);
   if (streams_ && (state == DomainState::kShutoff || state == DomainState::kCrashed)) {
+    if (account_->view_only) {
+      audit("select", dom_.name(), "denied");
+      finish(EndReason::kDenied,
+             "VM '" + dom_.name() + "' is off, and booting it needs input rights (user '" + user_ + "' is view-only)",
+             kExitDenied);
+      return Status::ok();
+    }
     (void)control("progress", {{"stage", "booting"}});
     (void)flush(true, Clock::now() + std::chrono::seconds(5));
     PowerOptions po;
     po.wait = true;
     po.timeout_s = 60;
+    audit("select", dom_.name(), "booting");
     if (Status st = run_power_action(conn_, dom_, PowerAction::kStart, po); !st)
-      return finish(EndReason::kError, "cannot boot '" + vm + "': " + st.message(), st.code()), Status::ok();
+      return finish(EndReason::kError, "cannot boot '" + dom_.name() + "': " + st.message(), st.code()), Status::ok();
     (void)control("progress", {{"stage", "waiting for display"}});
   }
-  spdlog::info("session {} (pid {}) user={}: VM '{}'{}", cfg_.peer, ::getpid(), user_, dom_.name(),
+  spdlog::info("session {} (pid {}) user={}: VM '{}'{}", cfg_.peer, ::getpid(), log_quote(user_), dom_.name(),
                streams_ ? "" : " (control only)");
+  audit("select", dom_.name(), "ok");
   input_ = streams_ && !account_->view_only;
   phase_ = Phase::kStreaming;
   (void)control("selected", {{"vm", dom_.name()}, {"input", input_ ? "1" : "0"}});
@@ -358,7 +467,9 @@ Status Session::do_command(const Control& c) {
     st = run_power_action(conn_, dom_, a, PowerOptions{});
     if (st && a == PowerAction::kShutdown) shutdown_requested_ = true;
   }
-  spdlog::info("session {} user={}: {} on '{}': {}", cfg_.peer, user_, v, dom_.name(), st ? "ok" : st.message());
+  spdlog::info("session {} user={}: {} on '{}': {}", cfg_.peer, log_quote(user_), v, dom_.name(),
+               st ? "ok" : st.message());
+  audit("command", v + " " + dom_.name(), st ? "ok" : "failed");
   return control("result", {{"command", v},
                             {"status", st ? "ok" : "failed"},
                             {"code", std::to_string(st.code())},
@@ -381,6 +492,12 @@ Status Session::on_control(const Control& c) {
 
 Status Session::on_upstream(const Event& ev) {
   const Frame& f = ev.frame;
+  if (phase_ == Phase::kAuth && ev.type() == FrameType::kDeclare) {
+    const Declare& d = std::get<Declare>(ev.payload);
+    if (d.id != kSessionChannel || d.kind != static_cast<uint8_t>(ChannelKind::kControl))
+      return fail(kExitMalformed, "channel " + std::to_string(d.id) + " declared before login");
+  }
+  if (phase_ != Phase::kAuth && f.header.channel != 0) last_activity_ = Clock::now();
   switch (ev.type()) {
     case FrameType::kHello:
       return Status::ok();
@@ -420,15 +537,11 @@ void Session::pump_capture() {
     if (n <= 0) {
       ::close(capture_.out);
       capture_.out = -1;
-      // The source went: the VM shut down (libvirt may take a moment to say so).
-      DomainState st = DomainState::kUnknown;
-      for (int i = 0; i < 30; ++i) {
-        (void)dom_.state(&st);
-        if (st == DomainState::kShutoff) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      if (st == DomainState::kShutoff) finish(EndReason::kSourceGone, "VM '" + dom_.name() + "' shut down");
-      else finish(EndReason::kError, "the display capture of '" + dom_.name() + "' ended");
+      // The source went: the VM shut down, which libvirt may take a moment to
+      // say. check_domain() looks until capture_gone_ + 3 s, without
+      // holding up the client meanwhile.
+      capture_gone_ = Clock::now();
+      next_check_ = capture_gone_;
       return;
     }
     capture_frames_.feed(buf, static_cast<size_t>(n));
@@ -492,10 +605,13 @@ void Session::pump_inject() {
 
 void Session::check_domain() {
   if (phase_ != Phase::kStreaming || Clock::now() < next_check_) return;
-  next_check_ = Clock::now() + std::chrono::milliseconds(500);
+  const bool capture_gone = capture_gone_ != Clock::time_point{};
+  next_check_ = Clock::now() + std::chrono::milliseconds(capture_gone ? 100 : 500);
   DomainState st = DomainState::kUnknown;
   if (!dom_.state(&st)) st = DomainState::kShutoff;  // a transient domain that went away
   if (st == DomainState::kShutoff) finish(EndReason::kSourceGone, "VM '" + dom_.name() + "' shut down");
+  else if (capture_gone && Clock::now() - capture_gone_ > std::chrono::seconds(3))
+    finish(EndReason::kError, "the display capture of '" + dom_.name() + "' ended");
 }
 
 Status Session::run() {
@@ -515,9 +631,18 @@ Status Session::run() {
       finish(EndReason::kDenied, "authentication timed out", kExitTimeout);
       break;
     }
+    bool reads = true;
+    if (Status st = check_client(&reads); !st) {
+      spdlog::info("session {} user={}: {}", cfg_.peer, log_quote(user_), st.message());
+      finish(EndReason::kError, st.message(), st.code());
+      client_open = reads;
+      break;
+    }
     pollfd fds[4];
     int n = 0;
-    bool up_room = injq_.size() < kMaxClientQueue;
+    // While the client's backlog is full, what it sends waits: nothing it
+    // asks for may queue replies it does not read.
+    bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue;
     short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_.wants_write()) ? POLLOUT : 0));
     fds[n++] = {t_.fd(), tev, 0};
     int cap_i = -1, inj_out_i = -1, inj_in_i = -1;
@@ -529,7 +654,7 @@ Status Session::run() {
       return fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
     if (up_room && ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || t_.pending() || t_.wants_write())) {
       // Drain what TLS has, a bounded amount per round.
-      for (int i = 0; i < 16 && phase_ != Phase::kEnding; ++i) {
+      for (int i = 0; i < 16 && phase_ != Phase::kEnding && outq_.size() < kMaxClientQueue; ++i) {
         size_t got = 0;
         Transport::Io io = t_.read_some(buf, sizeof buf, &got);
         if (io == Transport::Io::kWouldBlock) break;
@@ -561,7 +686,7 @@ Status Session::run() {
     if (cap_i >= 0 && (fds[cap_i].revents & (POLLIN | POLLHUP | POLLERR))) pump_capture();
     if ((inj_out_i >= 0 && fds[inj_out_i].revents) || (inj_in_i >= 0 && fds[inj_in_i].revents) || !injq_.empty())
       pump_inject();
-    if (shutdown_requested_) check_domain();
+    if (shutdown_requested_ || capture_gone_ != Clock::time_point{}) check_domain();
     if (client_open && !flush(false, Clock::now())) {
       client_open = false;
       finish(EndReason::kNormal, "client connection lost; the VM keeps running");
@@ -570,6 +695,7 @@ Status Session::run() {
   if (client_open) (void)flush(true, Clock::now() + std::chrono::seconds(2));
   stop_children({&capture_, &inject_}, Clock::now() + std::chrono::seconds(4));
   (void)rec_.close();
+  if (account_) audit("end", end_message_, end_reason_name(reason_));
   if (end_code_ != kExitOk) return fail(end_code_, end_message_);
   return Status(kExitOk, end_message_);
 }

@@ -3,7 +3,8 @@
 // Both directions are ordinary vredir streams; the session itself is CONTROL
 // frames on one control channel named "session", id kSessionChannel, in each
 // direction. The steps:
-//   client: auth {user, password}
+//   client: auth {user, password}  or  auth {user, method=cert} (the TLS
+//           client certificate is the credential)
 //   server: auth-ok {user, view-only}          or END denied
 //   server: vm {name, state, devices} ...      the VMs the user's ACL allows
 //   server: list-end {count}
@@ -19,6 +20,12 @@
 //           client disconnected, denied, error).
 // A failure the client should report with a specific exit code comes as
 // failed {code, message} just before END.
+//
+// Before login the server parses only what login needs: frames of at most
+// kMaxPreAuthPayload bytes, no DEFLATE, and only HELLO, END, the declaration
+// of the session channel and CONTROL frames on it. Anything else ends the
+// connection. After login the client's frames may be up to
+// kMaxUpstreamPayload bytes, still without DEFLATE.
 #pragma once
 
 #include <chrono>
@@ -26,12 +33,14 @@
 #include <string>
 #include <vector>
 
+#include "audit_log.hpp"
+#include "net/tls_transport.hpp"
+#include "stream_recorder.hpp"
+#include "users_file.hpp"
+#include "virt/hypervisor.hpp"
 #include "wire/frame_reader.hpp"
 #include "wire/status.hpp"
 #include "wire/stream_format.hpp"
-#include "stream_recorder.hpp"
-#include "net/tls_transport.hpp"
-#include "users_file.hpp"
 
 namespace vredir::mux {
 
@@ -41,7 +50,12 @@ inline constexpr uint16_t kAckChannelBase = 0xfff0;
 // Most bytes queued for a client that is slow to read; the display source
 // is not read while the queue is over this, so it merges damage instead.
 inline constexpr size_t kMaxClientQueue = 4u << 20;
+// Past this the client is dropped: nothing the server writes to it may grow
+// without bound while it does not read.
+inline constexpr size_t kMaxClientBacklog = 8u << 20;
 inline constexpr size_t kMaxPasswordBytes = 1024;
+inline constexpr uint32_t kMaxPreAuthPayload = 64u << 10;
+inline constexpr uint32_t kMaxUpstreamPayload = 2u << 20;
 
 // One VM as the list shows it.
 struct VmEntry {
@@ -52,20 +66,47 @@ struct VmEntry {
 
 bool is_control_command(const std::string& verb);  // resolution, shutdown, ...
 
+// Whether the account may use this domain: its ACL matched against the
+// domain's own name, never against what a client typed.
+bool vm_allowed(const UserAccount& account, const Domain& domain);
+
 // The VMs on uri that the account may use, with state and device summary.
 Status list_vms(const std::string& uri, const UserAccount& account, std::vector<VmEntry>* out);
+
+// Finds the VM a client asked for (by name, UUID, or the id of a running one)
+// and checks the ACL on the name it resolved to. A VM that does not exist and
+// one the account may not use get the same answer (kExitDenied), so names do
+// not leak.
+Status resolve_vm(Connection& conn, const UserAccount& account, const std::string& ref, Domain* out);
+
+// What the listener's limiter says about a login attempt (login_limiter.hpp).
+struct LoginVerdict {
+  long banned_s = 0;  // > 0: refused
+  long delay_ms = 0;  // wait before answering
+  uint64_t ticket = 0;
+};
 
 struct ServerSessionConfig {
   const UsersFile* users = nullptr;
   std::string uri;            // libvirt URI ("" = default)
   std::string peer;           // client address, for logs and the limiter
   std::chrono::steady_clock::time_point auth_deadline;
-  // Seconds left on a login ban of this peer or user (0: none).
-  std::function<long(const std::string& user)> banned_for;
-  // Reports an attempt: result is ok, fail or banned.
-  std::function<void(const std::string& user, const std::string& result)> record_login;
+  // Before credentials are checked: the limiter's check-and-count, one step.
+  std::function<LoginVerdict(const std::string& user)> begin_login;
+  // The outcome of an attempt begin_login let through: ok or fail.
+  std::function<void(uint64_t ticket, const std::string& user, const std::string& result)> end_login;
   // Called once the client has authenticated.
   std::function<void()> on_authenticated;
+  // SHA-256 of the TLS client certificate ("" without one): the credential
+  // of auth {method=cert}.
+  std::string client_fingerprint;
+  const AuditLog* audit = nullptr;
+  // A client with bytes waiting that reads none of them for this long is dropped.
+  std::chrono::milliseconds stall_timeout{30000};
+  // An authenticated session with no input and no output for this long ends
+  // (0: never). View-only sessions send no input: only with idle_viewers.
+  std::chrono::milliseconds idle_timeout{0};
+  bool idle_viewers = false;
   std::string capture_program = "redir-capture";
   std::string inject_program = "redir-inject";
   // Records both directions of the session into this file ("" = none).

@@ -1,9 +1,11 @@
 // redir-mux serve: the listener. It accepts connections and forks one session
 // process per connection, in its own process group, which runs the session
-// protocol (libcommon/mux_session). The listener keeps the login limiter (the
-// sessions ask it over a socket pair), caps unauthenticated connections by
-// dropping the oldest, and reaps everything: a session that crashes takes its
-// process group with it and nothing else.
+// protocol (mux_session). The listener keeps the login limiter (the sessions
+// ask it over a socket pair, one atomic check-and-count per attempt), limits
+// connections that have not logged in per source and in all (refusing
+// newcomers, never evicting anyone), writes the audit log's refusals, and
+// reaps everything: a session that crashes takes its process group with it
+// and nothing else.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,19 +16,23 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
-#include <deque>
 #include <map>
+#include <random>
 #include <thread>
 
-#include "sys/cli.hpp"
-#include "virt/hypervisor.hpp"
+#include "audit_log.hpp"
 #include "login_limiter.hpp"
 #include "mux_session.hpp"
-#include "password_hash.hpp"
-#include "subcommands.hpp"
 #include "net/tls_transport.hpp"
+#include "password_hash.hpp"
+#include "pending_limits.hpp"
+#include "subcommands.hpp"
+#include "sys/cli.hpp"
+#include "sys/log_text.hpp"
 #include "users_file.hpp"
+#include "virt/hypervisor.hpp"
 
 using namespace vredir;
 
@@ -35,19 +41,20 @@ namespace redir_mux {
 namespace {
 
 struct ServeOptions {
-  std::string listen, cert, key, users, uri, record_dir;
-  bool insecure = false;
-  double auth_timeout_s = 15;
-  unsigned max_pending = 32;
+  std::string listen, cert, key, users, uri, record_dir, audit, startups = "10:30:32";
+  bool insecure = false, idle_viewers = false;
+  double auth_timeout_s = 15, stall_timeout_s = 30, idle_timeout_s = 0;
+  unsigned max_pending_per_source = 4, max_failures = 5;
   double ban_time_s = 300;
 };
 
 struct SessionProc {
   pid_t pid = -1;
   int ctl = -1;
-  std::string peer;
+  std::string peer, source;
   bool authenticated = false;
-  uint64_t order = 0;
+  uint64_t ticket = 0;  // a login attempt the limiter counts, until its result
+  std::string user;     // of that attempt
 };
 
 int g_sigchld_pipe[2] = {-1, -1};
@@ -68,10 +75,29 @@ std::string ask(int ctl, const std::string& msg) {
 }
 void tell(int ctl, const std::string& msg) { (void)::send(ctl, msg.data(), msg.size(), MSG_NOSIGNAL); }
 
-[[noreturn]] void run_session_process(int fd, int ctl, const ServeOptions& o, SSL_CTX* tls, const std::string& peer) {
+// "ok TICKET DELAY_MS" or "banned SECONDS".
+mux::LoginVerdict parse_verdict(const std::string& reply) {
+  mux::LoginVerdict v;
+  auto num = [](std::string_view s, auto* out) { std::from_chars(s.data(), s.data() + s.size(), *out); };
+  if (reply.rfind("banned ", 0) == 0) {
+    num(std::string_view(reply).substr(7), &v.banned_s);
+    if (v.banned_s <= 0) v.banned_s = 1;
+  } else if (reply.rfind("ok ", 0) == 0) {
+    size_t sp = reply.find(' ', 3);
+    num(std::string_view(reply).substr(3, sp == std::string::npos ? std::string::npos : sp - 3), &v.ticket);
+    if (sp != std::string::npos) num(std::string_view(reply).substr(sp + 1), &v.delay_ms);
+  } else {
+    v.banned_s = 1;  // no answer from the listener: refuse rather than guess
+  }
+  return v;
+}
+
+std::chrono::milliseconds ms_of(double s) { return std::chrono::milliseconds(static_cast<long>(s * 1000)); }
+
+[[noreturn]] void run_session_process(int fd, int ctl, const ServeOptions& o, SSL_CTX* tls, const std::string& peer,
+                                      const mux::AuditLog& audit) {
   ::setpgid(0, 0);
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(static_cast<long>(o.auth_timeout_s * 1000));
+  auto deadline = std::chrono::steady_clock::now() + ms_of(o.auth_timeout_s);
   ::signal(SIGCHLD, SIG_DFL);
   install_interrupt_handlers();
   Transport t(fd);
@@ -92,11 +118,16 @@ void tell(int ctl, const std::string& msg) { (void)::send(ctl, msg.data(), msg.s
   cfg.uri = o.uri;
   cfg.peer = peer;
   cfg.auth_deadline = deadline;
+  cfg.audit = &audit;
+  cfg.client_fingerprint = t.is_tls() ? t.peer_fingerprint() : "";
+  cfg.stall_timeout = ms_of(o.stall_timeout_s);
+  cfg.idle_timeout = ms_of(o.idle_timeout_s);
+  cfg.idle_viewers = o.idle_viewers;
   if (!o.record_dir.empty())
     cfg.record_file = o.record_dir + "/session-" + std::to_string(::time(nullptr)) + "-" + std::to_string(::getpid()) + ".vrs";
-  cfg.banned_for = [&](const std::string& user) { return std::atol(ask(ctl, "ban " + user).c_str()); };
-  cfg.record_login = [&](const std::string& user, const std::string& result) {
-    tell(ctl, "login " + result + " " + user);
+  cfg.begin_login = [&](const std::string& user) { return parse_verdict(ask(ctl, "begin " + user)); };
+  cfg.end_login = [&](uint64_t ticket, const std::string& user, const std::string& result) {
+    tell(ctl, "end " + std::to_string(ticket) + " " + result + " " + user);
   };
   cfg.on_authenticated = [&] { tell(ctl, "authed"); };
   Status st = mux::run_server_session(t, cfg);
@@ -107,31 +138,63 @@ void tell(int ctl, const std::string& msg) { (void)::send(ctl, msg.data(), msg.s
 
 class Listener {
  public:
-  Listener(const ServeOptions& o, SSL_CTX* tls, int listen_fd)
-      : o_(o), tls_(tls), listen_fd_(listen_fd),
-        limiter_(LoginLimiter::Limits{5, std::chrono::seconds(300),
-                                      std::chrono::seconds(static_cast<long>(o.ban_time_s)), 10000}) {}
+  Listener(const ServeOptions& o, const PendingLimits& pending, SSL_CTX* tls, int listen_fd, const mux::AuditLog& audit)
+      : o_(o), pending_(pending), tls_(tls), listen_fd_(listen_fd), audit_(audit), limiter_(limits(o)),
+        random_(std::random_device{}()) {}
 
   Status run();
 
  private:
+  static LoginLimiter::Limits limits(const ServeOptions& o) {
+    LoginLimiter::Limits l;
+    l.max_failures = o.max_failures;
+    l.max_source_failures = 2 * o.max_failures;
+    l.ban_time = std::chrono::seconds(static_cast<long>(o.ban_time_s));
+    return l;
+  }
   void accept_all();
+  bool admit(const std::string& peer, const std::string& source);
   void serve_ctl(SessionProc& s);
   void reap();
-  void drop(SessionProc& s, const char* why);
   void shutdown_all();
 
   const ServeOptions& o_;
+  const PendingLimits& pending_;
   SSL_CTX* tls_;
   int listen_fd_;
+  const mux::AuditLog& audit_;
   LoginLimiter limiter_;
   std::map<pid_t, SessionProc> sessions_;
-  uint64_t next_order_ = 0;
+  std::mt19937 random_;
+  // Refusal log lines, at most one per source per 10 s (with a count).
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, unsigned>> refused_;
 };
 
-void Listener::drop(SessionProc& s, const char* why) {
-  spdlog::info("session {} (pid {}): {}", s.peer, s.pid, why);
-  ::kill(-s.pid, SIGKILL);
+// Whether a newcomer from this source may start a session: per source, then
+// in all (refused at random as the total nears the cap, as sshd's
+// MaxStartups does). Nobody already connected is ever evicted.
+bool Listener::admit(const std::string& peer, const std::string& source) {
+  unsigned total = 0, from_source = 0;
+  for (const auto& [pid, s] : sessions_)
+    if (!s.authenticated && s.ctl >= 0) {
+      ++total;
+      if (s.source == source) ++from_source;
+    }
+  const char* why = nullptr;
+  if (from_source >= pending_.per_source) why = "too many connections from this source that have not logged in";
+  else if (!pending_.admit(total, random_)) why = "too many connections that have not logged in";
+  if (!why) return true;
+  audit_.record(peer, "", "refused", why, "refused");
+  auto now = std::chrono::steady_clock::now();
+  auto& [last, count] = refused_[source];
+  ++count;
+  if (now - last > std::chrono::seconds(10)) {
+    spdlog::info("refused {} ({} in the last 10 s from {}): {}", peer, count, source, why);
+    last = now;
+    count = 0;
+  }
+  if (refused_.size() > 10000) refused_.clear();
+  return false;
 }
 
 void Listener::accept_all() {
@@ -139,18 +202,10 @@ void Listener::accept_all() {
     int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;  // EAGAIN, or a transient error: poll again
     std::string peer = peer_address(fd);
-    // Too many connections that have not logged in: drop the oldest, so a
-    // flood of silent connections cannot lock real users out.
-    size_t pending = 0;
-    SessionProc* oldest = nullptr;
-    for (auto& [pid, s] : sessions_)
-      if (!s.authenticated && s.ctl >= 0) {
-        ++pending;
-        if (!oldest || s.order < oldest->order) oldest = &s;
-      }
-    if (pending >= o_.max_pending && oldest) {
-      drop(*oldest, "dropped: too many unauthenticated connections");
-      oldest->authenticated = true;  // no longer counts as pending
+    std::string source = source_key(peer);
+    if (!admit(peer, source)) {
+      ::close(fd);
+      continue;
     }
     int sp[2];
     if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
@@ -166,7 +221,7 @@ void Listener::accept_all() {
       for (auto& [p, s] : sessions_)
         if (s.ctl >= 0) ::close(s.ctl);
       ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-      run_session_process(fd, sp[1], o_, tls_, peer);
+      run_session_process(fd, sp[1], o_, tls_, peer, audit_);
     }
     ::close(fd);
     ::close(sp[1]);
@@ -176,7 +231,12 @@ void Listener::accept_all() {
       continue;
     }
     ::setpgid(pid, pid);
-    sessions_[pid] = SessionProc{pid, sp[0], peer, false, next_order_++};
+    SessionProc s;
+    s.pid = pid;
+    s.ctl = sp[0];
+    s.peer = peer;
+    s.source = source;
+    sessions_[pid] = std::move(s);
     spdlog::debug("session {} (pid {}) started", peer, pid);
   }
 }
@@ -193,15 +253,30 @@ void Listener::serve_ctl(SessionProc& s) {
   }
   std::string msg(buf, static_cast<size_t>(n));
   auto now = LoginLimiter::Clock::now();
-  if (msg.rfind("ban ", 0) == 0) {
-    std::string reply = std::to_string(limiter_.banned_for(s.peer, msg.substr(4), now));
+  if (msg.rfind("begin ", 0) == 0 && s.ticket == 0 && !s.authenticated) {
+    std::string user = msg.substr(6);
+    LoginLimiter::Verdict v = limiter_.begin(s.source, user, now);
+    std::string reply;
+    if (v.banned_s > 0) {
+      reply = "banned " + std::to_string(v.banned_s);
+      spdlog::info("{}", login_log_line("banned", s.peer, user));
+    } else {
+      s.ticket = v.ticket;
+      s.user = user;
+      reply = "ok " + std::to_string(v.ticket) + " " + std::to_string(v.delay.count());
+    }
     (void)::send(s.ctl, reply.data(), reply.size(), MSG_NOSIGNAL);
-  } else if (msg.rfind("login ", 0) == 0) {
-    size_t sp = msg.find(' ', 6);
-    std::string result = msg.substr(6, sp == std::string::npos ? std::string::npos : sp - 6);
-    std::string user = sp == std::string::npos ? "" : msg.substr(sp + 1);
-    if (result != "banned") limiter_.record(s.peer, user, result == "ok", now);
-    spdlog::info("{}", login_log_line(result, s.peer, user));
+  } else if (msg.rfind("end ", 0) == 0 && s.ticket != 0) {
+    // end TICKET RESULT USER: the ticket must be the one this session holds.
+    std::string rest = msg.substr(4);
+    size_t a = rest.find(' ');
+    size_t b = a == std::string::npos ? a : rest.find(' ', a + 1);
+    if (a != std::string::npos && rest.substr(0, a) == std::to_string(s.ticket)) {
+      bool ok = rest.substr(a + 1, b == std::string::npos ? b : b - a - 1) == "ok";
+      limiter_.finish(s.ticket, ok, now);
+      spdlog::info("{}", login_log_line(ok ? "ok" : "fail", s.peer, s.user));
+      s.ticket = 0;
+    }
   } else if (msg == "authed") {
     s.authenticated = true;
   }
@@ -220,6 +295,11 @@ void Listener::reap() {
     // still queued: handle them before closing, so no attempt goes unlogged.
     for (int i = 0; i < 64 && it->second.ctl >= 0; ++i) serve_ctl(it->second);
     if (it->second.ctl >= 0) ::close(it->second.ctl);
+    // An attempt whose session died before answering counts as failed.
+    if (it->second.ticket != 0) {
+      limiter_.finish(it->second.ticket, false, LoginLimiter::Clock::now());
+      spdlog::info("{}", login_log_line("fail", it->second.peer, it->second.user));
+    }
     if (WIFSIGNALED(status))
       spdlog::warn("session {} (pid {}) killed by signal {}", it->second.peer, pid, WTERMSIG(status));
     sessions_.erase(it);
@@ -270,8 +350,11 @@ Status Listener::run() {
 }
 
 Status serve(const ServeOptions& o) {
-  Endpoint ep;
+  PendingLimits pending;
   std::string err;
+  if (!parse_startups(o.startups, &pending, &err)) return fail(kExitUsage, "--max-startups: " + err);
+  pending.per_source = o.max_pending_per_source;
+  Endpoint ep;
   if (!parse_endpoint(o.listen, &ep, &err)) return fail(kExitUsage, "--listen: " + err);
   if (ep.scheme == Endpoint::Scheme::kTcp && !is_loopback_host(ep.host) && !o.insecure)
     return fail(kExitUsage, "refusing a plain tcp:// listener on non-loopback address '" + ep.host +
@@ -284,6 +367,9 @@ Status serve(const ServeOptions& o) {
   UsersFile users;  // checked now; each session reads it afresh
   if (Status st = users.load(o.users); !st) return st;
   if (users.accounts().empty()) spdlog::warn("users file '{}' has no accounts (add one: redir-mux users add)", o.users);
+  mux::AuditLog audit;
+  if (!o.audit.empty())
+    if (Status st = audit.open(o.audit); !st) return st;
   silence_libvirt_errors();
   (void)verify_password_dummy("");  // the unknown-user hash, computed once before forking
   int listen_fd = -1;
@@ -298,7 +384,7 @@ Status serve(const ServeOptions& o) {
   sigaction(SIGCHLD, &sa, nullptr);
   install_interrupt_handlers();
   spdlog::info("listening on {}", bound.to_string());
-  Listener l(o, tls.get(), listen_fd);
+  Listener l(o, pending, tls.get(), listen_fd, audit);
   Status st = l.run();
   ::close(listen_fd);
   if (ep.scheme == Endpoint::Scheme::kUnix) ::unlink(ep.path.c_str());
@@ -320,14 +406,32 @@ Runner add_serve(CLI::App& app) {
   sub->add_option("--auth-timeout", o->auth_timeout_s,
                   "Seconds a connection may take to log in before it is dropped (default 15)")
       ->check(CLI::PositiveNumber);
-  sub->add_option("--max-pending", o->max_pending,
-                  "Most connections not yet logged in; beyond it the oldest is dropped (default 32)")
+  sub->add_option("--max-pending-per-source", o->max_pending_per_source,
+                  "Most connections not yet logged in from one source (IPv4 address, IPv6 /64); newcomers beyond "
+                  "it are refused (default 4)")
       ->check(CLI::Range(1, 100000));
-  sub->add_option("--ban-time", o->ban_time_s,
-                  "Seconds an address or user is refused after 5 failed logins in 5 minutes (default 300)")
+  sub->add_option("--max-startups", o->startups,
+                  "START:RATE:FULL for connections not yet logged in, in all: from START on, newcomers are refused "
+                  "with probability RATE% rising to 100% at FULL (default 10:30:32)");
+  sub->add_option("--max-failures", o->max_failures,
+                  "Failed logins for one account from one source in 5 minutes that ban the pair; twice as many "
+                  "(any accounts) ban the source (default 5)")
+      ->check(CLI::Range(1, 1000));
+  sub->add_option("--ban-time", o->ban_time_s, "Seconds a ban lasts (default 300)")->check(CLI::PositiveNumber);
+  sub->add_option("--stall-timeout", o->stall_timeout_s,
+                  "Seconds a client may leave the server's bytes unread before it is dropped (default 30)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--idle-timeout", o->idle_timeout_s,
+                  "Seconds without input or output after which a logged-in session ends (default 0: never)")
+      ->check(CLI::NonNegativeNumber);
+  sub->add_flag("--idle-timeout-viewers", o->idle_viewers,
+                "Apply --idle-timeout to view-only sessions too (they send no input)");
+  sub->add_option("--audit", o->audit,
+                  "Write one JSON line per login, refusal, selection, command and session end to FILE "
+                  "(or 'syslog')");
   sub->add_option("--record", o->record_dir,
-                  "Record each session, both directions, into DIR/session-TIME-PID.vrs (passwords left out)")
+                  "Record each session, both directions, into DIR/session-TIME-PID.vrs, mode 0600 (passwords "
+                  "left out)")
       ->check(CLI::ExistingDirectory);
   return [o] { return serve(*o); };
 }

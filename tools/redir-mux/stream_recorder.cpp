@@ -12,7 +12,8 @@ StreamRecorder::StreamRecorder() : writer_([this](std::string_view d) { return f
 StreamRecorder::~StreamRecorder() { close(); }
 
 Status StreamRecorder::open(const std::string& path) {
-  if (Status st = file_.open(path); !st) return st;
+  // A recording holds everything typed, passwords at prompts included.
+  if (Status st = file_.open(path, 0600); !st) return st;
   open_ = true;
   return writer_.begin("redir-mux", {{"recording", "session"}});
 }

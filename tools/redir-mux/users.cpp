@@ -1,6 +1,9 @@
 // redir-mux users: add, delete, re-password and list the accounts of a
 // users file (libcommon/users_file).
+#include <cstdlib>
 #include <nlohmann/json.hpp>
+
+#include "net/tls_transport.hpp"
 
 #include "password_hash.hpp"
 #include "sys/password_prompt.hpp"
@@ -15,7 +18,7 @@ namespace redir_mux {
 namespace {
 
 struct UsersOptions {
-  std::string action, name, users, vms, password_file;
+  std::string action, name, users, vms, password_file, cert_fingerprint;
   bool view_only = false, json = false;
 };
 
@@ -26,8 +29,14 @@ Status users(const UsersOptions& o) {
   if (list != o.name.empty()) return fail(kExitUsage, list ? "list takes no NAME" : o.action + " needs a NAME");
   if (!list && !valid_user_name(o.name))
     return fail(kExitUsage, "invalid user name '" + o.name + "' (letters, digits, . _ @ -; at most 64)");
-  if (o.action != "add" && (!o.vms.empty() || o.view_only))
-    return fail(kExitUsage, "--vms and --view-only only apply to add");
+  if (o.action != "add" && (!o.vms.empty() || o.view_only || !o.cert_fingerprint.empty()))
+    return fail(kExitUsage, "--vms, --view-only and --cert-fingerprint only apply to add");
+  std::string cert;
+  if (!o.cert_fingerprint.empty()) {
+    cert = normalize_fingerprint(o.cert_fingerprint);
+    if (cert.empty())
+      return fail(kExitUsage, "--cert-fingerprint needs a SHA-256 fingerprint (64 hex digits, colons allowed)");
+  }
   if (o.json && !list) return fail(kExitUsage, "--json only applies to list");
   UsersFile f;
   if (Status st = f.load(o.users, o.action == "add"); !st) return st;
@@ -36,10 +45,17 @@ Status users(const UsersOptions& o) {
     for (const UserAccount& a : f.accounts()) {
       std::string globs;
       for (size_t i = 0; i < a.vm_globs.size(); ++i) globs += (i ? "," : "") + a.vm_globs[i];
+      std::string login = a.has_password() ? (a.cert_fingerprint.empty() ? "password" : "password,cert") : "cert";
       if (o.json)
-        out += nlohmann::ordered_json{{"name", a.name}, {"vms", a.vm_globs}, {"view_only", a.view_only}}.dump() + "\n";
+        out += nlohmann::ordered_json{{"name", a.name},
+                                      {"vms", a.vm_globs},
+                                      {"view_only", a.view_only},
+                                      {"login", login},
+                                      {"cert_fingerprint", a.cert_fingerprint}}
+                   .dump() +
+               "\n";
       else
-        out += a.name + "\t" + globs + (a.view_only ? "\tview-only" : "\tinput") + "\n";
+        out += a.name + "\t" + globs + (a.view_only ? "\tview-only" : "\tinput") + "\t" + login + "\n";
     }
     return write_stdout(out);
   }
@@ -58,6 +74,14 @@ Status users(const UsersOptions& o) {
     if (!parse_vm_globs(o.vms.empty() ? "*" : o.vms, &a.vm_globs))
       return fail(kExitUsage, "--vms needs comma-separated globs, e.g. 'web*,db1'");
     a.view_only = o.view_only;
+    a.cert_fingerprint = cert;
+  }
+  // An account with a certificate needs no password: one is set only when
+  // given (--password-file or $VREDIR_PASSWORD).
+  if (!a.cert_fingerprint.empty() && o.action == "add" && o.password_file.empty() && !std::getenv("VREDIR_PASSWORD")) {
+    a.hash = "-";
+    f.put(std::move(a));
+    return f.save(o.users);
   }
   std::string password;
   if (Status st = read_password(o.password_file, "Password for " + o.name + ": ", true, &password); !st) return st;
@@ -76,6 +100,9 @@ Runner add_users(CLI::App& app) {
   sub->add_option("--users", o->users, "The users file (written atomically, mode 0600)")->required();
   sub->add_option("--vms", o->vms, "add: globs of the VMs the user may open, comma-separated (default '*')");
   sub->add_flag("--view-only", o->view_only, "add: the user sees the VMs but gets no input channel");
+  sub->add_option("--cert-fingerprint", o->cert_fingerprint,
+                  "add: the SHA-256 fingerprint of the TLS client certificate that logs in as NAME (then no "
+                  "password unless one is given)");
   sub->add_option("--password-file", o->password_file,
                   "add, passwd: read the password from FILE (else $VREDIR_PASSWORD, else a prompt)");
   sub->add_flag("--json", o->json, "list: one JSON object per user");

@@ -59,6 +59,9 @@ Status UsersFile::load(const std::string& path, bool missing_ok) {
   }
   if (sb.st_mode & S_IROTH)
     return fail(kExitDenied, "users file '" + path + "' is world-readable; refusing it (fix: chmod 600 " + path + ")");
+  if (sb.st_mode & (S_IWGRP | S_IWOTH))
+    return fail(kExitDenied, "users file '" + path + "' is writable by " + ((sb.st_mode & S_IWOTH) ? "others" : "its group") +
+                                 "; refusing it (fix: chmod 600 " + path + ")");
   if (!S_ISREG(sb.st_mode)) return fail(kExitFailure, "users file '" + path + "' is not a regular file");
   if (static_cast<uint64_t>(sb.st_size) > kMaxFileBytes)
     return fail(kExitFailure, "users file '" + path + "' is larger than 4 MiB");
@@ -81,20 +84,30 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
     std::vector<std::string> words;
     for (std::string w; ls >> w;) words.push_back(w);
     if (words.empty() || words[0][0] == '#') continue;
-    if (words.size() < 3 || words.size() > 4)
-      return fail(kExitMalformed, where() + "expected 'NAME HASH vms=GLOBS [view-only]'");
+    if (words.size() < 3 || words.size() > 8)
+      return fail(kExitMalformed, where() + "expected 'NAME HASH vms=GLOBS [view-only] [cert=SHA256]'");
     UserAccount a;
     a.name = words[0];
     a.hash = words[1];
     if (!valid_user_name(a.name)) return fail(kExitMalformed, where() + "invalid user name");
     std::string err;
-    if (!is_password_hash(a.hash)) return fail(kExitMalformed, where() + "invalid password hash");
+    if (a.hash != "-" && !is_password_hash(a.hash)) return fail(kExitMalformed, where() + "invalid password hash");
     if (words[2].rfind("vms=", 0) != 0 || !parse_vm_globs(std::string_view(words[2]).substr(4), &a.vm_globs))
       return fail(kExitMalformed, where() + "expected vms=GLOB[,GLOB...]");
-    if (words.size() == 4) {
-      if (words[3] != "view-only") return fail(kExitMalformed, where() + "unknown flag '" + words[3] + "'");
-      a.view_only = true;
+    for (size_t i = 3; i < words.size(); ++i) {
+      const std::string& w = words[i];
+      if (w == "view-only" && !a.view_only) {
+        a.view_only = true;
+      } else if (w.rfind("cert=", 0) == 0 && a.cert_fingerprint.empty()) {
+        a.cert_fingerprint = w.substr(5);
+        if (a.cert_fingerprint.size() != 64 || a.cert_fingerprint.find_first_not_of("0123456789abcdef") != std::string::npos)
+          return fail(kExitMalformed, where() + "cert= needs a SHA-256 fingerprint (64 lower-case hex digits)");
+      } else {
+        return fail(kExitMalformed, where() + "unknown or repeated field '" + w.substr(0, 32) + "'");
+      }
     }
+    if (!a.has_password() && a.cert_fingerprint.empty())
+      return fail(kExitMalformed, where() + "an account without a password needs cert=");
     if (find(a.name)) return fail(kExitMalformed, where() + "user '" + a.name + "' appears twice");
     accounts_.push_back(std::move(a));
   }
@@ -102,11 +115,12 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
 }
 
 std::string UsersFile::serialize() const {
-  std::string out = "# redir-mux users: NAME HASH vms=GLOBS [view-only]\n";
+  std::string out = "# redir-mux users: NAME HASH vms=GLOBS [view-only] [cert=SHA256]\n";
   for (const UserAccount& a : accounts_) {
     out += a.name + " " + a.hash + " vms=";
     for (size_t i = 0; i < a.vm_globs.size(); ++i) out += (i ? "," : "") + a.vm_globs[i];
     if (a.view_only) out += " view-only";
+    if (!a.cert_fingerprint.empty()) out += " cert=" + a.cert_fingerprint;
     out += "\n";
   }
   return out;

@@ -1,9 +1,12 @@
 // The redir-mux users file: one account per line,
-//   NAME HASH vms=GLOB[,GLOB...] [view-only]
-// '#' starts a comment line. HASH is a password_hash string; the globs
+//   NAME HASH vms=GLOB[,GLOB...] [view-only] [cert=SHA256HEX]
+// '#' starts a comment line. HASH is a password_hash string, or "-" for an
+// account that logs in with its client certificate only; the globs
 // (fnmatch) say which VMs the account may list and open; view-only accounts
-// get no input channel. The file holds secrets: it is written atomically with
-// mode 0600 and a world-readable file is refused.
+// get no input channel; cert= is the SHA-256 fingerprint of the TLS client
+// certificate that logs in as this account. The file holds secrets and says
+// who may do what: it is written atomically with mode 0600, and a file that
+// others may read, or that group or others may write, is refused.
 #pragma once
 
 #include <string>
@@ -19,9 +22,11 @@ struct UserAccount {
   std::string hash;
   std::vector<std::string> vm_globs;
   bool view_only = false;
+  std::string cert_fingerprint;  // 64 lower-case hex digits, or ""
 
   // True when one of the globs matches the VM name.
   bool may_use(std::string_view vm) const;
+  bool has_password() const { return hash != "-"; }
 };
 
 // Account names: 1..64 of [A-Za-z0-9._@-], not starting with '-'.

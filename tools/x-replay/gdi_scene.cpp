@@ -95,6 +95,8 @@ bool GdiScene::apply(const Record& r, std::string* err) {
       return fail(err, "more than " + std::to_string(limits_.max_targets) + " targets");
     if (target_pixels_ + uint64_t(w) * h > limits_.max_target_pixels)
       return fail(err, "targets exceed " + std::to_string(limits_.max_target_pixels) + " pixels");
+    if (target_pixels_ + bitmap_pixels_ + uint64_t(w) * h > limits_.max_total_pixels)
+      return fail(err, "targets and bitmaps exceed the memory budget");
     return true;
   };
   auto src_ok = [&](uint32_t src, bool zero_ok) -> bool {
@@ -161,6 +163,8 @@ bool GdiScene::apply(const Record& r, std::string* err) {
             uint32_t w = side(v.rect.w), h = side(v.rect.h);
             if (target_pixels_ - old_px + uint64_t(w) * h > limits_.max_target_pixels)
               return fail(err, "targets exceed " + std::to_string(limits_.max_target_pixels) + " pixels");
+            if (target_pixels_ - old_px + uint64_t(w) * h + bitmap_pixels_ > limits_.max_total_pixels)
+              return fail(err, "targets and bitmaps exceed the memory budget");
             target_pixels_ = target_pixels_ - old_px + uint64_t(w) * h;
             t.rect = v.rect;
             t.w = w;
@@ -198,6 +202,8 @@ bool GdiScene::apply(const Record& r, std::string* err) {
             return fail(err, "more than " + std::to_string(limits_.max_bitmaps) + " cached bitmaps");
           if (bitmap_pixels_ - old_px + px > limits_.max_bitmap_pixels)
             return fail(err, "cached bitmaps exceed " + std::to_string(limits_.max_bitmap_pixels) + " pixels");
+          if (bitmap_pixels_ - old_px + px + target_pixels_ > limits_.max_total_pixels)
+            return fail(err, "targets and bitmaps exceed the memory budget");
           SceneBitmap b;
           b.w = v.w;
           b.h = v.h;

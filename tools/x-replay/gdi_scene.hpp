@@ -21,6 +21,9 @@ struct SceneLimits {
   size_t max_bitmaps = 4096;
   uint64_t max_bitmap_pixels = 32ull << 20;  // cached bitmaps, total
   size_t max_fonts = 1024;
+  // Targets' and bitmaps' pixels together (the process-wide memory budget's
+  // share for this channel, set before each record).
+  uint64_t max_total_pixels = UINT64_MAX;
 };
 
 struct SceneTarget {
@@ -44,6 +47,7 @@ struct SceneBitmap {
 class GdiScene {
  public:
   explicit GdiScene(SceneLimits limits = {}) : limits_(limits) {}
+  void set_max_total_pixels(uint64_t pixels) { limits_.max_total_pixels = pixels; }
 
   // Checks r against the scene and applies its bookkeeping. False with a
   // one-line reason for an undefined or duplicate id, a cap exceeded, or a

@@ -1237,7 +1237,14 @@ int GdiWindows::fd() const { return impl_->dpy ? ConnectionNumber(impl_->dpy) : 
 
 bool GdiWindows::broken() const { return impl_->dpy == nullptr; }
 
-Status GdiWindows::apply(uint16_t channel, const std::string& name, std::span<const uint8_t> payload) {
+uint64_t GdiWindows::channel_pixels(uint16_t channel) const {
+  auto it = impl_->channels.find(channel);
+  if (it == impl_->channels.end()) return 0;
+  return it->second->scene.target_pixels() + it->second->scene.bitmap_pixels();
+}
+
+Status GdiWindows::apply(uint16_t channel, const std::string& name, std::span<const uint8_t> payload,
+                         uint64_t pixel_budget) {
   Impl& m = *impl_;
   gdi::Record rec;
   std::string err;
@@ -1249,6 +1256,7 @@ Status GdiWindows::apply(uint16_t channel, const std::string& name, std::span<co
     it->second->name = name;
   }
   Impl::Channel& ch = *it->second;
+  ch.scene.set_max_total_pixels(pixel_budget);
   if (!ch.scene.apply(rec, &err)) return fail(vredir::kExitMalformed, "GDI " + err);
   // Targets the record removed (destroy, delete, app exit) go first.
   for (uint32_t id : ch.scene.removed()) {

@@ -41,7 +41,12 @@ class GdiWindows {
   // One GDI frame's payload on a gdi channel. A record that does not decode,
   // or refers to something undefined, or exceeds a cap: kExitMalformed with
   // one line (without the stream name).
-  vredir::Status apply(uint16_t channel, const std::string& name, std::span<const uint8_t> payload);
+  // pixel_budget caps the channel's targets and bitmaps together (its share
+  // of the process's memory budget).
+  vredir::Status apply(uint16_t channel, const std::string& name, std::span<const uint8_t> payload,
+                       uint64_t pixel_budget = UINT64_MAX);
+  // The pixels the channel's targets and bitmaps hold.
+  uint64_t channel_pixels(uint16_t channel) const;
   // The channel was closed: its windows and surfaces go away.
   void close_channel(uint16_t channel);
 

@@ -40,12 +40,18 @@ int main(int argc, char** argv) {
   app.add_option("--screenshot-on-exit", opt.screenshot,
                  "On exit, write the first display window as X shows it to this PNG file");
   app.add_flag("--no-shm", opt.no_shm, "Do not use MIT-SHM shared memory for drawing");
+  double max_memory_mib = double(opt.max_memory >> 20);
+  app.add_option("--max-memory", max_memory_mib,
+                 "Most MiB the stream may make x-replay hold, all channels together (default 1024); a stream "
+                 "that needs more ends with exit 7")
+      ->check(CLI::Range(16.0, 1048576.0));
   app.add_option("--escape-key", escape, "Key that starts an escape chord (evdev name, e.g. menu, rightctrl, pause)")
       ->capture_default_str();
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
   std::optional<uint16_t> key = keys::key_from_name(escape);
   if (!key) return tool.usage_error("unknown key '" + escape + "' for --escape-key (try: menu, rightctrl, pause)");
   opt.escape_key = *key;
+  opt.max_memory = static_cast<uint64_t>(max_memory_mib * 1048576.0);
   install_interrupt_handlers();
   return tool.finish(xreplay::replay(opt));
 }

@@ -25,6 +25,7 @@
 #include "wire/playback_clock.hpp"
 #include "sys/stdio_files.hpp"
 #include "wire/stream_decoder.hpp"
+#include "memory_budget.hpp"
 #include "surface_window.hpp"
 #include "x_display.hpp"
 
@@ -48,7 +49,8 @@ constexpr int64_t kStreamSliceUs = 10000;
 class Player {
  public:
   explicit Player(const ReplayOptions& opt)
-      : opt_(opt), clock_(opt.speed), audio_(opt.audio_device), input_(isatty(1) ? -1 : 1), chord_(opt.escape_key) {}
+      : opt_(opt), clock_(opt.speed), audio_(opt.audio_device), input_(isatty(1) ? -1 : 1), chord_(opt.escape_key),
+        budget_(opt.max_memory) {}
 
   Status run();
 
@@ -99,6 +101,9 @@ class Player {
   std::map<uint16_t, uint16_t> cursor_display_;                 // cursor channel -> display channel
   uint16_t audio_channel_ = 0;
   AudioOutput audio_;
+  MemoryBudget budget_;
+  // Charges a channel; false (and the stream ends, exit 7) when over budget.
+  bool charge(const stream::ChannelInfo& ch, uint64_t bytes);
   std::unique_ptr<GdiWindows> gdi_;  // the windows of gdi channels, opened on first use
 
   InputWriter input_;
@@ -289,6 +294,12 @@ void Player::handle(const stream::Event& ev) {
   }
 }
 
+bool Player::charge(const stream::ChannelInfo& ch, uint64_t bytes) {
+  if (budget_.set(ch.id, bytes)) return true;
+  stream_finished(fail(vredir::kExitMalformed, what_ + ": " + budget_.over(ch.id, ch.name, bytes)));
+  return false;
+}
+
 void Player::on_declare(const stream::ChannelInfo& ch) {
   if (!ch.known_kind) return;
   switch (ch.kind_enum()) {
@@ -307,6 +318,8 @@ void Player::on_declare(const stream::ChannelInfo& ch) {
     }
     case stream::ChannelKind::kAudio:
       if (opt_.no_audio || audio_channel_ != 0) return;
+      // The output queue holds one second.
+      if (!charge(ch, uint64_t(ch.rate) * stream::audio_frame_bytes(ch))) return;
       if (audio_.open(ch.rate, ch.channels, ch.format)) audio_channel_ = ch.id;
       return;
     default: return;
@@ -314,6 +327,7 @@ void Player::on_declare(const stream::ChannelInfo& ch) {
 }
 
 void Player::on_close(const stream::ChannelInfo& ch) {
+  budget_.release(ch.id);
   if (ch.id == audio_channel_) {
     audio_.close();
     audio_channel_ = 0;
@@ -339,6 +353,8 @@ void Player::on_display_frame(const stream::Event& ev, SurfaceWindow& w) {
   switch (ev.type()) {
     case stream::FrameType::kSurface: {
       const auto& s = std::get<stream::Surface>(ev.payload);
+      // The surface, and the image that shows it in the window.
+      if (!charge(*ev.channel, uint64_t(s.width) * s.height * 4 * 2)) return;
       w.resize(s.width, s.height);
       send(input_.display_shown(w.channel(), ev.channel->name, s.width, s.height));
       return;
@@ -362,7 +378,9 @@ void Player::on_cursor_frame(const stream::Event& ev) {
   if (it == windows_.end() || !it->second->shown()) return;
   SurfaceWindow& w = *it->second;
   if (ev.type() == stream::FrameType::kCursorShape) {
-    w.set_cursor_shape(std::get<stream::CursorShape>(ev.payload));
+    const auto& shape = std::get<stream::CursorShape>(ev.payload);
+    if (!charge(*ev.channel, uint64_t(shape.w) * shape.h * 4)) return;
+    w.set_cursor_shape(shape);
   } else if (ev.type() == stream::FrameType::kCursorPos) {
     const auto& p = std::get<stream::CursorPos>(ev.payload);
     w.set_cursor_pos(p.x, p.y, p.visible);
@@ -384,8 +402,15 @@ void Player::on_gdi_frame(const stream::Event& ev) {
       return;
     }
   }
-  if (Status st = gdi_->apply(ev.channel->id, ev.channel->name, ev.frame.payload); !st)
-    stream_finished(fail(st.code(), what_ + ": " + st.message() + " at offset " + std::to_string(ev.frame.offset)));
+  const uint16_t id = ev.channel->id;
+  if (Status st = gdi_->apply(id, ev.channel->name, ev.frame.payload, budget_.available_for(id) / 4); !st) {
+    std::string why = st.message().find("memory budget") != std::string::npos
+                          ? budget_.over(id, ev.channel->name, 0)
+                          : st.message();
+    stream_finished(fail(st.code(), what_ + ": " + why + " at offset " + std::to_string(ev.frame.offset)));
+    return;
+  }
+  (void)budget_.set(id, gdi_->channel_pixels(id) * 4);
 }
 
 // --- X ----------------------------------------------------------------------

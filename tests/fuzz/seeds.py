@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the session, qmp, known_hosts and domain_xml fuzz
+targets from the readable descriptions below, into tests/fuzz/corpus/NAME/.
+Run it again after changing a description; the fuzzers' own finds are added
+to the same folders by tests/fuzz/long.sh.
+
+    python3 tests/fuzz/seeds.py
+"""
+import os
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration", "lib"))
+from vrs import SESSION, control, declare, end, frame, key, session_opening  # noqa: E402
+
+
+def opening():
+    return session_opening()
+
+
+def gdi_state(target):
+    # STATE record (op 0x19): enough to be well formed for the gdi codec is
+    # not needed here: before login the frame is refused by its header alone.
+    return frame(9, 0x70, bytes([0x19]) + struct.pack("<I", target) + b"\0" * 32)
+
+
+SESSION_SEEDS = {
+    # Before login (first byte even): everything the client sends.
+    "login-list": b"\0" + opening() + control("auth", {"user": "alice", "password": "pa"}) + end(),
+    "login-wrong": b"\0" + opening() + control("auth", {"user": "alice", "password": "nope"}),
+    "login-unknown-user": b"\0" + opening() + control("auth", {"user": "mallory", "password": "x"}),
+    "login-cert": b"\0" + opening() + control("auth", {"user": "alice", "method": "cert"}),
+    "pre-gdi-states": b"\0" + opening() + declare(9, 9, "app") + b"".join(gdi_state(t) for t in range(8)),
+    "pre-big-frame": b"\0" + opening() + control("auth", {"user": "alice", "password": "x" * 4000}) * 20,
+    "pre-deflate": b"\0" + opening() + frame(0, 0x04, b"\x4b\x4c\x04\x00"),
+    "pre-select": b"\0" + opening() + control("select", {"vm": "test"}),
+    "pre-other-channel": b"\0" + opening() + declare(1, 4, "kbd") + key(1, 1, 30, True),
+    # After a valid login as alice (first byte odd): the rest of the session.
+    "select-control": b"\1" + control("select", {"vm": "test", "streams": "0"}) + control("reboot")
+    + control("frobnicate") + control("resolution", {"size": "800x600"}) + control("disconnect"),
+    "select-by-id": b"\1" + control("select", {"vm": "1", "streams": "0"}) + end(),
+    "select-denied": b"\1" + control("select", {"vm": "other", "streams": "0"}),
+    "select-streams-input": b"\1" + control("select", {"vm": "test", "streams": "1"}) + declare(1, 4, "kbd")
+    + key(1, 1, 30, True) + key(1, 2, 30, False) + end(),
+    "after-login-unknown-kind": b"\1" + declare(3, 200, "thing") + frame(3, 0x90, b"xyz") + end(),
+}
+
+QMP_SEEDS = {
+    "return-pid": '{"return": {"pid": 1000}}',
+    "exec-status": '{"return": {"exited": true, "exitcode": 0}}',
+    "exec-status-signal": '{"return": {"exited": true, "signal": 9}}',
+    "exec-status-wrong-types": '{"return": {"exited": "yes", "exitcode": "0"}}',
+    "osinfo-wrong-types": '{"return": {"id": 42, "kernel-name": ["Windows"], "name": {}}}',
+    "error": '{"error": {"class": "CommandNotFound", "desc": "The command x has not been found"}}',
+    "error-not-object": '{"error": 5}',
+    "queue-element": '{"return": {"avail": {"idx": 12, "flags": 0}, "used": {"idx": 10}}}',
+    "not-json": "return pid 7",
+    "array": "[1, 2, 3]",
+    "deep": "[" * 200 + "]" * 200,
+}
+
+KNOWN_HOSTS_SEEDS = {
+    "one-host": "host.example:7000 " + "a" * 64 + "\n",
+    "other-key": "host.example:7000 " + "b" * 64 + "\n",
+    "colons": "host.example:7000 " + ":".join(["AB"] * 32) + "\n",
+    "comments": "# known hosts\n\n[::1]:7000 " + "c" * 64 + "\n",
+    "endpoint-tls": "tls://vmhost:7000",
+    "endpoint-v6": "tls://[2001:db8::1]:7000",
+    "endpoint-unix": "unix:/run/redir-mux.sock",
+    "fingerprint": "SHA256 Fingerprint=" + ":".join(["0F"] * 32),
+    "garbage": "host.example:7000\x00\xff junk\n" * 3,
+}
+
+DOMAIN_XML_SEEDS = {
+    "guest": """<domain type='qemu'>
+  <name>demo</name>
+  <devices>
+    <controller type='usb' index='0' model='qemu-xhci'/>
+    <serial type='file'><source path='/tmp/serial.log'/><target port='0'/></serial>
+    <channel type='unix'><source mode='bind' path='/tmp/qga.sock'/>
+      <target type='virtio' name='org.qemu.guest_agent.0' state='connected'/></channel>
+    <input type='tablet' bus='usb'/>
+    <input type='keyboard' bus='virtio'><alias name='input2'/></input>
+    <graphics type='vnc' socket='/tmp/vnc.sock'/>
+    <graphics type='dbus' p2p='yes'/>
+    <sound model='ich9'><audio id='1'/></sound>
+    <audio id='1' type='none'/>
+    <video><model type='virtio' heads='2' primary='yes'/></video>
+    <redirdev bus='usb' type='unix'><source mode='connect' path='/tmp/usb.sock'/></redirdev>
+  </devices>
+</domain>
+""",
+    "empty-devices": "<domain type='kvm'><name>x</name><devices/></domain>",
+    "no-name": "<domain><devices><video><model heads='99999999999'/></video></devices></domain>",
+    "entities": "<!DOCTYPE d [<!ENTITY a 'aaaaaaaa'>]><domain><name>&a;&a;</name></domain>",
+    "not-xml": "<domain><devices><input type='",
+}
+
+
+def write(name, seeds):
+    d = os.path.join(HERE, "corpus", name)
+    os.makedirs(d, exist_ok=True)
+    for file, content in seeds.items():
+        data = content.encode() if isinstance(content, str) else content
+        with open(os.path.join(d, file), "wb") as f:
+            f.write(data)
+
+
+if __name__ == "__main__":
+    write("session", SESSION_SEEDS)
+    write("qmp", QMP_SEEDS)
+    write("known_hosts", KNOWN_HOSTS_SEEDS)
+    write("domain_xml", DOMAIN_XML_SEEDS)
