@@ -78,7 +78,7 @@ bool declare_audio(ChannelInfo* ch, std::string* err) {
   if (auto fmt = ch->params.find("format"); fmt != ch->params.end()) {
     auto f = sample_format_from_name(fmt->second);
     if (!f) {
-      *err = "audio sample format '" + fmt->second + "' not supported";
+      *err = "audio sample format " + printable(fmt->second.substr(0, 32)) + " not supported";
       return false;
     }
     ch->format = *f;

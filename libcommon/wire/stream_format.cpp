@@ -1,5 +1,6 @@
 #include "wire/stream_format.hpp"
 
+#include "wire/describe.hpp"
 #include "wire/kind_table.hpp"
 
 #include <charconv>
@@ -86,7 +87,7 @@ bool read_params(ByteReader& r, Params* out) {
     std::string key(r.str(klen));
     uint16_t vlen = r.u16le();
     if (r.ok() && vlen > kMaxParamValue) {
-      r.fail("parameter '" + key + "' value too long (" + std::to_string(vlen) + " bytes)");
+      r.fail("parameter " + printable(key) + " value too long (" + std::to_string(vlen) + " bytes)");
       return false;
     }
     std::string value(r.str(vlen));

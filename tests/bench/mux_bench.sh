@@ -25,9 +25,15 @@
 #              view-only viewers of one guest while its bar animates (25
 #              changes/s): listener, session processes, capture children,
 #              QEMU and the clients, in CPU seconds per second.
+#  bytes       what a remote client receives by default (connect with no
+#              flags, serve's defaults: the stream deflated at level 6) for
+#              SECS seconds of the moving bar, counted on the wire by a TCP
+#              relay, vs QEMU's ZRLE for the same seconds (a relay on its VNC
+#              socket). The other modes run serve with --compress 0, as their
+#              earlier figures were taken.
 # Timing here never decides a test's verdict.
 #
-# bash tests/bench/mux_bench.sh [throughput|latency|setup|cpu|all] [RUNS] [VIEWERS]
+# bash tests/bench/mux_bench.sh [throughput|latency|setup|cpu|bytes|all] [RUNS] [VIEWERS]
 #   env: SIZE_MB (default 1024), PINGS (default 300), SECS (cpu window, default 20)
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
@@ -73,10 +79,10 @@ echo bench-pw >"$out/bench.pw"
 VREDIR_PASSWORD=bench-pw redir-mux users add bench --users "$users" --vms '*' || exit 1
 VREDIR_PASSWORD=bench-pw redir-mux users add viewer --users "$users" --vms '*' --view-only || exit 1
 
-# start_serve BINARY URI LOG: starts serve on a free loopback port; sets $port.
+# start_serve BINARY URI LOG [ARGS...]: starts serve on a free loopback port; sets $port.
 start_serve() {
     "$1" serve --listen tls://127.0.0.1:0 --cert "$out/cert.pem" --key "$out/key.pem" --users "$users" \
-        -c "$2" 2>"$3" &
+        -c "$2" "${@:4}" 2>"$3" &
     pids+=($!)
     serve_pid=$!
     port=
@@ -216,7 +222,7 @@ if want throughput || want latency; then
     printf '#!/bin/sh\nnow=$(date +%%s%%N)\necho "$now" >"%s"\ncat "%s"\nexec sleep 60\n' "$out/start" "$out/stream.vrs" \
         >"$out/standin/redir-capture"
     chmod +x "$out/standin/redir-capture"
-    start_serve "$out/standin/redir-mux" test:///default "$out/serve-a.log"
+    start_serve "$out/standin/redir-mux" test:///default "$out/serve-a.log" --compress 0
     suite=$(suite_of "$port")
     [ -n "$suite" ] || { echo "could not read serve's cipher suite" >&2; exit 1; }
     socat_conf "$suite"
@@ -306,7 +312,7 @@ if want latency; then
 fi
 
 # ---- the real guest: set-up time and CPU per session -------------------------
-if want setup || want cpu; then
+if want setup || want cpu || want bytes; then
     # shellcheck source=../guest/fixture.sh
     source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
     vg_ensure_libvirt
@@ -317,8 +323,46 @@ if want setup || want cpu; then
     trap cleanup EXIT
     vg_start >/dev/null 2>&1 || vg_fail "the guest did not boot"
     sleep 2
-    start_serve "$(command -v redir-mux)" qemu:///system "$out/serve-b.log"
+    # Transport and CPU figures as recorded before serve deflated by default.
+    start_serve "$(command -v redir-mux)" qemu:///system "$out/serve-b.log" --compress 0
     urlb=tls://127.0.0.1:$port
+fi
+
+if want bytes; then
+    # What a remote client receives by default (connect, no flags; serve's
+    # defaults), counted on the wire by a TCP relay, against QEMU's ZRLE for
+    # the same seconds of the same animation, counted by a relay on its VNC
+    # socket (redir-capture asks for ZRLE there).
+    start_serve "$(command -v redir-mux)" qemu:///system "$out/serve-c.log"
+    portc=$port
+    echo "== bytes a remote client receives by default: $secs s of the moving bar, median of $runs"
+    vg_cmd "bar on" >/dev/null
+    for i in $(seq "$runs"); do
+        rm -f "$out/zrle.sock" "$out/zrle.bin" "$out/tls.bin"
+        socat -R "$out/zrle.bin" UNIX-LISTEN:"$out/zrle.sock" UNIX-CONNECT:"$VG_VNC_SOCKET" 2>/dev/null &
+        zrelay=$!
+        relay_port=$(free_port)
+        socat -R "$out/tls.bin" TCP-LISTEN:"$relay_port",bind=127.0.0.1,reuseaddr TCP:127.0.0.1:"$portc" 2>/dev/null &
+        trelay=$!
+        for _ in $(seq 50); do [ -S "$out/zrle.sock" ] && break; sleep 0.05; done
+        sleep 0.3
+        VREDIR_RFB_ENCODING=zrle redir-capture --vnc "unix:$out/zrle.sock" --no-audio --no-cursor \
+            --duration "$secs" -o /dev/null 2>/dev/null &
+        zcap=$!
+        timeout -s INT "$secs" redir-mux connect "tls://127.0.0.1:$relay_port" --ca "$out/ca.pem" --user bench \
+            --password-file "$out/bench.pw" --vm "$name" </dev/null >"$out/c.vrs" 2>/dev/null
+        wait "$zcap" 2>/dev/null
+        kill "$zrelay" "$trelay" 2>/dev/null
+        wait "$zrelay" "$trelay" 2>/dev/null
+        echo "$(stat -c %s "$out/tls.bin") $(stat -c %s "$out/zrle.bin") $(redir-dump "$out/c.vrs" 2>/dev/null | grep -c FRAME_END)"
+    done >"$out/bytes.txt"
+    vg_cmd "bar off" >/dev/null
+    tb=$(awk '{ print $1 }' "$out/bytes.txt" | median) zb=$(awk '{ print $2 }' "$out/bytes.txt" | median)
+    fr=$(awk '{ print $3 }' "$out/bytes.txt" | median)
+    printf '%-62s %12s bytes  (%s frames)
+' "redir-mux connect (TLS on the wire, serve's defaults)" "$tb" "$fr" \
+        "QEMU VNC ZRLE (the same seconds)" "$zb" "-"
+    awk -v t="$tb" -v z="$zb" 'BEGIN { printf "ratio redir-mux default / ZRLE: %.2fx\n", t / z }'
 fi
 
 if want setup; then

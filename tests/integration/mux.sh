@@ -226,6 +226,10 @@ n_a=$(redir-dump "$out/a.vrs" 2>/dev/null | grep -c RECT)
 n_v=$(redir-dump "$out/v.vrs" 2>/dev/null | grep -c RECT)
 check "both clients get display frames ($n_a and $n_v RECT frames)" eval '[ "$n_a" -gt 0 ] && [ "$n_v" -gt 0 ]'
 check "alice gets acks for her input" eval 'redir-dump "$out/a.vrs" 2>/dev/null | grep -q ACK'
+check "serve deflates the stream to a TLS client by default (DEFLATE frames on the wire)" python3 -c "
+import sys; sys.path.insert(0, '$VREDIR_SOURCE_DIR/tests/integration/lib'); import vrs
+frames, _ = vrs.read_frames(open('$out/a.vrs', 'rb').read()[12:])
+sys.exit(0 if any(c == 0 and t == 0x04 for c, t, _ in frames) else 1)"
 
 # ---- one session killed, the other goes on -----------------------------------
 kill -9 "$v_session" 2>/dev/null

@@ -108,6 +108,10 @@ struct ServerSessionConfig {
   std::chrono::milliseconds idle_timeout{0};
   bool idle_viewers = false;
   std::string capture_program = "redir-capture";
+  // > 0: once streams start, the session's stream to the client is one
+  // deflate stream at this zlib level (DEFLATE pieces, vredir-stream(5)), as
+  // a network wants; 0: plain, as a local pipe wants.
+  int compress = 0;
   std::string inject_program = "redir-inject";
   // Records both directions of the session into this file ("" = none).
   std::string record_file;

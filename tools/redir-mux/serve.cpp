@@ -46,6 +46,7 @@ struct ServeOptions {
   double auth_timeout_s = 15, stall_timeout_s = 30, idle_timeout_s = 0;
   unsigned max_pending_per_source = 4, max_failures = 5;
   double ban_time_s = 300;
+  int compress = -1;  // -1: 6 for tcp:// and tls:// listeners, 0 (raw) for unix:
 };
 
 struct SessionProc {
@@ -123,6 +124,7 @@ std::chrono::milliseconds ms_of(double s) { return std::chrono::milliseconds(sta
   cfg.stall_timeout = ms_of(o.stall_timeout_s);
   cfg.idle_timeout = ms_of(o.idle_timeout_s);
   cfg.idle_viewers = o.idle_viewers;
+  cfg.compress = o.compress;
   if (!o.record_dir.empty())
     cfg.record_file = o.record_dir + "/session-" + std::to_string(::time(nullptr)) + "-" + std::to_string(::getpid()) + ".vrs";
   cfg.begin_login = [&](const std::string& user) { return parse_verdict(ask(ctl, "begin " + user)); };
@@ -356,6 +358,8 @@ Status serve(const ServeOptions& o) {
   pending.per_source = o.max_pending_per_source;
   Endpoint ep;
   if (!parse_endpoint(o.listen, &ep, &err)) return fail(kExitUsage, "--listen: " + err);
+  ServeOptions opts = o;
+  if (opts.compress < 0) opts.compress = ep.scheme == Endpoint::Scheme::kUnix ? 0 : 6;
   if (ep.scheme == Endpoint::Scheme::kTcp && !is_loopback_host(ep.host) && !o.insecure)
     return fail(kExitUsage, "refusing a plain tcp:// listener on non-loopback address '" + ep.host +
                                 "' (use tls://, or --insecure to accept the risk)");
@@ -384,7 +388,7 @@ Status serve(const ServeOptions& o) {
   sigaction(SIGCHLD, &sa, nullptr);
   install_interrupt_handlers();
   spdlog::info("listening on {}", bound.to_string());
-  Listener l(o, pending, tls.get(), listen_fd, audit);
+  Listener l(opts, pending, tls.get(), listen_fd, audit);
   Status st = l.run();
   ::close(listen_fd);
   if (ep.scheme == Endpoint::Scheme::kUnix) ::unlink(ep.path.c_str());
@@ -429,6 +433,10 @@ Runner add_serve(CLI::App& app) {
   sub->add_option("--audit", o->audit,
                   "Write one JSON line per login, refusal, selection, command and session end to FILE "
                   "(or 'syslog')");
+  sub->add_option("--compress", o->compress,
+                  "Deflate the display for clients at LEVEL 1-9, 0 for raw (default: 6 on tcp:// and tls://, raw "
+                  "on unix:)")
+      ->check(CLI::Range(0, 9));
   sub->add_option("--record", o->record_dir,
                   "Record each session, both directions, into DIR/session-TIME-PID.vrs, mode 0600 (passwords "
                   "left out)")
