@@ -1,5 +1,7 @@
 #include "media/image_files.hpp"
 
+#include "media/png_encoder.hpp"
+
 #include <fcntl.h>
 #include <png.h>
 #include <unistd.h>
@@ -64,7 +66,9 @@ Status write_png_channels(const std::string& path, uint32_t width, uint32_t heig
 }  // namespace
 
 Status write_png(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels) {
-  return write_png_channels(path, width, height, pixels, false);
+  std::string png;
+  encode_png(pixels, width, height, &png);
+  return write_png_bytes(path, png);
 }
 
 Status write_png_alpha(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels) {
