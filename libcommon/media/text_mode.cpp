@@ -43,6 +43,33 @@ bool all_equal(std::span<const uint8_t> s, uint8_t v) {
   return std::all_of(s.begin(), s.end(), [v](uint8_t b) { return b == v; });
 }
 
+// The text cursor is a run of full rows in the lower half of its cell (Linux
+// draws its underline cursor on rows 13-14 of 16), over whatever the cell
+// holds. The cell is compared with the glyphs outside the run, the whole run
+// first, then shorter runs inside it; printable ASCII wins, so a blank cell
+// under the cursor reads as a space. An underscore under the cursor reads as
+// a space too: one frame cannot tell them apart.
+int lookup_under_cursor(const VgaFont& font, const VgaFont::Glyph& bits) {
+  int last = -1, first = -1;
+  for (int y = VgaFont::kRows - 1; y >= VgaFont::kRows / 2; --y) {
+    if (bits[y] == 0xFF) {
+      if (last < 0) last = y;
+      first = y;
+    } else if (last >= 0) {
+      break;
+    }
+  }
+  if (last < 0) return -1;
+  const int run = last - first + 1;
+  for (int len = run; len >= 1; --len)
+    for (int start = first; start + len <= last + 1; ++start) {
+      uint16_t mask = 0;
+      for (int y = start; y < start + len; ++y) mask |= static_cast<uint16_t>(1u << y);
+      if (int code = font.lookup_except(bits, mask); code >= 0) return code;
+    }
+  return -1;
+}
+
 }  // namespace
 
 std::string cp437_utf8(uint8_t code) {
@@ -73,7 +100,11 @@ bool VgaFont::load_from_rom(std::span<const uint8_t> rom) {
     for (int c = 0x80; c < 0x100; ++c) order.push_back(c);
     for (int c = 1; c < 0x20; ++c) order.push_back(c);
     order.push_back(0x7F);
-    for (int c : order) index_.emplace(key_of(glyphs_[c]), static_cast<uint8_t>(c));
+    order_.clear();
+    for (int c : order) {
+      index_.emplace(key_of(glyphs_[c]), static_cast<uint8_t>(c));
+      order_.push_back(static_cast<uint8_t>(c));
+    }
     return true;
   }
   return false;
@@ -101,6 +132,16 @@ Status VgaFont::load_installed(std::string* where) {
   }
   *where = looked.empty() ? "/usr/share/seabios/vgabios-*.bin" : looked;
   return fail(kExitNotFound, "no VGA BIOS font found (looked in " + *where + "; apt-get install seabios)");
+}
+
+int VgaFont::lookup_except(const Glyph& bits, uint16_t ignore_rows) const {
+  for (uint8_t c : order_) {
+    const Glyph& g = glyphs_[c];
+    bool same = true;
+    for (int y = 0; y < kRows && same; ++y) same = (ignore_rows >> y & 1) || g[y] == bits[y];
+    if (same) return c;
+  }
+  return -1;
 }
 
 int VgaFont::lookup(const Glyph& bits) const {
@@ -171,11 +212,7 @@ bool read_text_mode(const uint32_t* pixels, uint32_t width, uint32_t height, con
           bits[y] = v;
         }
         code = font.lookup(bits);
-        // The cursor: full rows at the bottom of the cell.
-        for (int y = VgaFont::kRows - 1; code < 0 && y > VgaFont::kRows / 2 && bits[y] == 0xFF; --y) {
-          bits[y] = 0;
-          code = font.lookup(bits);
-        }
+        if (code < 0) code = lookup_under_cursor(font, bits);
         if (code >= 0) break;
       }
       if (code < 0) {

@@ -22,6 +22,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "media/screen_text.hpp"
 #include "wire/status.hpp"
@@ -45,9 +46,13 @@ class VgaFont {
   // The code point a bitmap shows, or -1. Blank bitmaps read as a space;
   // where several codes share a bitmap, printable ASCII wins.
   int lookup(const Glyph& bits) const;
+  // The same, comparing only the rows whose bit is clear in ignore_rows
+  // (bit y: row y), in the same order of preference.
+  int lookup_except(const Glyph& bits, uint16_t ignore_rows) const;
 
  private:
   std::array<Glyph, 256> glyphs_{};
+  std::vector<uint8_t> order_;  // codes by preference
   std::unordered_map<std::string, uint8_t> index_;
 };
 
