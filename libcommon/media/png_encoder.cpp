@@ -4,7 +4,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <cctype>
 #include <cerrno>
+#include <cstdlib>
 
 #include <algorithm>
 #include <cstring>
@@ -182,6 +184,24 @@ Status write_png_bytes(const std::string& path, const std::string& png) {
   if (st && ::rename(tmp.c_str(), path.c_str()) != 0)
     st = fail(kExitFailure, "cannot write '" + path + "': " + std::strerror(errno));
   if (!st) ::unlink(tmp.c_str());
+  return st;
+}
+
+Status write_temporary_png(const std::string& prefix, const uint32_t* pixels, uint32_t width, uint32_t height,
+                           std::string* path) {
+  const char* dir = std::getenv("TMPDIR");
+  std::string safe;
+  for (char c : prefix) safe += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' ? c : '_';
+  std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/" + safe.substr(0, 80) + "-XXXXXX.png";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back(0);
+  int fd = ::mkstemps(buf.data(), 4);
+  if (fd < 0) return fail(kExitFailure, "cannot create " + tmpl + ": " + std::strerror(errno));
+  std::string png;
+  encode_png(pixels, width, height, &png);
+  Status st = write_all(fd, png, buf.data());
+  ::close(fd);
+  if (st) *path = buf.data();
   return st;
 }
 

@@ -58,4 +58,9 @@ class PngBandCache {
 // never sees half a file).
 Status write_png_bytes(const std::string& path, const std::string& png);
 
+// The last screen of a wait that gave up, where the user did not name a
+// file: $TMPDIR (else /tmp)/PREFIX-XXXXXX.png. *path is the file written.
+Status write_temporary_png(const std::string& prefix, const uint32_t* pixels, uint32_t width, uint32_t height,
+                           std::string* path);
+
 }  // namespace vredir

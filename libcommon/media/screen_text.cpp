@@ -56,6 +56,19 @@ void ScreenText::add_line(std::vector<TextWord> words) {
   lines.push_back(std::move(line));
 }
 
+nlohmann::ordered_json screen_text_json(const ScreenText& text) {
+  nlohmann::ordered_json words = nlohmann::ordered_json::array();
+  for (const TextLine& line : text.lines)
+    for (const TextWord& w : line.words)
+      words.push_back({{"text", w.text},
+                       {"x", w.box.x},
+                       {"y", w.box.y},
+                       {"width", w.box.w},
+                       {"height", w.box.h},
+                       {"confidence", w.confidence}});
+  return {{"source", text.source}, {"text", text.text()}, {"words", words}};
+}
+
 bool compile_text_regex(const std::string& expression, std::regex* out, std::string* err) {
   try {
     *out = std::regex(expression, std::regex::ECMAScript | std::regex::multiline);

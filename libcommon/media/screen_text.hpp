@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <vector>
@@ -45,6 +46,9 @@ struct TextMatch {
   uint32_t centre_x() const { return box.x + box.w / 2; }
   uint32_t centre_y() const { return box.y + box.h / 2; }
 };
+
+// {"source", "text", "words": [{"text","x","y","width","height","confidence"}]}.
+nlohmann::ordered_json screen_text_json(const ScreenText& text);
 
 // Compiles a user's expression (ECMAScript syntax, ^ and $ at line ends).
 // false with *err on a bad expression.

@@ -93,6 +93,7 @@ uint64_t VideoEncoder::frames() const { return impl_->frames; }
 const std::string& VideoEncoder::codec_name() const { return impl_->codec; }
 
 Status VideoEncoder::open(const std::string& path, uint32_t width, uint32_t height) {
+  av_log_set_level(AV_LOG_ERROR);  // the encoders' banners are not for our users
   Impl& m = *impl_;
   m.path = path;
   m.width = width;

@@ -535,10 +535,14 @@ Status Capture::end_wait(ActiveWait& w, bool found, const nlohmann::ordered_json
   const WaitSpec& spec = w.wait->spec();
   const double took = std::chrono::duration<double>(now - w.start).count();
   std::string shot = spec.snapshot;
-  if (shot.empty() && !found && failure.code() == kExitTimeout)
-    shot = temporary_snapshot_path(have_domain_ ? domain_.name() : "vnc");
   Status written;
-  if (!shot.empty() && have_full_) written = write_screen(shot);
+  if (!shot.empty() && have_full_) {
+    written = write_screen(shot);
+  } else if (!found && failure.code() == kExitTimeout && have_full_) {
+    const rfb::Framebuffer& fb = vnc_->framebuffer();
+    written = write_temporary_png("redir-capture-" + (have_domain_ ? domain_.name() : std::string("vnc")),
+                                  fb.pixels.data(), fb.width, fb.height, &shot);
+  }
   if (found) {
     nlohmann::ordered_json j = report;
     j["elapsed_s"] = took;
@@ -659,7 +663,8 @@ void Capture::answer_text(Clock::time_point) {
       control_->reply(text_jobs_[i].client, {{"status", res.status.code()}, {"error", res.status.message()}});
     else {
       nlohmann::ordered_json j = {{"status", 0}};
-      for (auto& [k, v] : text_json(res.text, fb.width, fb.height).items()) j[k] = v;
+      const nlohmann::ordered_json found = text_json(res.text, fb.width, fb.height);
+      for (auto& [k, v] : found.items()) j[k] = v;
       control_->reply(text_jobs_[i].client, j);
     }
     text_jobs_.erase(text_jobs_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -806,19 +811,6 @@ Status Capture::run() {
 Status run_capture(const CaptureOptions& options) {
   Capture c(options);
   return c.run();
-}
-
-std::string temporary_snapshot_path(const std::string& name) {
-  const char* dir = std::getenv("TMPDIR");
-  std::string safe;
-  for (char ch : name) safe += std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ? ch : '_';
-  std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/redir-capture-" + safe.substr(0, 64) + "-XXXXXX.png";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back(0);
-  int fd = ::mkstemps(buf.data(), 4);
-  if (fd < 0) return tmpl;
-  ::close(fd);
-  return std::string(buf.data());
 }
 
 }  // namespace vredir

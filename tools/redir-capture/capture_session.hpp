@@ -57,8 +57,4 @@ struct CaptureOptions {
 // 0 done, 5 timed out, 6 source gone, 130 interrupted, ...
 Status run_capture(const CaptureOptions& options);
 
-// A file in $TMPDIR (or /tmp) for the last screen of a wait that timed out
-// without --snapshot: redir-capture-NAME-XXXXXX.png.
-std::string temporary_snapshot_path(const std::string& name);
-
 }  // namespace vredir

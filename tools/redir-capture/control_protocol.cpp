@@ -1,5 +1,6 @@
 #include "control_protocol.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -30,6 +31,12 @@ struct Fields {
 };
 
 bool build(const Fields& f, ControlRequest* out, std::string* err) {
+  static const char* const kVerbs[] = {"snapshot", "text", "wait-text", "wait-match", "wait-stable", "needle-new"};
+  if (std::find(std::begin(kVerbs), std::end(kVerbs), f.verb) == std::end(kVerbs)) {
+    *err = "unknown request '" + f.verb.substr(0, 32) + "' (snapshot, text, wait-text, wait-match, wait-stable, "
+           "needle-new)";
+    return false;
+  }
   ControlRequest q;
   auto region = [&](const std::string& text, ScreenRegion* r, const char* what) {
     if (parse_region(text, r)) return true;

@@ -35,17 +35,10 @@ void put_box(nlohmann::ordered_json& j, const ScreenRegion& box, uint32_t cx, ui
 }
 
 nlohmann::ordered_json text_json(const ScreenText& text, uint32_t width, uint32_t height) {
-  nlohmann::ordered_json words = nlohmann::ordered_json::array();
-  for (const TextLine& line : text.lines)
-    for (const TextWord& w : line.words)
-      words.push_back({{"text", w.text},
-                       {"x", w.box.x},
-                       {"y", w.box.y},
-                       {"width", w.box.w},
-                       {"height", w.box.h},
-                       {"confidence", w.confidence}});
-  return {{"event", "text"}, {"source", text.source}, {"width", width}, {"height", height},
-          {"text", text.text()}, {"words", words}};
+  nlohmann::ordered_json j = {{"event", "text"}, {"width", width}, {"height", height}};
+  const nlohmann::ordered_json t = screen_text_json(text);
+  for (auto& [k, v] : t.items()) j[k] = v;
+  return j;
 }
 
 ScreenWait::~ScreenWait() {
@@ -175,7 +168,9 @@ std::string ScreenWait::failure(const std::string& label) const {
       std::string seen = last_text_;
       for (char& c : seen)
         if (c == '\n') c = '|';
-      if (seen.size() > 160) seen = seen.substr(0, 157) + "...";
+      // The end of the screen is where new output shows.
+      while (!seen.empty() && seen.back() == '|') seen.pop_back();
+      if (seen.size() > 160) seen = "..." + seen.substr(seen.size() - 157);
       return "no text matching '" + spec_.regex + "' on " + label +
              (last_text_.empty() ? "" : " (last read: \"" + seen + "\")");
     }
