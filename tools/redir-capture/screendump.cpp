@@ -1,7 +1,8 @@
 #include "screendump.hpp"
 
+#include "virt/qemu_monitor.hpp"
+
 #include <fcntl.h>
-#include <libvirt/libvirt-qemu.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -25,34 +26,6 @@ struct Fd {
   }
 };
 
-// Runs a QMP command; *reply is its "return" member.
-Status monitor(const Domain& d, const json& command, int* pass_fd, json* reply) {
-  char* out = nullptr;
-  const std::string text = command.dump();
-  int rc;
-  if (pass_fd) {
-    unsigned int nout = 0;
-    int* outfds = nullptr;
-    rc = virDomainQemuMonitorCommandWithFiles(d.get(), text.c_str(), 1, pass_fd, &nout, &outfds, &out, 0);
-    for (unsigned int i = 0; i < nout; ++i) ::close(outfds[i]);
-    std::free(outfds);
-  } else {
-    rc = virDomainQemuMonitorCommand(d.get(), text.c_str(), &out, 0);
-  }
-  if (rc < 0) return libvirt_error("QEMU monitor of '" + d.name() + "'");
-  json j = json::parse(out ? out : "", nullptr, false);
-  std::free(out);
-  if (j.is_object() && j.contains("error")) {
-    std::string desc = j["error"].is_object() && j["error"].contains("desc") && j["error"]["desc"].is_string()
-                           ? j["error"]["desc"].get<std::string>()
-                           : "unknown error";
-    return fail(kExitFailure, "QEMU refused " + command["execute"].get<std::string>() + ": " + desc);
-  }
-  if (!j.is_object() || !j.contains("return")) return fail(kExitFailure, "unexpected answer from QEMU's monitor");
-  *reply = j["return"];
-  return Status::ok();
-}
-
 }  // namespace
 
 Status domain_screendump(const Domain& d, Image* out) {
@@ -64,14 +37,14 @@ Status domain_screendump(const Domain& d, Image* out) {
   wr.fd = ::open(("/proc/self/fd/" + std::to_string(mem.fd)).c_str(), O_WRONLY | O_CLOEXEC);
   if (wr.fd < 0) return fail(kExitFailure, std::string("cannot reopen the memory file: ") + std::strerror(errno));
   json added;
-  if (Status st = monitor(d, {{"execute", "add-fd"}}, &wr.fd, &added); !st) return st;
+  if (Status st = qmp_command(d, {{"execute", "add-fd"}}, &added, std::span<int>(&wr.fd, 1)); !st) return st;
   if (!added.is_object() || !added.contains("fdset-id") || !added["fdset-id"].is_number_integer())
     return fail(kExitFailure, "unexpected answer from QEMU to add-fd");
   const int64_t set = added["fdset-id"].get<int64_t>();
   json ignored;
-  Status st = monitor(d, {{"execute", "screendump"}, {"arguments", {{"filename", "/dev/fdset/" + std::to_string(set)}}}},
-                      nullptr, &ignored);
-  Status removed = monitor(d, {{"execute", "remove-fd"}, {"arguments", {{"fdset-id", set}}}}, nullptr, &ignored);
+  Status st = qmp_command(d, {{"execute", "screendump"}, {"arguments", {{"filename", "/dev/fdset/" + std::to_string(set)}}}},
+                          &ignored);
+  Status removed = qmp_command(d, {{"execute", "remove-fd"}, {"arguments", {{"fdset-id", set}}}}, &ignored);
   if (!st) return st;
   if (!removed) return removed;
   struct stat sb {};
