@@ -1,21 +1,18 @@
 // Reading the text on a screen.
 //
 // A VGA text screen is read through the firmware's font, exactly
-// (media/text_mode.hpp). Anything else goes to Tesseract (Debian's
-// libtesseract with the tesseract-ocr-eng model) after the picture is made
-// to suit it: the part asked for is cut out, turned grey, scaled up twice
-// (screen fonts are small; Tesseract reads best at about 20 pixels of
-// x-height), binarised at Otsu's threshold and inverted when the text is
-// light on dark, since the model was trained on dark text on paper. Word
-// boxes come back in screen pixels with Tesseract's confidence.
+// (media/text_mode.hpp). Anything else goes to Tesseract through its plugin
+// (vredir-ocr-tesseract.so, tesseract_plugin.cpp, loaded on first use: it
+// pulls in Tesseract, Leptonica and their libraries, which no tool should
+// load to take a snapshot). Word boxes come back in screen pixels with
+// Tesseract's confidence.
 //
 // Tesseract takes about a second to load its model and then a second or
 // more per screen on one core, against well under a millisecond for a text
-// screen; the reader loads the model on first use only.
+// screen.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "media/screen_match.hpp"
@@ -29,7 +26,7 @@ class ScreenReader {
  public:
   enum class Method { kAuto, kFont, kOcr };
 
-  ScreenReader();
+  ScreenReader() = default;
   ~ScreenReader();
   ScreenReader(const ScreenReader&) = delete;
   ScreenReader& operator=(const ScreenReader&) = delete;
@@ -44,8 +41,12 @@ class ScreenReader {
 
   VgaFont font_;
   bool font_tried_ = false;
-  struct Engine;
-  std::unique_ptr<Engine> engine_;
+  void* engine_ = nullptr;  // the plugin's Tesseract
+  void (*free_)(void*) = nullptr;
+  int (*read_)(void*, const uint32_t*, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t, uint32_t,
+               void (*)(void*, const char*, uint32_t, uint32_t, uint32_t, uint32_t, double, int), void*, char*,
+               size_t) = nullptr;
+  Status engine_status_;
 };
 
 }  // namespace vredir

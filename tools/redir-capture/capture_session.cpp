@@ -588,12 +588,15 @@ void Capture::poll_waits(Clock::time_point now, std::optional<Status>* cli_resul
       ended = end_wait(w, false, {}, st, now);
     } else if (done) {
       const nlohmann::ordered_json& r = report;
-      if (r.contains("x") && r["event"] != "stable")
+      if (w.client >= 0)
+        spdlog::debug("control client {}: {} found after {:.1f} s", w.client, r["event"].get<std::string>(),
+                      std::chrono::duration<double>(now - w.start).count());
+      else if (r.contains("x") && r["event"] != "stable")
         spdlog::info("found {} at {},{} after {:.1f} s", r.contains("needle") ? r["needle"].get<std::string>()
                                                                               : "'" + r["text"].get<std::string>() + "'",
                      r["x"].get<uint32_t>(), r["y"].get<uint32_t>(),
                      std::chrono::duration<double>(now - w.start).count());
-      else if (w.client < 0)
+      else
         spdlog::info("{}: the screen has not changed for {:g} s (after {:.1f} s)", label_, w.wait->spec().stable_s,
                      std::chrono::duration<double>(now - w.start).count());
       ended = end_wait(w, true, report, Status::ok(), now);

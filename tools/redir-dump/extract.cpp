@@ -2,9 +2,7 @@
 
 #include <sys/stat.h>
 
-#ifdef VREDIR_VIDEO
 #include "video/video_encoder.hpp"
-#endif
 
 #include <cerrno>
 #include <cstdio>
@@ -14,21 +12,7 @@
 using namespace vredir;
 using namespace vredir::stream;
 
-#ifndef VREDIR_VIDEO
-namespace vredir {
-class VideoEncoder {};
-}  // namespace vredir
-#endif
-
 namespace {
-
-bool video_path(const std::string& p) {
-  for (const char* s : {".webm", ".mp4", ".mkv"}) {
-    std::string suffix(s);
-    if (p.size() > suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) return true;
-  }
-  return false;
-}
 
 }  // namespace
 
@@ -38,15 +22,8 @@ Extractor::~Extractor() = default;
 Status Extractor::open(const std::string& channel, const std::string& dir) {
   want_ = channel;
   to_ = dir;
-  video_ = video_path(dir);
-  if (video_) {
-#ifndef VREDIR_VIDEO
-    return fail(kExitFailure, "this redir-dump was built without video (VREDIR_VIDEO=OFF; apt-get install "
-                              "libavcodec-dev libavformat-dev libswscale-dev libavutil-dev, then rebuild)");
-#else
-    return Status::ok();
-#endif
-  }
+  video_ = VideoEncoder::is_video_path(dir);
+  if (video_) return Status::ok();  // the file is made at the first frame
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
     return fail(kExitFailure, "cannot create directory '" + dir + "': " + std::strerror(errno));
   struct stat sb {};
@@ -82,7 +59,6 @@ Status Extractor::add(const Event& ev) {
       return fail(kExitMalformed, err + " in RECT at offset " + std::to_string(ev.frame.offset));
   } else if (std::holds_alternative<FrameEnd>(ev.payload)) {
     if (surface_.width() == 0) return Status::ok();
-#ifdef VREDIR_VIDEO
     if (video_) {
       if (!encoder_) {
         encoder_ = std::make_unique<VideoEncoder>();
@@ -92,7 +68,6 @@ Status Extractor::add(const Event& ev) {
       return encoder_->add(surface_.pixels().data(), surface_.width(), surface_.height(),
                            static_cast<int64_t>(ev.frame.header.timestamp_us));
     }
-#endif
     char name[32];
     std::snprintf(name, sizeof(name), "/frame-%06llu.png", static_cast<unsigned long long>(++frames_));
     return write_png(to_ + name, surface_.width(), surface_.height(), surface_.pixels().data());
@@ -116,21 +91,16 @@ Status Extractor::add(const Event& ev) {
 Status Extractor::finish(uint64_t end_us) {
   if (id_ < 0) return fail(kExitNotFound, "no channel '" + want_ + "' in the stream (see: redir-dump --stats)");
   if (wav_) return wav_->close();
-#ifdef VREDIR_VIDEO
   if (video_) {
     if (!encoder_) return fail(kExitFailure, "channel '" + want_ + "' has no complete frame: no video written");
     return encoder_->finish(static_cast<int64_t>(end_us));
   }
-#endif
-  (void)end_us;
   return Status::ok();
 }
 
 std::string Extractor::summary() const {
   if (kind_ == ChannelKind::kAudio) return std::to_string(audio_bytes_) + " bytes of audio";
   if (kind_ == ChannelKind::kCursor) return std::to_string(frames_) + " cursor shape(s)";
-#ifdef VREDIR_VIDEO
   if (encoder_) return std::to_string(frames_) + " frame(s) as " + encoder_->codec_name() + " video";
-#endif
   return std::to_string(frames_) + " frame(s)";
 }
