@@ -1,6 +1,7 @@
 #include "media/png_encoder.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -174,6 +175,17 @@ void PngBandCache::encode(const uint32_t* pixels, std::string* png, int threads)
 }
 
 Status write_png_bytes(const std::string& path, const std::string& png) {
+  // A device, a pipe or a terminal (/dev/null, /dev/stdout) is written in
+  // place: a rename would put a regular file where it was.
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) == 0 && !S_ISREG(sb.st_mode)) {
+    if (S_ISDIR(sb.st_mode)) return fail(kExitFailure, "cannot write '" + path + "': it is a directory");
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return fail(kExitFailure, "cannot write '" + path + "': " + std::strerror(errno));
+    Status st = write_all(fd, png, path);
+    ::close(fd);
+    return st;
+  }
   // No fsync: a snapshot is evidence for the next step, not a database, and
   // a sync can cost more than the whole capture.
   std::string tmp = path + ".tmp." + std::to_string(::getpid());

@@ -3,6 +3,8 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "media/image_files.hpp"
@@ -48,6 +50,31 @@ TEST_CASE("encoded PNGs decode to the same pixels", "[png_encoder]") {
       CHECK(img.pixels == px);
     }
   }
+}
+
+TEST_CASE("writing a PNG over a device or a pipe writes into it", "[png_encoder]") {
+  struct stat before {}, after {};
+  REQUIRE(::stat("/dev/null", &before) == 0);
+  REQUIRE(write_png_bytes("/dev/null", std::string(100, 'x')));
+  REQUIRE(::stat("/dev/null", &after) == 0);
+  CHECK(S_ISCHR(after.st_mode));
+  CHECK(after.st_rdev == before.st_rdev);
+  char dir[] = "/tmp/vredir-pngdir-XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  std::string fifo = std::string(dir) + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK);
+  REQUIRE(rd >= 0);
+  REQUIRE(write_png_bytes(fifo, "PNGDATA"));
+  char buf[16] = {};
+  CHECK(::read(rd, buf, sizeof buf) == 7);
+  ::close(rd);
+  struct stat sb {};
+  REQUIRE(::lstat(fifo.c_str(), &sb) == 0);
+  CHECK(S_ISFIFO(sb.st_mode));
+  CHECK_FALSE(write_png_bytes(dir, "x"));
+  ::unlink(fifo.c_str());
+  ::rmdir(dir);
 }
 
 TEST_CASE("a band cache compresses only what changed", "[png_encoder]") {
