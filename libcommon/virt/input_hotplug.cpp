@@ -67,8 +67,8 @@ InputHotplug::~InputHotplug() {
   if (dom_) virDomainFree(dom_);
 }
 
-Status InputHotplug::wait_bound(const Domain& d, const HotplugDevice& dev, int timeout_ms) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+Status InputHotplug::wait_bound(const Domain& d, const HotplugDevice& dev, Clock::time_point deadline,
+                               int timeout_ms) {
   std::string last;
   for (;;) {
     if (interrupted()) return fail(kExitInterrupted, "interrupted");
@@ -85,7 +85,7 @@ Status InputHotplug::wait_bound(const Domain& d, const HotplugDevice& dev, int t
     }
     if (Clock::now() >= deadline)
       return fail(kExitTimeout, "the guest of '" + d.name() + "' did not bind a driver to the hot-plugged virtio " +
-                                    xml_type(dev.kind) + " within " + std::to_string(timeout_ms / 1000) +
+                                    xml_type(dev.kind) + " within " + std::to_string((timeout_ms + 999) / 1000) +
                                     " s (no virtio-input driver in the guest?)");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -120,9 +120,7 @@ Status InputHotplug::attach(const Domain& d, std::span<const HotplugKind> kinds,
     devices_.push_back(dev);
   }
   for (const HotplugDevice& dev : devices_) {
-    int left = timeout_ms - static_cast<int>(
-                                std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
-    if (Status st = wait_bound(d, dev, std::max(left, 0)); !st) {
+    if (Status st = wait_bound(d, dev, start + std::chrono::milliseconds(timeout_ms), timeout_ms); !st) {
       (void)detach();
       return st;
     }

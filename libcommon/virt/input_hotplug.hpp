@@ -26,6 +26,7 @@
 
 #include <libvirt/libvirt.h>
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,7 +61,10 @@ class InputHotplug {
   Status detach();
 
  private:
-  Status wait_bound(const Domain& domain, const HotplugDevice& device, int timeout_ms);
+  // Until the guest's driver has bound it (DRIVER_OK), or deadline (the
+  // whole attach's timeout_ms, for the message).
+  Status wait_bound(const Domain& domain, const HotplugDevice& device, std::chrono::steady_clock::time_point deadline,
+                    int timeout_ms);
 
   virDomainPtr dom_ = nullptr;  // a reference of our own, for detaching
   std::string name_;

@@ -123,7 +123,7 @@ rc=$?
 check "the same needle without the exclude area does not match (the clock moved): exit $rc ($(cat "$out/err"))" [ $rc = 5 ]
 # A needle whose match area shows something else, and the similarity
 # os-autoinst would give it.
-convert "$out/clock.png" -fill '#a8a8a8' -draw 'rectangle 100,2,140,12' "$out/other.png"
+convert "$out/clock.png" -fill '#a8a8a8' -draw 'rectangle 200,20,203,23' "$out/other.png"
 /usr/bin/python3 - "$out/clock.json" "$out/other.json" 96 <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
