@@ -273,7 +273,15 @@ class Capture {
     uint64_t job;
   };
   std::vector<TextJob> text_jobs_;  // control clients waiting for "text"
+  Clock::time_point next_wake_{};   // when QEMU's refresh is next kept at its fastest
 };
+
+// While a wait is pending, QEMU's display refresh is kept at its fastest
+// (every 30 ms): on a screen that changed little it slows down to up to 3 s
+// between refreshes, and keys sent through QMP (a virtio keyboard) do not
+// speed it up again, so what a wait looks for would show late. A harmless
+// VNC client message every 25 ms holds it there (VncSession::wake_refresh).
+constexpr auto kWakeRefreshEvery = std::chrono::milliseconds(25);
 
 Status Capture::open_source(int* fd) {
   if (!o_.vnc_address.empty()) {
@@ -753,7 +761,7 @@ Status Capture::run() {
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_frame_ - Clock::now()).count();
       wait_ms = out_->display_busy() ? 10 : static_cast<int>(std::clamp<long long>(until, 1, 100));
     }
-    if (!waits_.empty()) wait_ms = std::min(wait_ms, 50);
+    if (!waits_.empty()) wait_ms = std::min(wait_ms, 25);
     std::vector<int> wake;
     if (cursor_watch_) wake.push_back(cursor_watch_->wake_fd());
     if (worker_) wake.push_back(worker_->wake_fd());
@@ -789,6 +797,10 @@ Status Capture::run() {
       if (!ws) return ws;
     }
     if (control_ && have_full_) serve_control(now);
+    if ((!waits_.empty() || !text_jobs_.empty()) && now >= next_wake_) {
+      if (Status w = vnc_->wake_refresh(); !w) return finish(w, stream::EndReason::kError, w.message());
+      next_wake_ = now + kWakeRefreshEvery;
+    }
     std::optional<Status> cli_result;
     poll_waits(now, &cli_result);
     if (cli_result) {
