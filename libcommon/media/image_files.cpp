@@ -1,5 +1,7 @@
 #include "media/image_files.hpp"
 
+#include "media/png_encoder.hpp"
+
 #include <fcntl.h>
 #include <png.h>
 #include <unistd.h>
@@ -64,7 +66,9 @@ Status write_png_channels(const std::string& path, uint32_t width, uint32_t heig
 }  // namespace
 
 Status write_png(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels) {
-  return write_png_channels(path, width, height, pixels, false);
+  std::string png;
+  encode_png(pixels, width, height, &png);
+  return write_png_bytes(path, png);
 }
 
 Status write_png_alpha(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels) {
@@ -126,6 +130,60 @@ Status read_png(const std::string& path, Image* out) {
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &info, nullptr);
   return Status::ok();
+}
+
+bool decode_ppm(std::span<const uint8_t> data, Image* out, std::string* err) {
+  ByteReader r(data);
+  // Header: "P6", then width, height and maxval as decimal numbers separated
+  // by whitespace (comments from '#' to the end of a line), then one
+  // whitespace byte before the samples.
+  if (r.str(2) != "P6") {
+    *err = "not a binary PPM (P6)";
+    return false;
+  }
+  uint32_t v[3] = {};
+  for (uint32_t& value : v) {
+    bool digits = false;
+    for (;;) {
+      if (r.remaining() == 0) {
+        *err = "truncated PPM header";
+        return false;
+      }
+      uint8_t c = r.rest()[0];
+      if (c == '#' && !digits) {
+        while (r.remaining() && r.rest()[0] != '\n') r.skip(1);
+        continue;
+      }
+      if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        r.skip(1);
+        if (digits) break;
+        continue;
+      }
+      if (c < '0' || c > '9' || value > 100000) {
+        *err = "bad number in the PPM header";
+        return false;
+      }
+      value = value * 10 + (c - '0');
+      digits = true;
+      r.skip(1);
+    }
+  }
+  const uint32_t w = v[0], h = v[1];
+  if (w == 0 || h == 0 || w > 16384 || h > 16384 || v[2] != 255) {
+    *err = "unsupported PPM: " + std::to_string(w) + "x" + std::to_string(h) + ", maxval " + std::to_string(v[2]);
+    return false;
+  }
+  std::span<const uint8_t> s = r.bytes(uint64_t(w) * h * 3);
+  if (!r.ok()) {
+    *err = "truncated PPM samples";
+    return false;
+  }
+  out->width = w;
+  out->height = h;
+  out->pixels.resize(size_t(w) * h);
+  for (size_t i = 0; i < out->pixels.size(); ++i)
+    out->pixels[i] = uint32_t(s[i * 3]) << 16 | uint32_t(s[i * 3 + 1]) << 8 | s[i * 3 + 2];
+  return true;
 }
 
 WavWriter::~WavWriter() { (void)close(); }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,9 @@ Status write_png(const std::string& path, uint32_t width, uint32_t height, const
 Status write_png_alpha(const std::string& path, uint32_t width, uint32_t height, const uint32_t* pixels);
 // Reads any PNG libpng understands, converted to RGB; caps the size.
 Status read_png(const std::string& path, Image* out);
+// Decodes a binary PPM (P6, maxval 255, what QEMU's screendump writes) from
+// untrusted bytes; sides are capped at 16384. False with *err otherwise.
+bool decode_ppm(std::span<const uint8_t> data, Image* out, std::string* err);
 
 // A streaming WAV writer: header first, sizes patched on close.
 class WavWriter {

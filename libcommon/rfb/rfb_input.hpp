@@ -128,12 +128,15 @@ struct Pacing {
   // Gap between key events handed to QEMU; a little over its default
   // key-delay-ms of 10 so that its queue drains faster than it fills.
   std::chrono::microseconds key_interval{11000};
-  // Through a virtio keyboard: the least time per key event. Its buffers
-  // come back as soon as the guest kernel has the events, before any program
-  // has read them; the kernel keeps 64 events per reader, so this bounds how
-  // long a guest reader may stall without losing keys (64 ms at 1 ms), and
-  // caps the rate at the 1000 key events/s the tool aims for.
-  std::chrono::microseconds virtio_key_interval{1000};
+  // Through a virtio keyboard: the least time per key event, 0 by default.
+  // Reports are paced by the event buffers the guest has posted (each one
+  // waits until every event has a buffer, and the used index confirms it),
+  // so the rate is what the guest takes and two monitor round trips per
+  // report allow. The buffers come back once the guest kernel has the
+  // events, before a program has read them (Linux keeps 64 events per evdev
+  // reader); --key-interval sets a floor per event for a guest whose
+  // readers stall.
+  std::chrono::microseconds virtio_key_interval{0};
   // The first key events of a run go at least this far apart: a guest that
   // sat idle has been seen to stall its reader at the first keys.
   std::chrono::microseconds virtio_warmup_interval{4000};

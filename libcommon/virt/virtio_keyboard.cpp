@@ -43,7 +43,12 @@ Status VirtioKeyboard::open(Domain domain) {
   if (alias.empty())
     return fail(kExitNotFound, "domain '" + dom_.name() +
                                    "' has no virtio keyboard (add <input type='keyboard' bus='virtio'/> for fast input)");
-  path_ = "/machine/peripheral/" + alias + "/virtio-backend";
+  return open_path(std::move(dom_), "/machine/peripheral/" + alias + "/virtio-backend");
+}
+
+Status VirtioKeyboard::open_path(Domain domain, std::string qom_path) {
+  dom_ = std::move(domain);
+  path_ = std::move(qom_path);
   if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
   spdlog::debug("virtio keyboard {}: {} buffers posted", path_, known_free_);
   return Status::ok();

@@ -36,6 +36,9 @@ class VirtioKeyboard : public KeyBatchPath {
   // report the event queue. kExitNotFound when the domain has no virtio
   // keyboard; kExitFailure when QEMU is too old (no x-query-virtio).
   Status open(Domain domain);
+  // The virtio keyboard at a known QOM path (one hot-plugged for the session,
+  // virt/input_hotplug.hpp).
+  Status open_path(Domain domain, std::string qom_path);
   const std::string& qom_path() const { return path_; }
 
   // Delivers keys (at most kMaxBatch) as one report: waits until the guest

@@ -135,9 +135,27 @@ Status VncSession::handle(std::span<const uint8_t> msg, VncEvents* ev) {
 }
 
 Status VncSession::pump(int timeout_ms, VncEvents* ev, int wake_fd) {
+  const int fds[1] = {wake_fd};
+  return pump(timeout_ms, ev, std::span<const int>(fds, wake_fd >= 0 ? 1 : 0));
+}
+
+Status VncSession::wake_refresh() {
+  constexpr uint32_t kXkHelp = 0xFF6A;
+  std::string msg;
+  put_u8(msg, rfb::kMsgKeyEvent);
+  put_u8(msg, 0);  // release
+  put_u16be(msg, 0);
+  put_u32be(msg, kXkHelp);
+  return client_.send(msg);
+}
+
+Status VncSession::pump(int timeout_ms, VncEvents* ev, std::span<const int> wake_fds) {
   if (timeout_ms > 0 && !client_.has_message()) {
-    pollfd p[2] = {{client_.fd(), POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    int rc = ::poll(p, wake_fd >= 0 ? 2 : 1, timeout_ms);
+    std::vector<pollfd> p;
+    p.push_back({client_.fd(), POLLIN, 0});
+    for (int fd : wake_fds)
+      if (fd >= 0) p.push_back({fd, POLLIN, 0});
+    int rc = ::poll(p.data(), p.size(), timeout_ms);
     if (rc < 0 && errno != EINTR) return fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
     if (rc <= 0 || !p[0].revents) return Status::ok();
   }

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,14 @@ class VncSession {
   // socket holds (bounded per call). A closed connection is kExitPeerLost.
   // The wait also ends early when wake_fd (if >= 0) becomes readable.
   Status pump(int timeout_ms, VncEvents* events, int wake_fd = -1);
+  // The same, waking early when any of wake_fds becomes readable.
+  Status pump(int timeout_ms, VncEvents* events, std::span<const int> wake_fds);
+  // Sends a client message that changes nothing in the guest but makes QEMU
+  // go back to its fastest display refresh (every 30 ms) when it had slowed
+  // down on an idle screen: a key release of a key that is not pressed
+  // (Help), which QEMU's keyboard state drops (any client message of type 4
+  // and up resets the refresh interval, ui/vnc.c).
+  Status wake_refresh();
   // Asks for the whole screen again (non-incremental).
   Status request_full();
 

@@ -6,14 +6,23 @@
 # typing speed (30 keys/s) is printed as a reference line. Medians over RUNS
 # runs; losses are counted from the probe's log for every run.
 #
-#   bash tests/bench/inject_bench.sh     (CHARS=3000 VNC_CHARS=600 VIRSH_CHARS=100 RUNS=3)
+# Then a domain defined without a virtio keyboard (the same guest without
+# it, on its text console): redir-inject hot-plugs one for the run. HP_CHARS
+# characters of text lines go into `cat > /tmp/typed`, and the guest's shell
+# writes the file's size and checksum to the serial log; the VNC path on the
+# same domain (--keyboard vnc, HP_VNC_CHARS) is its peer.
+#
+#   bash tests/bench/inject_bench.sh
+#       (CHARS=10000 VNC_CHARS=600 VIRSH_CHARS=100 RUNS=3 HP_CHARS=10000 HP_VNC_CHARS=400)
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 command -v redir-inject >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/redir-inject:$PATH"
-chars=${CHARS:-3000}
+chars=${CHARS:-10000}
 vnc_chars=${VNC_CHARS:-600}
 virsh_chars=${VIRSH_CHARS:-100}
 runs=${RUNS:-3}
+hp_chars=${HP_CHARS:-10000}
+hp_vnc_chars=${HP_VNC_CHARS:-400}
 
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
@@ -120,3 +129,62 @@ printf '  %-40s %7s chars/s %7s key events/s  lost %s, reordered runs %s\n' \
 printf '  %-40s %7s chars/s (reference, not measured)\n' "openQA type_string default" 30
 echo "  ratio redir-inject (virtio) / virsh send-key: $(python3 -c "print(round($inj / $vir, 2))")x"
 echo "  ratio redir-inject (vnc) / virsh send-key: $(python3 -c "print(round($vnc / $vir, 2))")x"
+
+# ---- a domain without a virtio keyboard: hot-plugged for the run -------------------------
+VG_CMDLINE=vredir.text vg_define "vredir-test-injbench-hp-$$"
+sed -i "/<input type='keyboard' bus='virtio'\/>/d" "$VG_DIR/domain.xml"
+virsh -q -c qemu:///system undefine "$VG_NAME" >/dev/null
+virsh -q -c qemu:///system define "$VG_DIR/domain.xml" >/dev/null
+hp=$VG_NAME
+vg_start >/dev/null 2>&1 || vg_fail "the guest without a virtio keyboard did not boot"
+need_tools redir-capture
+redir-capture "$hp" --until-text '^/ #' --timeout 60 >/dev/null 2>&1 || vg_fail "no prompt on $hp"
+# type_file N ARGS...: N characters of 79-column lines into /tmp/typed; prints
+# seconds, then "ok" or what arrived
+type_file() {
+    local n=$1 t0 t1 want got
+    shift
+    python3 - "$n" "$out/hp" <<'EOF'
+import random, sys
+n, prefix = int(sys.argv[1]), sys.argv[2]
+r = random.Random(n)
+alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;-_=+()[]{}<>/?!@#%^&*~"
+text, line = [], []
+for i in range(n):
+    if len(line) == 79:
+        text.append("".join(line) + "\n"); line = []
+    else:
+        line.append(r.choice(alphabet))
+text.append("".join(line) + "\n")
+t = "".join(text)[:n - 1] + "\n"
+open(prefix + ".txt", "w").write(t)
+open(prefix + ".type", "w").write(t.replace("\n", "\\n"))
+EOF
+    redir-inject "$hp" --type 'cat > /tmp/typed\n' 2>/dev/null
+    sleep 0.5
+    t0=$(now)
+    redir-inject "$hp" "$@" --type "$(cat "$out/hp.type")" 2>"$out/hp.err" || echo "redir-inject $* failed: $(cat "$out/hp.err")" >&2
+    t1=$(now)
+    redir-inject "$hp" --key ctrl-d 2>/dev/null
+    local mark
+    mark=$(grep -a -c '' "$VG_SERIAL_LOG")
+    redir-inject "$hp" --type 'wc -c < /tmp/typed > /dev/ttyS0; md5sum /tmp/typed > /dev/ttyS0\n' 2>/dev/null
+    want=$(md5sum <"$out/hp.txt" | cut -d' ' -f1)
+    got=""
+    for _ in $(seq 1 60); do
+        got=$(tail -n +"$((mark + 1))" "$VG_SERIAL_LOG" | tr -d '\r' | grep -a -oE '^[0-9a-f]{32}  /tmp/typed' | tail -1 | cut -d' ' -f1)
+        [ -n "$got" ] && break
+        sleep 0.25
+    done
+    size=$(tail -n +"$((mark + 1))" "$VG_SERIAL_LOG" | tr -d '\r' | grep -a -E '^ *[0-9]+$' | tail -1 | tr -d ' ')
+    echo "$(python3 -c "print($t1 - $t0)") $([ "$got" = "$want" ] && echo ok || echo "lost:$(( $(wc -c <"$out/hp.txt") - ${size:-0} ))")"
+}
+read -r hp_secs hp_ok < <(type_file "$hp_chars")
+read -r hpv_secs hpv_ok < <(type_file "$hp_vnc_chars" --keyboard vnc)
+echo "typing lines into a domain without a virtio keyboard (text console), one run each:"
+printf '  %-52s %7s chars/s  %s\n' \
+    "redir-inject, hot-plugged virtio keyboard ($hp_chars)" "$(python3 -c "print(round($hp_chars / $hp_secs, 1))")" \
+    "$hp_ok (the plug-in included)" \
+    "redir-inject --keyboard vnc ($hp_vnc_chars)" "$(python3 -c "print(round($hp_vnc_chars / $hpv_secs, 1))")" "$hpv_ok"
+printf '  %-52s %7s chars/s (reference, not measured)\n' "openQA type_string default" 30
+echo "  ratio hot-plugged / VNC path: $(python3 -c "print(round(($hp_chars / $hp_secs) / ($hp_vnc_chars / $hpv_secs), 2))")x"

@@ -8,8 +8,10 @@ the packages whose headers it may include) and checks:
   - every tool's executable (read from build.ninja's link lines) links only
     layers its own sources use, directly or through the layers they include;
   - the link lines the architecture promises: redir-dump links neither
-    libvirt, OpenSSL nor xcb; x-replay not libvirt; vm-list and vm-power
-    neither OpenSSL, xcb nor ALSA.
+    libvirt, OpenSSL, xcb, FFmpeg nor Tesseract (video and OCR are plugins it
+    loads when asked); x-replay not libvirt; vm-list and vm-power neither
+    OpenSSL, xcb, ALSA, FFmpeg nor Tesseract; redir-capture and redir-inject
+    neither FFmpeg nor Tesseract.
 Exit 0 when all hold; otherwise one line per violation and exit 1.
 
 usage: layers.py SOURCE_DIR [BUILD_DIR]   (no BUILD_DIR: the include checks only)
@@ -43,12 +45,16 @@ LINKED = {
     "OpenSSL": r"lib(ssl|crypto)\.so",
     "xcb": r"libxcb[-.a-z0-9]*\.so",
     "ALSA": r"libasound\.so",
+    "FFmpeg": r"lib(avcodec|avformat|avutil|swscale)\.so",
+    "Tesseract": r"lib(tesseract|leptonica|lept)\.so",
 }
 PROMISES = {
-    "redir-dump": ["libvirt", "OpenSSL", "xcb"],
+    "redir-dump": ["libvirt", "OpenSSL", "xcb", "FFmpeg", "Tesseract"],
     "x-replay": ["libvirt"],
-    "vm-list": ["OpenSSL", "xcb", "ALSA"],
-    "vm-power": ["OpenSSL", "xcb", "ALSA"],
+    "vm-list": ["OpenSSL", "xcb", "ALSA", "FFmpeg", "Tesseract"],
+    "vm-power": ["OpenSSL", "xcb", "ALSA", "FFmpeg", "Tesseract"],
+    "redir-capture": ["FFmpeg", "Tesseract"],
+    "redir-inject": ["FFmpeg", "Tesseract"],
 }
 
 

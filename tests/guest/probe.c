@@ -262,6 +262,92 @@ static void set_raw(int fd)
 }
 
 /* ------------------------------------------------------------------ */
+/* Text console (kernel command line word "vredir.text")               */
+/* ------------------------------------------------------------------ */
+
+/* With the word "vredir.text" on the kernel command line the probe leaves
+ * the display to the kernel's VGA text console (it loads no virtio-gpu
+ * driver, so the screen stays in QEMU's 720x400 VGA text mode) and runs a
+ * busybox shell on /dev/tty1, restarted when it exits: the screen then shows
+ * a prompt with the VGA cursor blinking, what is typed there and its output.
+ * Everything else (input logging, commands, the guest agent) is unchanged;
+ * the drawing commands have no screen to draw on. */
+#define TEXT_CONSOLE_WORD "vredir.text"
+#define TEXT_CONSOLE_W 720
+#define TEXT_CONSOLE_H 400
+
+static int text_console;
+static pid_t text_shell_pid;
+
+static int text_console_requested(void)
+{
+    char buf[4096];
+    int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    for (char *save = NULL, *w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
+        if (strcmp(w, TEXT_CONSOLE_WORD) == 0)
+            return 1;
+    return 0;
+}
+
+/* The modules that would take the display away from the text console. */
+static int text_console_skips_module(const char *path)
+{
+    return text_console && strstr(path, "virtio-gpu") != NULL;
+}
+
+static void text_shell_start(void)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        vlog("warn text-console fork: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        setsid();
+        int fd = open("/dev/tty1", O_RDWR);
+        if (fd < 0)
+            _exit(127);
+        ioctl(fd, TIOCSCTTY, 1);
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        if (fd > 2)
+            close(fd);
+        (void)!write(1, "\033[H\033[J", 6); /* the firmware's lines go: the screen is the shell's */
+        char *argv[] = {"sh", NULL};
+        char *envp[] = {"PATH=/bin:/sbin", "HOME=/", "TERM=linux", "PS1=/ # ", NULL};
+        execve("/bin/sh", argv, envp);
+        _exit(127);
+    }
+    text_shell_pid = pid;
+    vlog("text-console shell %d", (int)pid);
+}
+
+/* Instead of the DRM display: the screen size is that of the text mode
+ * (for the tablet's pixel positions), and the shell starts. */
+static void text_console_start(uint32_t *w, uint32_t *h)
+{
+    *w = TEXT_CONSOLE_W;
+    *h = TEXT_CONSOLE_H;
+    text_shell_start();
+}
+
+/* Called for every child reaped: a shell that exited is started again. */
+static void text_console_reaped(pid_t pid)
+{
+    if (text_console && pid == text_shell_pid)
+        text_shell_start();
+}
+
+/* ------------------------------------------------------------------ */
 /* Early system setup                                                  */
 /* ------------------------------------------------------------------ */
 
@@ -283,6 +369,8 @@ static void load_modules(void)
             *params++ = 0;
         else
             params = "";
+        if (text_console_skips_module(line))
+            continue;
         int fd = open(line, O_RDONLY | O_CLOEXEC);
         if (fd < 0) {
             vlog("warn module %s missing", line);
@@ -879,6 +967,7 @@ static void reap_children(void)
     int st;
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+        text_console_reaped(pid);
         for (int i = 0; i < 8; i++) {
             if (tone_jobs[i].pid != pid)
                 continue;
@@ -1530,6 +1619,7 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     early_setup();
     vlog("boot vredir-probe " PROBE_VERSION);
+    text_console = text_console_requested();
     load_modules();
 
     int cmd_fd = open("/dev/ttyS1", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -1539,7 +1629,9 @@ int main(void)
         vlog("warn no /dev/ttyS1");
 
     memset(&scr, 0, sizeof scr);
-    if (display_init() != 0)
+    if (text_console)
+        text_console_start(&disp.w, &disp.h);
+    else if (display_init() != 0)
         vlog("warn display unavailable");
     scan_inputs();
     qga_open();

@@ -22,7 +22,7 @@ check() { if "${@:2}"; then echo "ok - $1"; pass=$((pass + 1)); else echo "not o
 # Every example must be listed here, so a new one cannot go untested.
 # console.sh needs an X server; tests/integration/pipeline.sh runs it end to
 # end (Xvfb, xdotool), so here only its refusal without a display is checked.
-listed="boot-demo.sh demo.sh console.sh ci-rig.sh"
+listed="boot-demo.sh demo.sh console.sh ci-rig.sh assert-and-click.sh"
 # The redir-mux packaging examples are run by tests/integration/mux_examples.sh.
 listed="$listed make-certs.sh supervisord.conf redir-mux.service"
 for f in "$src"/examples/*; do
@@ -51,10 +51,15 @@ check "boot-demo.sh refuses a domain that is not the demo guest: exit 1, one lin
 check "boot-demo.sh leaves that domain defined and shut off" [ "$(virsh -q -c qemu:///system domstate "$other")" = "shut off" ]
 
 out=$(env -u DISPLAY "$src/examples/demo.sh" 2>&1); rc=$?
-check "demo.sh (setup, boot, devices, resolution) exits 0" [ $rc = 0 ]
+check "demo.sh (setup, boot, devices, a CI-rig step) exits 0" [ $rc = 0 ]
 check "demo.sh shows the display device" grep -q '"graphics"' <<<"$out"
-check "demo.sh changed the resolution" grep -q "800x600" <<<"$out"
-check "demo.sh typed a command and saved a snapshot" test -s "$VREDIR_BUILD_DIR/demo-$VREDIR_DEMO_NAME.png"
+check "demo.sh says where its snapshot is, and it is a PNG" \
+    bash -c "grep -qxF 'snapshot: $VREDIR_BUILD_DIR/demo-$VREDIR_DEMO_NAME.png' <<<\"\$1\" &&
+             [ \"\$(head -c 8 '$VREDIR_BUILD_DIR/demo-$VREDIR_DEMO_NAME.png' | od -An -tx1 | tr -d ' ')\" = 89504e470d0a1a0a ]" _ "$out"
+check "demo.sh ends with the text on the screen: the command it typed and its output" \
+    bash -c "sed -n '/^the text on it/,\$p' <<<\"\$1\" | grep -q '^    / # uname -a\$' &&
+             sed -n '/^the text on it/,\$p' <<<\"\$1\" | grep -q '^    Linux '" _ "$out"
+check "demo.sh shows no compiler output" bash -c "! grep -qE 'warning:|\\[[0-9]+/[0-9]+\\]' <<<\"\$1\"" _ "$out"
 check "demo.sh leaves the demo running" bash -c "vm-power -c qemu:///system status $VREDIR_DEMO_NAME | grep -q running"
 
 out=$(env -u DISPLAY "$src/examples/console.sh" "$VREDIR_DEMO_NAME" 2>&1 </dev/null); rc=$?
@@ -72,6 +77,19 @@ want=$(for k in $want; do printf 'key %s 1,key %s 0,' "$k" "$k"; done)
 vg_wait_log --after "$mark" '^key 28 0$' 10 >/dev/null
 got=$(vg_events | tail -n +"$((mark + 1))" | cut -d' ' -f2- | grep -E '^key [0-9]+ [01]$' | tr '\n' ,)
 check "ci-rig.sh: the guest logged 'uname -a' and Enter, in order (got: $got)" [ "$got" = "$want" ]
+
+# assert-and-click.sh: wait for text, click its centre; the probe logs the
+# tablet's position in pixels of the 720x400 text screen.
+redir-inject -c qemu:///system "$VREDIR_DEMO_NAME" --type 'echo CLICK-$((40+2))-HERE\n' 2>/dev/null
+mark=$(vg_mark)
+out=$("$src/examples/assert-and-click.sh" "$VREDIR_DEMO_NAME" 'CLICK-42-HERE' 30 2>&1); rc=$?
+xy=$(sed -n 's/.*clicked \([0-9]*\),\([0-9]*\) on.*/\1 \2/p' <<<"$out")
+check "assert-and-click.sh clicks the centre of the text it waited for (exit $rc, at $xy)" [ $rc = 0 -a -n "$xy" ]
+vg_wait_log --after "$mark" '^btn 272 0$' 10 >/dev/null
+got=$(vg_events | tail -n +"$((mark + 1))" | awk '$2 == "abs" {print $5, $6}' | tail -1)
+check "... the guest's tablet got the click there (logged: $got)" [ -n "$got" -a "$got" = "$xy" ]
+out=$("$src/examples/assert-and-click.sh" "$VREDIR_DEMO_NAME" 'NOT-ON-THE-SCREEN' 2 2>&1); rc=$?
+check "assert-and-click.sh: text that never shows is redir-capture's exit 5 ($out)" [ $rc = 5 ]
 [ $failed = 0 ] || echo "$out" | tail -20
 echo "$pass passed, $failed failed"
 [ $failed = 0 ]

@@ -8,9 +8,18 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <unistd.h>
+#include <cctype>
 
 #include "capture_output.hpp"
+#include "control_protocol.hpp"
+#include "control_server.hpp"
+#include "media/needle.hpp"
+#include "media/png_encoder.hpp"
+#include "ocr/screen_reader.hpp"
+#include "screendump.hpp"
 #include "sys/cli.hpp"
+#include "text_worker.hpp"
 #include "virt/dbus_display.hpp"
 #include "virt/domain_devices.hpp"
 #include "virt/hypervisor.hpp"
@@ -176,6 +185,14 @@ std::string cursor_payload(const rfb::CursorImage& c) {
   return p;
 }
 
+// A wait in progress: from the command line (client < 0) or from a control
+// client.
+struct ActiveWait {
+  std::unique_ptr<ScreenWait> wait;
+  int client = -1;
+  Clock::time_point start, deadline, next_note;
+};
+
 class Capture {
  public:
   explicit Capture(const CaptureOptions& o) : o_(o) {}
@@ -183,6 +200,8 @@ class Capture {
 
  private:
   Status open_source(int* fd);
+  Status one_shot_screendump(bool* done);
+  Status one_shot(const Image& screen);
   Status begin_stream();
   Status handle_events(VncEvents& ev);
   Status handle_cursor_moves();
@@ -190,10 +209,37 @@ class Capture {
   Status finish(Status result, stream::EndReason reason, const std::string& message);
   Status write_snapshot();
   Status check_source();
+  TextWorker* worker() {
+    if (!worker_) worker_ = std::make_unique<TextWorker>();
+    return worker_.get();
+  }
+  Status add_wait(const WaitSpec& spec, int client);
+  void add_wait(std::unique_ptr<ScreenWait> wait, int client);
+  // Polls the waits; *cli_result is set when the command line's wait ended.
+  void poll_waits(Clock::time_point now, std::optional<Status>* cli_result);
+  Status end_wait(ActiveWait& w, bool found, const nlohmann::ordered_json& report, Status failure,
+                  Clock::time_point now);
+  void serve_control(Clock::time_point now);
+  void answer(int client, const ControlRequest& q);
+  void answer_text(Clock::time_point now);
   void flush(CaptureOutput::Kind kind, size_t pcm = 0) {
     if (writer_) (void)writer_->flush();  // the pending DEFLATE piece, with --compress
     if (out_) out_->push(kind, std::move(batch_), pcm);
     batch_.clear();
+  }
+  Image screen_image() const {
+    const rfb::Framebuffer& fb = vnc_->framebuffer();
+    Image img;
+    img.width = fb.width;
+    img.height = fb.height;
+    img.pixels = fb.pixels;
+    return img;
+  }
+  Status write_screen(const std::string& path) {
+    const rfb::Framebuffer& fb = vnc_->framebuffer();
+    std::string png;
+    png_cache_.encode(fb.pixels.data(), &png);
+    return write_png_bytes(path, png);
   }
 
   const CaptureOptions& o_;
@@ -214,22 +260,40 @@ class Capture {
   Damage damage_;
   Coverage coverage_;
   bool have_full_ = false;
+  bool screen_news_ = false;  // the screen changed since the waits last heard of it
   uint64_t seq_ = 0;
   Clock::time_point start_, last_change_, next_frame_;
-  std::optional<NeedleMatcher> needle_;
-  bool match_dirty_ = true;
-  Clock::time_point next_match_;
-  MatchResult last_match_;
+
+  PngBandCache png_cache_;
+  std::unique_ptr<TextWorker> worker_;
+  std::vector<ActiveWait> waits_;
+  std::unique_ptr<ControlServer> control_;
+  struct TextJob {
+    int client;
+    uint64_t job;
+  };
+  std::vector<TextJob> text_jobs_;  // control clients waiting for "text"
+  Clock::time_point next_wake_{};   // when QEMU's refresh is next kept at its fastest
 };
+
+// While a wait is pending, QEMU's display refresh is kept at its fastest
+// (every 30 ms): on a screen that changed little it slows down to up to 3 s
+// between refreshes, and keys sent through QMP (a virtio keyboard) do not
+// speed it up again, so what a wait looks for would show late. A harmless
+// VNC client message every 25 ms holds it there (VncSession::wake_refresh).
+constexpr auto kWakeRefreshEvery = std::chrono::milliseconds(25);
 
 Status Capture::open_source(int* fd) {
   if (!o_.vnc_address.empty()) {
     label_ = "the VNC server at " + o_.vnc_address;
     return connect_vnc_address(o_.vnc_address, fd);
   }
-  if (Status st = conn_.open(o_.uri); !st) return st;
-  if (Status st = conn_.lookup(o_.domain_ref, &domain_); !st) return st;
-  have_domain_ = true;
+  if (!conn_.get())
+    if (Status st = conn_.open(o_.uri); !st) return st;
+  if (!have_domain_) {
+    if (Status st = conn_.lookup(o_.domain_ref, &domain_); !st) return st;
+    have_domain_ = true;
+  }
   label_ = "domain '" + domain_.name() + "'";
   std::string xml;
   if (Status st = domain_.xml(&xml); !st) return st;
@@ -246,6 +310,49 @@ Status Capture::open_source(int* fd) {
   sound_ = !devices.sound.empty();
   if (!sound_ && o_.audio && o_.stream)
     spdlog::info("domain '{}' has no sound device: the stream has no audio channel", domain_.name());
+  return Status::ok();
+}
+
+// --snapshot, --text and --needle-new alone need one picture: QEMU's own
+// screendump gives it at once, without waiting for a VNC refresh tick.
+Status Capture::one_shot_screendump(bool* done) {
+  *done = false;
+  if (!o_.vnc_address.empty() || o_.display != 0 || std::getenv("VREDIR_SNAPSHOT_VNC")) return Status::ok();
+  if (Status st = conn_.open(o_.uri); !st) return st;
+  if (Status st = conn_.lookup(o_.domain_ref, &domain_); !st) return st;
+  have_domain_ = true;
+  label_ = "domain '" + domain_.name() + "'";
+  Image screen;
+  if (Status st = domain_screendump(domain_, &screen); !st) {
+    DomainState state;
+    if (domain_.state(&state) && state != DomainState::kRunning && state != DomainState::kPaused)
+      return fail(kExitFailure, "cannot capture '" + domain_.name() + "': it is " + state_name(state) +
+                                    " (try: vm-power start " + domain_.name() + ")");
+    spdlog::debug("{}: no screendump ({}); through VNC instead", label_, st.message());
+    return Status::ok();
+  }
+  *done = true;
+  return one_shot(screen);
+}
+
+Status Capture::one_shot(const Image& screen) {
+  if (!o_.snapshot.empty())
+    if (Status st = write_png(o_.snapshot, screen.width, screen.height, screen.pixels.data()); !st) return st;
+  if (!o_.needle_new.empty()) {
+    for (const ScreenRegion& r : o_.areas)
+      if (uint64_t(r.x) + r.w > screen.width || uint64_t(r.y) + r.h > screen.height)
+        return fail(kExitUsage, "--area lies outside the " + std::to_string(screen.width) + "x" +
+                                    std::to_string(screen.height) + " screen");
+    if (Status st = write_needle(o_.needle_new, screen, o_.areas, o_.ignore); !st) return st;
+    spdlog::info("wrote {}.json and {}.png", o_.needle_new, o_.needle_new);
+  }
+  if (o_.text) {
+    ScreenReader reader;
+    ScreenText text;
+    if (Status st = reader.read(screen.pixels.data(), screen.width, screen.height, o_.region, &text); !st) return st;
+    std::string out = o_.json ? text_json(text, screen.width, screen.height).dump() + "\n" : text.text() + "\n";
+    if (Status st = write_stdout(out); !st) return st;
+  }
   return Status::ok();
 }
 
@@ -283,6 +390,7 @@ Status Capture::handle_events(VncEvents& ev) {
     coverage_.reset(fb.width, fb.height);
     have_full_ = false;
     damage_.all(fb.width, fb.height);
+    png_cache_.resize(fb.width, fb.height);
     if (writer_) {
       if (Status st = writer_->surface(kDisplayChannel, fb.width, fb.height); !st) return st;
       flush(CaptureOutput::Kind::kControl);
@@ -291,16 +399,17 @@ Status Capture::handle_events(VncEvents& ev) {
   for (const PixelRect& r : ev.rects) {
     damage_.add(r);
     coverage_.add(r);
+    png_cache_.invalidate(r.y, r.h);
   }
   if (!have_full_ && coverage_.complete()) {
     have_full_ = true;
     damage_.all(fb.width, fb.height);
     last_change_ = Clock::now();
-    match_dirty_ = true;
+    screen_news_ = true;
   }
   if (ev.changed) {
     last_change_ = Clock::now();
-    match_dirty_ = true;
+    screen_news_ = true;
   }
   if (writer_ && o_.cursor && ev.cursor) {
     if (Status st = writer_->frame(kCursorChannel, stream::FrameType::kCursorShape, cursor_payload(*ev.cursor)); !st)
@@ -365,14 +474,21 @@ Status Capture::emit_frame() {
 }
 
 Status Capture::write_snapshot() {
-  if (o_.snapshot.empty()) return Status::ok();
+  if (o_.snapshot.empty() || o_.wait) return Status::ok();  // a wait writes its own
   const rfb::Framebuffer& fb = vnc_->framebuffer();
-  if (fb.pixels.empty()) return Status::ok();
-  return write_png(o_.snapshot, fb.width, fb.height, fb.pixels.data());
+  if (fb.pixels.empty() || !have_full_) return Status::ok();
+  return write_screen(o_.snapshot);
 }
 
 Status Capture::finish(Status result, stream::EndReason reason, const std::string& message) {
   if (Status st = write_snapshot(); !st && result.is_ok()) result = st;
+  // Control clients still waiting hear why the capture ends.
+  if (control_) {
+    Status why = result.is_ok() ? fail(kExitPeerLost, "the capture ended") : result;
+    for (ActiveWait& w : waits_)
+      if (w.client >= 0)
+        control_->reply(w.client, {{"status", why.code()}, {"error", why.message().empty() ? "interrupted" : why.message()}});
+  }
   if (writer_ && out_ && out_->status()) {
     // What the consumer has not seen yet goes out with the END.
     if (have_full_ && !damage_.empty()) (void)emit_frame();
@@ -397,13 +513,211 @@ Status Capture::check_source() {
   return Status::ok();
 }
 
-Status Capture::run() {
-  if (!o_.until_match.empty()) {
-    Image img;
-    if (Status st = read_png(o_.until_match, &img); !st) return st;
-    if (img.width == 0 || img.height == 0) return fail(kExitFailure, "needle " + o_.until_match + " is empty");
-    needle_.emplace(img);
+Status Capture::add_wait(const WaitSpec& spec, int client) {
+  std::unique_ptr<ScreenWait> w;
+  if (Status st = ScreenWait::create(spec, spec.kind == WaitSpec::Kind::kText ? worker() : nullptr, &w); !st)
+    return st;
+  if (have_full_)
+    if (Status st = w->fits(vnc_->framebuffer()); !st) return st;
+  add_wait(std::move(w), client);
+  return Status::ok();
+}
+
+void Capture::add_wait(std::unique_ptr<ScreenWait> w, int client) {
+  const WaitSpec& spec = w->spec();
+  ActiveWait a;
+  a.wait = std::move(w);
+  a.client = client;
+  a.start = Clock::now();
+  a.deadline = spec.timeout_s > 0 ? a.start + std::chrono::microseconds(static_cast<int64_t>(spec.timeout_s * 1e6))
+                                  : Clock::time_point::max();
+  a.next_note = a.start + std::chrono::seconds(10);
+  if (have_full_) a.wait->screen_changed(vnc_->framebuffer(), a.start);
+  waits_.push_back(std::move(a));
+}
+
+// A wait ended: it found what it waited for, or it timed out (failure). The
+// last screen goes to its --snapshot, or on a timeout to a file in $TMPDIR.
+Status Capture::end_wait(ActiveWait& w, bool found, const nlohmann::ordered_json& report, Status failure,
+                         Clock::time_point now) {
+  const WaitSpec& spec = w.wait->spec();
+  const double took = std::chrono::duration<double>(now - w.start).count();
+  std::string shot = spec.snapshot;
+  Status written;
+  if (!shot.empty() && have_full_) {
+    written = write_screen(shot);
+  } else if (!found && failure.code() == kExitTimeout && have_full_) {
+    const rfb::Framebuffer& fb = vnc_->framebuffer();
+    written = write_temporary_png("redir-capture-" + (have_domain_ ? domain_.name() : std::string("vnc")),
+                                  fb.pixels.data(), fb.width, fb.height, &shot);
   }
+  if (found) {
+    nlohmann::ordered_json j = report;
+    j["elapsed_s"] = took;
+    if (!spec.snapshot.empty() && written) j["snapshot"] = spec.snapshot;
+    if (w.client >= 0) {
+      nlohmann::ordered_json answer = {{"status", written ? 0 : written.code()}};
+      for (auto& [k, v] : j.items()) answer[k] = v;
+      if (!written) answer["error"] = written.message();
+      control_->reply(w.client, answer);
+      return Status::ok();
+    }
+    if (o_.json)
+      if (Status st = write_stdout(j.dump() + "\n"); !st) return st;
+    return written;
+  }
+  std::string msg = failure.message();
+  if (failure.code() == kExitTimeout) {
+    msg = w.wait->failure(label_) + " within " + fmt::format("{:g}", spec.timeout_s) + " s";
+    if (!shot.empty()) msg += written ? " (last screen: " + shot + ")" : " (" + written.message() + ")";
+  }
+  if (w.client >= 0) {
+    nlohmann::ordered_json answer = {{"status", failure.code()}, {"error", msg}};
+    if (!shot.empty() && written) answer["snapshot"] = shot;
+    control_->reply(w.client, answer);
+    return Status::ok();
+  }
+  return fail(failure.code(), msg);
+}
+
+void Capture::poll_waits(Clock::time_point now, std::optional<Status>* cli_result) {
+  if (!have_full_) return;
+  if (screen_news_) {
+    screen_news_ = false;
+    for (ActiveWait& w : waits_) w.wait->screen_changed(vnc_->framebuffer(), now);
+  }
+  for (size_t i = 0; i < waits_.size();) {
+    ActiveWait& w = waits_[i];
+    bool done = false;
+    nlohmann::ordered_json report;
+    Status st = w.wait->poll(vnc_->framebuffer(), now, &done, &report);
+    std::optional<Status> ended;
+    if (!st) {
+      ended = end_wait(w, false, {}, st, now);
+    } else if (done) {
+      const nlohmann::ordered_json& r = report;
+      if (w.client >= 0)
+        spdlog::debug("control client {}: {} found after {:.1f} s", w.client, r["event"].get<std::string>(),
+                      std::chrono::duration<double>(now - w.start).count());
+      else if (r.contains("x") && r["event"] != "stable")
+        spdlog::info("found {} at {},{} after {:.1f} s", r.contains("needle") ? r["needle"].get<std::string>()
+                                                                              : "'" + r["text"].get<std::string>() + "'",
+                     r["x"].get<uint32_t>(), r["y"].get<uint32_t>(),
+                     std::chrono::duration<double>(now - w.start).count());
+      else
+        spdlog::info("{}: the screen has not changed for {:g} s (after {:.1f} s)", label_, w.wait->spec().stable_s,
+                     std::chrono::duration<double>(now - w.start).count());
+      ended = end_wait(w, true, report, Status::ok(), now);
+    } else if (now >= w.deadline) {
+      ended = end_wait(w, false, {}, fail(kExitTimeout, ""), now);
+    } else if (now >= w.next_note && w.client < 0) {
+      w.next_note = now + std::chrono::seconds(10);
+      spdlog::info("{} ({:.0f} s)", w.wait->progress(label_, now), std::chrono::duration<double>(now - w.start).count());
+    }
+    if (!ended) {
+      ++i;
+      continue;
+    }
+    if (w.client < 0) *cli_result = *ended;
+    waits_.erase(waits_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+void Capture::answer(int client, const ControlRequest& q) {
+  auto refuse = [&](const Status& st) { control_->reply(client, {{"status", st.code()}, {"error", st.message()}}); };
+  switch (q.verb) {
+    case ControlRequest::Verb::kSnapshot: {
+      auto t0 = Clock::now();
+      Status st = write_screen(q.file);
+      if (!st) return refuse(st);
+      const rfb::Framebuffer& fb = vnc_->framebuffer();
+      control_->reply(client, {{"status", 0},
+                               {"event", "snapshot"},
+                               {"file", q.file},
+                               {"width", fb.width},
+                               {"height", fb.height},
+                               {"encode_ms", std::chrono::duration<double, std::milli>(Clock::now() - t0).count()}});
+      return;
+    }
+    case ControlRequest::Verb::kText: {
+      const rfb::Framebuffer& fb = vnc_->framebuffer();
+      const ScreenRegion& r = q.region;
+      if (r.w && (uint64_t(r.x) + r.w > fb.width || uint64_t(r.y) + r.h > fb.height))
+        return refuse(fail(kExitUsage, "--region lies outside the screen"));
+      text_jobs_.push_back({client, worker()->submit(fb.pixels.data(), fb.width, fb.height, r)});
+      return;
+    }
+    case ControlRequest::Verb::kNeedleNew: {
+      Image screen = screen_image();
+      for (const ScreenRegion& r : q.areas)
+        if (uint64_t(r.x) + r.w > screen.width || uint64_t(r.y) + r.h > screen.height)
+          return refuse(fail(kExitUsage, "--area lies outside the screen"));
+      if (Status st = write_needle(q.file, screen, q.areas, q.ignore); !st) return refuse(st);
+      control_->reply(client, {{"status", 0}, {"event", "needle-new"}, {"json", q.file + ".json"}, {"png", q.file + ".png"}});
+      return;
+    }
+    case ControlRequest::Verb::kWait:
+      if (Status st = add_wait(q.wait, client); !st) return refuse(st);
+      return;
+  }
+}
+
+void Capture::answer_text(Clock::time_point) {
+  const rfb::Framebuffer& fb = vnc_->framebuffer();
+  for (size_t i = 0; i < text_jobs_.size();) {
+    TextWorker::Result res;
+    if (!worker_->take(text_jobs_[i].job, &res)) {
+      ++i;
+      continue;
+    }
+    if (!res.status)
+      control_->reply(text_jobs_[i].client, {{"status", res.status.code()}, {"error", res.status.message()}});
+    else {
+      nlohmann::ordered_json j = {{"status", 0}};
+      const nlohmann::ordered_json found = text_json(res.text, fb.width, fb.height);
+      for (auto& [k, v] : found.items()) j[k] = v;
+      control_->reply(text_jobs_[i].client, j);
+    }
+    text_jobs_.erase(text_jobs_.begin() + static_cast<std::ptrdiff_t>(i));
+  }
+}
+
+void Capture::serve_control(Clock::time_point now) {
+  std::vector<ControlServer::Request> requests;
+  std::vector<int> gone;
+  control_->service(&requests, &gone);
+  for (int c : gone) {
+    std::erase_if(waits_, [c](const ActiveWait& w) { return w.client == c; });
+    for (const TextJob& t : text_jobs_)
+      if (t.client == c) worker_->cancel(t.job);
+    std::erase_if(text_jobs_, [c](const TextJob& t) { return t.client == c; });
+  }
+  for (const ControlServer::Request& r : requests) {
+    ControlRequest q;
+    std::string err;
+    if (!parse_control_request(r.line, &q, &err)) {
+      control_->reply(r.client, {{"status", kExitUsage}, {"error", err}});
+      continue;
+    }
+    spdlog::debug("control client {}: {}", r.client, r.line.substr(0, 200));
+    answer(r.client, q);
+  }
+  if (worker_) answer_text(now);
+}
+
+Status Capture::run() {
+  const bool one_shot_only = o_.wait == std::nullopt && !o_.stream && o_.control.empty() &&
+                             (!o_.snapshot.empty() || o_.text || !o_.needle_new.empty());
+  if (one_shot_only) {
+    bool done = false;
+    if (Status st = one_shot_screendump(&done); !st || done) return st;
+  }
+  // A bad needle or expression fails before anything is connected.
+  std::unique_ptr<ScreenWait> cli_wait;
+  if (o_.wait)
+    if (Status st = ScreenWait::create(*o_.wait, o_.wait->kind == WaitSpec::Kind::kText ? worker() : nullptr, &cli_wait);
+        !st)
+      return st;
   int fd = -1;
   if (Status st = open_source(&fd); !st) return st;
   vnc_ = std::make_unique<VncSession>(fd);
@@ -419,24 +733,25 @@ Status Capture::run() {
   }
   if (Status st = vnc_->start(vo, kSetupMs); !st) return fail(st.code(), label_ + ": " + st.message());
   spdlog::debug("VNC server '{}' shows {}x{}", vnc_->server().name, vnc_->server().width, vnc_->server().height);
-  if (needle_ && o_.region.w) {
-    const rfb::Framebuffer& fb = vnc_->framebuffer();
-    if (uint64_t(o_.region.x) + o_.region.w > fb.width || uint64_t(o_.region.y) + o_.region.h > fb.height)
-      return fail(kExitUsage, "--region lies outside the " + std::to_string(fb.width) + "x" +
-                                  std::to_string(fb.height) + " screen");
-    if (o_.region.w < needle_->width() || o_.region.h < needle_->height())
-      return fail(kExitUsage, "--region is smaller than the needle");
+  const rfb::Framebuffer& fb0 = vnc_->framebuffer();
+  coverage_.reset(fb0.width, fb0.height);
+  png_cache_.resize(fb0.width, fb0.height);
+  if (cli_wait) {
+    if (Status st = cli_wait->fits(fb0); !st) return st;
+    add_wait(std::move(cli_wait), -1);
   }
-  coverage_.reset(vnc_->framebuffer().width, vnc_->framebuffer().height);
+  if (!o_.control.empty()) {
+    control_ = std::make_unique<ControlServer>();
+    if (Status st = control_->listen(o_.control); !st) return st;
+    spdlog::info("{}: control socket {}", label_, o_.control);
+  }
   if (Status st = begin_stream(); !st) return st;
 
-  start_ = last_change_ = next_frame_ = next_match_ = Clock::now();
+  start_ = last_change_ = next_frame_ = Clock::now();
   const auto frame_interval = std::chrono::microseconds(static_cast<int64_t>(1e6 / std::max(0.1, o_.fps)));
-  const bool waiting = o_.until_stable_s >= 0 || needle_.has_value();
-  const bool snapshot_only = !o_.snapshot.empty() && !waiting;
-  const double timeout = o_.timeout_s > 0 ? o_.timeout_s : (snapshot_only ? kSetupMs / 1000.0 : 0);
+  const bool one_shot_vnc = one_shot_only;
+  const double timeout = o_.timeout_s > 0 && !o_.wait ? o_.timeout_s : (one_shot_vnc ? kSetupMs / 1000.0 : 0);
   auto next_check = start_ + std::chrono::seconds(1);
-  auto next_note = start_ + std::chrono::seconds(10);
 
   for (;;) {
     if (interrupted()) return finish(fail(kExitInterrupted, ""), stream::EndReason::kInterrupted, "interrupted");
@@ -446,8 +761,13 @@ Status Capture::run() {
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_frame_ - Clock::now()).count();
       wait_ms = out_->display_busy() ? 10 : static_cast<int>(std::clamp<long long>(until, 1, 100));
     }
+    if (!waits_.empty()) wait_ms = std::min(wait_ms, 25);
+    std::vector<int> wake;
+    if (cursor_watch_) wake.push_back(cursor_watch_->wake_fd());
+    if (worker_) wake.push_back(worker_->wake_fd());
+    if (control_ && have_full_) control_->fds(&wake);
     VncEvents ev;
-    Status st = vnc_->pump(wait_ms, &ev, cursor_watch_ ? cursor_watch_->wake_fd() : -1);
+    Status st = vnc_->pump(wait_ms, &ev, wake);
     if (!st) {
       if (st.code() == kExitPeerLost) {
         std::string why = label_ + ": the VNC connection closed";
@@ -456,15 +776,15 @@ Status Capture::run() {
       }
       return finish(fail(st.code(), label_ + ": " + st.message()), stream::EndReason::kError, st.message());
     }
+    if (worker_) worker_->drain_wake();
     if (Status h = handle_events(ev); !h) return finish(h, stream::EndReason::kError, h.message());
     if (cursor_watch_)
       if (Status h = handle_cursor_moves(); !h) return finish(h, stream::EndReason::kError, h.message());
     const auto now = Clock::now();
 
-    if (snapshot_only && have_full_) {
-      if (Status w = write_snapshot(); !w) return w;
-      spdlog::debug("wrote {}", o_.snapshot);
-      return writer_ ? finish(Status::ok(), stream::EndReason::kNormal, "") : Status::ok();
+    if (one_shot_vnc && have_full_) {
+      Status r = one_shot(screen_image());
+      return writer_ ? finish(r, stream::EndReason::kNormal, "") : r;
     }
     if (writer_ && have_full_ && !damage_.empty() && now >= next_frame_ && !out_->display_busy()) {
       if (Status e = emit_frame(); !e) return finish(e, stream::EndReason::kError, e.message());
@@ -476,58 +796,27 @@ Status Capture::run() {
       if (ws.is_reader_gone()) return ws;
       if (!ws) return ws;
     }
-    if (o_.until_stable_s >= 0 && have_full_ && seconds_since(last_change_) >= o_.until_stable_s) {
-      double took = seconds_since(start_);
-      spdlog::info("{}: the screen has not changed for {:g} s (after {:.1f} s)", label_, o_.until_stable_s, took);
-      if (o_.json) {
-        nlohmann::ordered_json j = {{"event", "stable"}, {"seconds", o_.until_stable_s}, {"elapsed_s", took}};
-        if (Status w = write_stdout(j.dump() + "\n"); !w) return w;
-      }
-      return finish(Status::ok(), stream::EndReason::kNormal, "");
+    if (control_ && have_full_) serve_control(now);
+    if ((!waits_.empty() || !text_jobs_.empty()) && now >= next_wake_) {
+      if (Status w = vnc_->wake_refresh(); !w) return finish(w, stream::EndReason::kError, w.message());
+      next_wake_ = now + kWakeRefreshEvery;
     }
-    if (needle_ && have_full_ && match_dirty_ && now >= next_match_) {
-      const rfb::Framebuffer& fb = vnc_->framebuffer();
-      last_match_ = needle_->find(fb.pixels.data(), fb.width, fb.height, o_.region, o_.threshold);
-      match_dirty_ = false;
-      next_match_ = Clock::now() + std::chrono::milliseconds(100);
-      if (last_match_.found) {
-        double took = seconds_since(start_);
-        spdlog::info("found {} at {},{} (score {:.4f}) after {:.1f} s", o_.until_match, last_match_.x, last_match_.y,
-                     last_match_.score, took);
-        if (o_.json) {
-          nlohmann::ordered_json j = {{"event", "match"},      {"needle", o_.until_match},
-                                      {"x", last_match_.x},    {"y", last_match_.y},
-                                      {"width", needle_->width()}, {"height", needle_->height()},
-                                      {"score", last_match_.score}, {"elapsed_s", took}};
-          if (Status w = write_stdout(j.dump() + "\n"); !w) return w;
-        }
-        return finish(Status::ok(), stream::EndReason::kNormal, "");
-      }
+    std::optional<Status> cli_result;
+    poll_waits(now, &cli_result);
+    if (cli_result) {
+      Status r = *cli_result;
+      return finish(r, stream::EndReason::kNormal, r ? "" : "timed out");
     }
     if (o_.duration_s > 0 && seconds_since(start_) >= o_.duration_s)
       return finish(Status::ok(), stream::EndReason::kNormal, "");
     if (timeout > 0 && seconds_since(start_) >= timeout) {
-      std::string what = needle_ ? o_.until_match + " did not appear on " + label_
-                         : o_.until_stable_s >= 0
-                             ? "the screen of " + label_ + " did not stay unchanged for " +
-                                   fmt::format("{:g} s", o_.until_stable_s)
-                             : "no complete frame from " + label_;
-      std::string msg = what + " within " + std::to_string(static_cast<int>(std::ceil(timeout))) + " s";
-      if (!o_.snapshot.empty()) msg += " (last screen: " + o_.snapshot + ")";
+      std::string msg = "no complete frame from " + label_ + " within " +
+                        std::to_string(static_cast<int>(std::ceil(timeout))) + " s";
       return finish(fail(kExitTimeout, msg), stream::EndReason::kNormal, "timed out");
     }
     if (now >= next_check) {
       next_check = now + std::chrono::seconds(1);
-      if (Status src = check_source(); !src)
-        return finish(src, stream::EndReason::kSourceGone, src.message());
-    }
-    if (waiting && now >= next_note) {
-      next_note = now + std::chrono::seconds(10);
-      if (needle_)
-        spdlog::info("still waiting for {} on {} ({:.0f} s)", o_.until_match, label_, seconds_since(start_));
-      else
-        spdlog::info("still waiting for the screen of {} to settle ({:.0f} s, last change {:.1f} s ago)", label_,
-                     seconds_since(start_), seconds_since(last_change_));
+      if (Status src = check_source(); !src) return finish(src, stream::EndReason::kSourceGone, src.message());
     }
   }
 }

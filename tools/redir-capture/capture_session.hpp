@@ -1,13 +1,19 @@
 // Hypervisor-level output capture: a VM's display, cursor and audio from
 // QEMU's VNC server, written as a vredir stream, plus the CI modes built on
-// the same client-side framebuffer (snapshot, wait until stable, wait until a
-// needle image shows). redir-capture is a thin main around run_capture().
+// the same client-side framebuffer: a snapshot, the text on the screen, a
+// needle pair, and the waits (until still, until a needle matches, until
+// text shows), either once from the command line or, through a control
+// socket, for as long as the capture runs. redir-capture is a thin main
+// around run_capture().
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "media/screen_match.hpp"
+#include "screen_waits.hpp"
 #include "wire/status.hpp"
 
 namespace vredir {
@@ -35,12 +41,15 @@ struct CaptureOptions {
   bool stream = true;       // write a stream at all
 
   // CI modes.
-  std::string snapshot;        // PNG path
-  double until_stable_s = -1;  // < 0: off
-  std::string until_match;     // needle PNG
-  ScreenRegion region;         // w == 0: whole screen
-  double threshold = 0.99;
-  double timeout_s = 0;        // 0: none
+  std::string snapshot;               // PNG path
+  std::optional<WaitSpec> wait;       // --until-stable, --until-match, --until-text
+  bool text = false;                  // --text: print the screen's text
+  ScreenRegion region;                // --text (waits carry their own)
+  std::string needle_new;             // --needle-new NAME
+  std::vector<ScreenRegion> areas;    // its match areas
+  std::vector<ScreenRegion> ignore;   // its exclude areas
+  std::string control;                // --control SOCKET
+  double timeout_s = 0;               // 0: none
   bool json = false;
 };
 

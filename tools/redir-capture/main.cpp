@@ -1,17 +1,19 @@
 // redir-capture: a VM's display, cursor and audio, captured at the hypervisor
 // (QEMU's VNC server, reached through libvirt) and written as a vredir stream;
-// and the CI modes on the same screen: --snapshot, --until-stable,
-// --until-match.
+// and the CI modes on the same screen: --snapshot, --text, --needle-new, the
+// --until-stable, --until-match and --until-text waits, and a control socket
+// that serves them for as long as the capture runs (--control, --via).
 #include <spdlog/spdlog.h>
 
+#include "capture_cli.hpp"
 #include "capture_session.hpp"
+#include "control_client.hpp"
 #include "sys/cli.hpp"
 
 int main(int argc, char** argv) {
   vredir::Tool tool("redir-capture", "Capture a VM's display, cursor and audio as a vredir stream");
   vredir::CaptureOptions o;
-  std::string encoding = "auto", region;
-  bool no_audio = false, no_cursor = false;
+  vredir::CaptureFlags f;
   CLI::App& app = tool.app();
   app.add_option("DOMAIN", o.domain_ref, "The domain (name, UUID or id); not with --vnc");
   app.add_option("-c,--connect", o.uri, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, then qemu:///system)");
@@ -19,9 +21,9 @@ int main(int argc, char** argv) {
   app.add_option("--display", o.display, "The domain's VNC display to capture (default 0)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-o,--output", o.output, "Write the stream to FILE ('-': stdout, the default)");
-  app.add_flag("--no-audio", no_audio, "No audio channel");
-  app.add_flag("--no-cursor", no_cursor, "No cursor channel");
-  app.add_option("--encoding", encoding, "Rect encoding in the stream: raw, zlib or auto (default: auto)");
+  app.add_flag("--no-audio", f.no_audio, "No audio channel");
+  app.add_flag("--no-cursor", f.no_cursor, "No cursor channel");
+  app.add_option("--encoding", f.encoding, "Rect encoding in the stream: raw, zlib or auto (default: auto)");
   app.add_option("--compress", o.compress,
                  "Deflate the whole stream at LEVEL 1-9, and zlib rects at it (for networks; default 0: off)")
       ->check(CLI::Range(0, 9));
@@ -31,41 +33,34 @@ int main(int argc, char** argv) {
   app.add_option("--frames", o.frames, "Stop after N display frames")->check(CLI::PositiveNumber);
   app.add_option("--snapshot", o.snapshot,
                  "Write the screen to FILE.png: alone, one frame then exit; with a wait, the last screen seen");
-  app.add_option("--until-stable", o.until_stable_s, "Exit 0 once the screen has not changed for S seconds")
+  app.add_flag("--text", f.text, "Print the text on the screen (a VGA text screen exactly, else by OCR)");
+  app.add_option("--until-stable", f.until_stable, "Exit 0 once the screen has not changed for S seconds")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--until-match", o.until_match, "Exit 0 once the needle image NEEDLE.png shows on the screen");
-  app.add_option("--region", region, "--until-match: search only x,y,w,h (default: the whole screen)");
-  app.add_option("--threshold", o.threshold,
-                 "--until-match: least share of matching needle pixels, 0..1 (default 0.99)")
+  app.add_option("--psnr", f.psnr, "--until-stable: changes closer than DB decibels do not count (openQA: 47)")
+      ->check(CLI::Range(1.0, 200.0));
+  app.add_option("--ignore", f.ignore, "--until-stable: leave out area x,y,w,h; --needle-new: an exclude area")
+      ->allow_extra_args(false);
+  app.add_flag("--no-blink-filter", f.no_blink_filter, "--until-stable: count a blinking text cursor as changes");
+  app.add_option("--until-match", f.until_match,
+                 "Exit 0 once NEEDLE shows: a PNG, or an os-autoinst needle NAME.json (with NAME.png)");
+  app.add_option("--until-text", f.until_text, "Exit 0 once text matching the regular expression REGEX shows");
+  app.add_option("--region", f.region, "--until-match, --until-text, --text: look only in x,y,w,h");
+  app.add_option("--threshold", f.threshold,
+                 "--until-match with a PNG: least share of matching needle pixels, 0..1 (default 0.99)")
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--needle-new", o.needle_new, "Write an os-autoinst needle NAME.json and NAME.png of the screen");
+  app.add_option("--area", f.areas, "--needle-new: a match area x,y,w,h (repeatable)")->allow_extra_args(false);
   app.add_option("--timeout", o.timeout_s, "Give up after S seconds with exit 5 (waits and --snapshot)")
       ->check(CLI::PositiveNumber);
-  app.add_flag("--json", o.json, "Waits: report the result as one JSON line on stdout");
+  app.add_flag("--json", o.json, "Waits: what was found and where, as one JSON line; --text: the words and boxes");
+  app.add_option("--control", o.control, "Keep running and answer requests on the unix socket SOCKET");
+  app.add_option("--via", f.via, "Send the request to the capture running with --control SOCKET");
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
   vredir::install_interrupt_handlers();
 
-  if (o.domain_ref.empty() == o.vnc_address.empty())
-    return tool.usage_error(o.vnc_address.empty() ? "missing DOMAIN (or --vnc ADDRESS)"
-                                                  : "give either DOMAIN or --vnc, not both");
-  if (encoding == "raw")
-    o.encoding = vredir::StreamRectEncoding::kRaw;
-  else if (encoding == "zlib")
-    o.encoding = vredir::StreamRectEncoding::kZlib;
-  else if (encoding != "auto")
-    return tool.usage_error("--encoding must be raw, zlib or auto");
-  if (!region.empty() && !vredir::parse_region(region, &o.region))
-    return tool.usage_error("--region needs x,y,w,h (for example 0,0,640,480)");
-  if (!region.empty() && o.until_match.empty()) return tool.usage_error("--region only applies to --until-match");
-  if (o.until_stable_s >= 0 && !o.until_match.empty())
-    return tool.usage_error("--until-stable and --until-match cannot be combined");
-  const bool waiting = o.until_stable_s >= 0 || !o.until_match.empty();
-  if (o.json && !waiting) return tool.usage_error("--json only applies to --until-stable and --until-match");
-  if (o.vnc_address.empty() == false && o.display != 0) return tool.usage_error("--display needs a DOMAIN");
-  o.audio = !no_audio;
-  o.cursor = !no_cursor;
-  // The CI modes write a stream only when asked to with -o.
-  o.stream = (!waiting && o.snapshot.empty()) || !o.output.empty();
-  if (o.json && o.stream && (o.output.empty() || o.output == "-"))
-    return tool.usage_error("--json and a stream on stdout cannot be combined (use -o FILE)");
+  vredir::ControlRequest request;
+  if (std::string err = vredir::resolve_capture_flags(f, &o, &request); !err.empty()) return tool.usage_error(err);
+  if (!f.via.empty())
+    return tool.finish(vredir::run_control_client(f.via, request, o.json, o.timeout_s > 0 ? o.timeout_s : 15));
   return tool.finish(vredir::run_capture(o));
 }

@@ -13,6 +13,7 @@
 #include "sys/stdio_files.hpp"
 #include "virt/domain_devices.hpp"
 #include "virt/hypervisor.hpp"
+#include "virt/input_hotplug.hpp"
 #include "virt/virtio_keyboard.hpp"
 #include "virt/vnc_session.hpp"
 #include "wire/stream_writer.hpp"
@@ -42,9 +43,16 @@ Status read_script(const std::string& path, std::string* out) {
   return Status::ok();
 }
 
-// Opens the VNC display; *domain keeps the domain (for its virtio keyboard).
+// Key events at which a keyboard is worth hot-plugging: plugging one in and
+// waiting for the guest's driver takes about half a second, in which QEMU's
+// VNC key queue delivers about 30 key events anyway.
+constexpr size_t kHotplugFromKeys = 32;
+constexpr int kHotplugTimeoutMs = 8000;
+
+// Opens the VNC display; *domain keeps the domain (for its virtio keyboard),
+// *virtio_keyboard says whether it has one.
 Status open_vnc(const std::string& vnc_address, const std::string& uri, const std::string& domain_ref, int* fd,
-                Domain* domain) {
+                Domain* domain, bool* virtio_keyboard) {
   if (!vnc_address.empty()) return connect_vnc_address(vnc_address, fd);
   silence_libvirt_errors();
   Connection conn;
@@ -65,8 +73,16 @@ Status open_vnc(const std::string& vnc_address, const std::string& uri, const st
   DomainDevices devices;
   if (Status st = parse_domain_devices(xml, &devices); !st) return st;
   if (Status st = open_domain_display(dom, devices, 0, fd); !st) return st;
+  for (const InputDevice& i : devices.inputs) *virtio_keyboard |= i.type == "keyboard" && i.bus == "virtio";
   *domain = std::move(dom);
   return Status::ok();
+}
+
+size_t key_events(const std::vector<InputAction>& actions) {
+  size_t n = 0;
+  for (const InputAction& a : actions)
+    if (a.kind == InputAction::Kind::kKeys) n += a.keys.size();
+  return n;
 }
 
 Status run_actions(const std::vector<InputAction>& actions, InputDelivery* d, bool acks, uint64_t* key_seq,
@@ -159,22 +175,39 @@ Status run_inject(const InjectOptions& o) {
   install_interrupt_handlers();
   int fd = -1;
   Domain dom;
-  if (Status st = open_vnc(o.vnc, o.uri, o.domain, &fd, &dom); !st) return st;
+  bool has_virtio_keyboard = false;
+  if (Status st = open_vnc(o.vnc, o.uri, o.domain, &fd, &dom, &has_virtio_keyboard); !st) return st;
   VncInput vnc_input(fd);
   std::string target = o.vnc.empty() ? "'" + o.domain + "'" : o.vnc;
   if (Status st = vnc_input.open(10000); !st) return fail(st.code(), "VNC display of " + target + ": " + st.message());
   spdlog::debug("VNC server '{}', {}x{}, scancodes {}", vnc_input.server_name(), vnc_input.width(),
                 vnc_input.height(), vnc_input.scancodes() ? "yes" : "no");
 
+  // Keys: through the VM's virtio keyboard, or one hot-plugged for this run
+  // when the VM has none, or else through the VNC server (said once, why).
+  // The hot-plugged keyboard is unplugged when the run ends, however it ends.
+  InputHotplug hotplug;
   VirtioKeyboard virtio;
   bool use_virtio = false;
-  if (o.keyboard != "vnc") {
-    if (o.vnc.empty()) {
+  if (o.keyboard != "vnc" && o.vnc.empty()) {
+    if (has_virtio_keyboard) {
       if (Status st = virtio.open(std::move(dom)); st) {
         use_virtio = true;
-      } else if (o.keyboard == "virtio" || st.code() != kExitNotFound) {
+      } else {
         if (o.keyboard == "virtio") return st;
         spdlog::warn("{}; keys go through the VNC server", st.message());
+      }
+    } else if (o.keyboard == "virtio" || read_stream || key_events(actions) >= kHotplugFromKeys) {
+      const HotplugKind kinds[] = {HotplugKind::kKeyboard};
+      Status st = hotplug.attach(dom, kinds, "inject", kHotplugTimeoutMs);
+      if (st) st = virtio.open_path(std::move(dom), hotplug.devices().front().qom_path);
+      if (st) {
+        use_virtio = true;
+        spdlog::info("'{}' has no virtio keyboard: one is plugged in for this run", o.domain);
+      } else if (o.keyboard == "virtio" || st.code() == kExitInterrupted) {
+        return st;
+      } else {
+        spdlog::warn("{}; keys go through the VNC server (about 30 characters a second)", st.message());
       }
     }
   }

@@ -39,7 +39,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-timing", o.no_timing, "Replay a stream as fast as delivery allows, ignoring its timestamps");
   app.add_option("--key-interval", o.key_interval_ms,
                  "Least milliseconds per key event (default 11 through VNC, where QEMU releases one per 10 ms; "
-                 "1 through a virtio keyboard)")
+                 "none through a virtio keyboard, paced by the guest's buffers)")
       ->check(CLI::Range(0.1, 1000.0));
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
   if (Status st = check_inject_options(o); !st) return tool.usage_error(st.message());

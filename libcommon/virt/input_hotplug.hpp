@@ -1,0 +1,74 @@
+// Virtio input devices plugged into a running domain for the length of a
+// session, and unplugged at its end.
+//
+// Many stock domains have no virtio keyboard (a PS/2 keyboard and a USB
+// tablet), and their only lossless key path is QEMU's VNC key queue (about
+// 30 characters a second). A virtio keyboard (or tablet, or mouse) can be
+// hot-plugged through libvirt (virDomainAttachDeviceFlags, live only: the
+// domain's definition is not changed), named with a user alias
+// ("ua-vredir-..."), so that its QOM path is known:
+// /machine/peripheral/ALIAS/virtio-backend. It is usable once the guest's
+// driver has bound it, which QMP x-query-virtio-status shows as
+// VIRTIO_CONFIG_S_DRIVER_OK (QEMU 7.0 and later).
+//
+// What can stop it, each reported in one line:
+//  - no PCI bus for a virtio device (a machine without PCI);
+//  - no free slot: on q35 every hot-plugged PCIe device needs a free
+//    pcie-root-port (libvirt leaves one spare when it adds the ports itself;
+//    a second concurrent session finds none);
+//  - the guest never binds a driver (no virtio-input driver in the guest):
+//    the device is unplugged again.
+//
+// Detaching goes through virDomainDetachDeviceAlias; the guest completes the
+// removal on its own (about a second for Linux on q35). The destructor
+// detaches what is still attached, so an interrupted run cleans up too.
+#pragma once
+
+#include <libvirt/libvirt.h>
+
+#include <chrono>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "virt/hypervisor.hpp"
+#include "wire/status.hpp"
+
+namespace vredir {
+
+enum class HotplugKind { kKeyboard, kTablet, kMouse };
+const char* hotplug_kind_name(HotplugKind kind);
+
+struct HotplugDevice {
+  HotplugKind kind = HotplugKind::kKeyboard;
+  std::string alias;     // the user alias given to libvirt ("ua-vredir-...")
+  std::string qom_path;  // its virtio backend in QEMU's object tree
+};
+
+class InputHotplug {
+ public:
+  InputHotplug() = default;
+  ~InputHotplug();
+  InputHotplug(const InputHotplug&) = delete;
+  InputHotplug& operator=(const InputHotplug&) = delete;
+
+  // Attaches one device per kind and waits until the guest has bound every
+  // one, at most timeout_ms in all. tag goes into the aliases (letters,
+  // digits, '-'). On failure nothing stays attached.
+  Status attach(const Domain& domain, std::span<const HotplugKind> kinds, const std::string& tag, int timeout_ms);
+  const std::vector<HotplugDevice>& devices() const { return devices_; }
+  // Unplugs every attached device; the first failure is returned.
+  Status detach();
+
+ private:
+  // Until the guest's driver has bound it (DRIVER_OK), or deadline (the
+  // whole attach's timeout_ms, for the message).
+  Status wait_bound(const Domain& domain, const HotplugDevice& device, std::chrono::steady_clock::time_point deadline,
+                    int timeout_ms);
+
+  virDomainPtr dom_ = nullptr;  // a reference of our own, for detaching
+  std::string name_;
+  std::vector<HotplugDevice> devices_;
+};
+
+}  // namespace vredir
