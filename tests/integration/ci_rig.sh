@@ -124,7 +124,9 @@ check "the same needle without the exclude area does not match (the clock moved)
 # A needle whose match area shows something else, and the similarity
 # os-autoinst would give it.
 convert "$out/clock.png" -fill '#a8a8a8' -draw 'rectangle 200,20,203,23' "$out/other.png"
-/usr/bin/python3 - "$out/clock.json" "$out/other.json" 96 <<'EOF'
+# needle_match SRC.json DST.json PERCENT: the needle with another match %.
+needle_match() {
+    /usr/bin/python3 - "$@" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
 for a in j["area"]:
@@ -132,20 +134,15 @@ for a in j["area"]:
         a["match"] = int(sys.argv[3])
 json.dump(j, open(sys.argv[2], "w"))
 EOF
+}
+needle_match "$out/clock.json" "$out/other.json" 96
 redir-capture "$name" --until-match "$out/other.json" --timeout 4 2>"$out/err"
 rc=$?
 check "a needle whose match area differs does not match: exit $rc ($(cat "$out/err"))" [ $rc = 5 ]
 redir-capture "$name" --snapshot "$out/screen.png" 2>/dev/null
 /usr/bin/python3 "$VREDIR_SOURCE_DIR/tests/bench/needle_openqa.py" "$out/other.json" "$out/screen.png" >"$out/cv.json"
 cp "$out/other.png" "$out/low.png"
-/usr/bin/python3 - "$out/other.json" "$out/low.json" 10 <<'EOF'
-import json, sys
-j = json.load(open(sys.argv[1]))
-for a in j["area"]:
-    if a["type"] == "match":
-        a["match"] = int(sys.argv[3])
-json.dump(j, open(sys.argv[2], "w"))
-EOF
+needle_match "$out/other.json" "$out/low.json" 10
 redir-capture "$name" --until-match "$out/low.json" --timeout 4 --json >"$out/low-m.json" 2>"$out/err"
 ours=$(jget 'j["similarity"]' <"$out/low-m.json")
 theirs=$(jget 'j["areas"][0]["similarity"]' <"$out/cv.json")
