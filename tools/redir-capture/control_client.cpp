@@ -14,6 +14,7 @@
 
 #include "sys/signals.hpp"
 #include "sys/stdio_files.hpp"
+#include "wire/gdi_records.hpp"
 
 namespace vredir {
 
@@ -59,6 +60,8 @@ Status run_control_client(const std::string& socket, ControlRequest q, bool json
   absolute(&q.file);
   absolute(&q.wait.snapshot);
   if (q.verb == ControlRequest::Verb::kWait && q.wait.kind == WaitSpec::Kind::kMatch) absolute(&q.wait.needle);
+  for (const std::string* s : {&q.file, &q.wait.snapshot, &q.wait.needle, &q.wait.regex})
+    if (!gdi::valid_utf8(*s)) return fail(kExitUsage, "--via sends JSON: paths and expressions must be UTF-8");
   int fd = -1;
   if (Status st = connect_socket(socket, connect_timeout_s, &fd); !st) return st;
   std::string line = control_request_json(q) + "\n";

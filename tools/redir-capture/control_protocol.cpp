@@ -5,6 +5,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "wire/gdi_records.hpp"
+
 namespace vredir {
 
 namespace {
@@ -242,6 +244,11 @@ bool parse_control_request(std::string_view line, ControlRequest* out, std::stri
     *err = "empty request";
     return false;
   }
+  // Paths and expressions travel as JSON text, which is UTF-8.
+  if (!gdi::valid_utf8(line)) {
+    *err = "request is not UTF-8";
+    return false;
+  }
   Fields f;
   if (!(line.front() == '{' ? parse_json(line, &f, err) : parse_words(line, &f, err))) return false;
   return build(f, out, err);
@@ -280,7 +287,9 @@ std::string control_request_json(const ControlRequest& q) {
   if (q.region.w && (q.verb == ControlRequest::Verb::kText ||
                      (q.verb == ControlRequest::Verb::kWait && w.kind != WaitSpec::Kind::kStable)))
     j["region"] = region_words(q.region);
-  return j.dump();
+  // Never throws: a field that is not UTF-8 (refused by the callers) would
+  // come out with U+FFFD in its place.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace vredir
