@@ -3,7 +3,8 @@
 # VM tools, then boots the bundled demo VM (the project's test guest with a
 # shell on its text console, defined as the libvirt domain "demo") and shows
 # it through the toolkit:
-#   its virtual devices (vm-list), then one CI-rig step (examples/ci-rig.sh):
+#   its virtual devices (vm-list), then, once its shell prompt shows, one
+#   CI-rig step (examples/ci-rig.sh):
 #   wait until the screen is still, type a command, wait for its output,
 #   save a snapshot and read the text on the screen; and, when an X display
 #   is present, a live console (examples/console.sh).
@@ -23,6 +24,11 @@ VREDIR_DEMO_NAME=$name "$repo/examples/boot-demo.sh"
 echo
 echo "== vm-list --all --name $name --json (devices)"
 vm-list -c qemu:///system --all --name "$name" --json
+echo
+# A still screen is no proof that the guest reads its keyboard yet: on a
+# fresh boot, wait for the shell's prompt first.
+echo "== waiting for the demo's shell prompt (a TCG boot: up to 120 s)"
+redir-capture "$name" --until-text '^/ #' --timeout 120 >/dev/null
 echo
 echo "== examples/ci-rig.sh $name (wait until still, type a command, wait for its output, snapshot, text)"
 png=$build/demo-$name.png

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "sys/signals.hpp"
 #include "virt/domain_devices.hpp"
@@ -21,6 +23,9 @@ using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 std::atomic<unsigned> g_sequence{0};
+
+// How long an unplug waits for the guest to release the device.
+constexpr int kUnplugWaitMs = 5000;
 
 const char* xml_type(HotplugKind k) {
   switch (k) {
@@ -132,6 +137,7 @@ Status InputHotplug::attach(const Domain& d, std::span<const HotplugKind> kinds,
 
 Status InputHotplug::detach() {
   Status first;
+  std::vector<std::string> pending;
   for (const HotplugDevice& dev : devices_) {
     if (virDomainDetachDeviceAlias(dom_, dev.alias.c_str(), VIR_DOMAIN_AFFECT_LIVE) < 0) {
       std::string msg = last_libvirt_message();
@@ -143,8 +149,29 @@ Status InputHotplug::detach() {
       continue;
     }
     spdlog::debug("unplugging {} from '{}'", dev.alias, name_);
+    pending.push_back(dev.alias);
   }
   devices_.clear();
+  // libvirt only asks the guest to let go; the slot is free once the device
+  // is gone from the live definition. Wait for that (bounded), so the next
+  // run finds the slot free.
+  const auto deadline = Clock::now() + std::chrono::milliseconds(kUnplugWaitMs);
+  while (!pending.empty()) {
+    char* live = virDomainGetXMLDesc(dom_, 0);
+    if (!live) break;  // the domain went away: nothing left to wait for
+    const std::string xml(live);
+    free(live);
+    std::erase_if(pending, [&](const std::string& alias) {
+      return xml.find("<alias name='" + alias + "'/>") == std::string::npos;
+    });
+    if (pending.empty()) break;
+    if (Clock::now() >= deadline) {
+      spdlog::warn("the guest of '{}' has not released {} after {} s; it stays until the guest lets go", name_,
+                   pending.front(), kUnplugWaitMs / 1000);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   return first;
 }
 

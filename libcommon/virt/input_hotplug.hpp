@@ -20,7 +20,8 @@
 //    the device is unplugged again.
 //
 // Detaching goes through virDomainDetachDeviceAlias; the guest completes the
-// removal on its own (about a second for Linux on q35). The destructor
+// removal on its own (about a second for Linux on q35), and detach() waits
+// for that, at most 5 s, so the slot is free for the next run. The destructor
 // detaches what is still attached, so an interrupted run cleans up too.
 #pragma once
 
@@ -57,7 +58,8 @@ class InputHotplug {
   // digits, '-'). On failure nothing stays attached.
   Status attach(const Domain& domain, std::span<const HotplugKind> kinds, const std::string& tag, int timeout_ms);
   const std::vector<HotplugDevice>& devices() const { return devices_; }
-  // Unplugs every attached device; the first failure is returned.
+  // Unplugs every attached device and waits (at most 5 s) until the guest has
+  // released them; the first failure is returned.
   Status detach();
 
  private:

@@ -59,9 +59,16 @@ Status VirtioKeyboard::queue_state(int* free_buffers, uint16_t* used_idx) const 
   std::string reply;
   if (Status st = qmp(cmd.dump(), &reply); !st) return st;
   json j = json::parse(reply, nullptr, false);
-  if (const json* e = member(j, {"error", "desc"}); e && e->is_string())
-    return fail(kExitFailure, "QEMU cannot report the virtio keyboard's queue (" + e->get<std::string>() +
-                                  "; x-query-virtio needs QEMU 7.0)");
+  if (const json* e = member(j, {"error", "desc"}); e && e->is_string()) {
+    const std::string desc = e->get<std::string>();
+    const json* cls = member(j, {"error", "class"});
+    if (cls && cls->is_string() && cls->get<std::string>() == "CommandNotFound")
+      return fail(kExitFailure, "QEMU cannot report the virtio keyboard's queue (" + desc +
+                                    "; x-query-virtio needs QEMU 7.0)");
+    // "Region caches not initialized": the guest has not set up the
+    // keyboard's queues (still booting, or no driver).
+    return fail(kExitFailure, "the guest has not set up its virtio keyboard yet (QEMU: " + desc + ")");
+  }
   const json* avail = member(j, {"return", "avail", "idx"});
   const json* used = member(j, {"return", "used", "idx"});
   if (!avail || !used || !avail->is_number_unsigned() || !used->is_number_unsigned())

@@ -52,6 +52,7 @@ check "boot-demo.sh leaves that domain defined and shut off" [ "$(virsh -q -c qe
 
 out=$(env -u DISPLAY "$src/examples/demo.sh" 2>&1); rc=$?
 check "demo.sh (setup, boot, devices, a CI-rig step) exits 0" [ $rc = 0 ]
+[ $rc = 0 ] || { echo "# demo.sh exited $rc; its last lines:"; tail -15 <<<"$out" | sed 's/^/#   /'; }
 check "demo.sh shows the display device" grep -q '"graphics"' <<<"$out"
 check "demo.sh says where its snapshot is, and it is a PNG" \
     bash -c "grep -qxF 'snapshot: $VREDIR_BUILD_DIR/demo-$VREDIR_DEMO_NAME.png' <<<\"\$1\" &&
