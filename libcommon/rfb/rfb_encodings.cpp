@@ -32,6 +32,13 @@ struct PixelReader {
     rs = f.red_shift, gs = f.green_shift, bs = f.blue_shift;
     rm = f.red_max, gm = f.green_max, bm = f.blue_max;
     identity = !big_endian && rs == 16 && gs == 8 && bs == 0 && rm == 255 && gm == 255 && bm == 255;
+    // A format with a shift past the word is refused by
+    // pixel_format_supported(); this reader is built before that check, so
+    // it must not shift by the peer's number unchecked.
+    if (rs > 31 || gs > 31 || bs > 31) {
+      rs = gs = bs = 0;
+      return;
+    }
     uint64_t bits = (uint64_t(rm) << rs) | (uint64_t(gm) << gs) | (uint64_t(bm) << bs);
     if (f.depth <= 24 && (bits & 0xFF000000u) == 0) {
       cpixel_bytes = 3;
@@ -278,7 +285,10 @@ Status UpdateDecoder::apply(std::span<const uint8_t> message, const PixelFormat&
         if (inflated_.size() != expect) return malformed("zlib rectangle inflates to the wrong size");
         data = inflated_;
       }
-      if (px.identity) {
+      if (w == 0 || h == 0) {
+        // An empty rectangle paints nothing (its zlib bytes, if any, have
+        // gone through the stream above, which carries over).
+      } else if (px.identity) {
         for (uint32_t y = 0; y < h; ++y) {
           uint32_t* row = &fb->pixels[size_t(rect.y + y) * fb->width + rect.x];
           const uint8_t* src = &data[size_t(y) * w * bpp];
@@ -300,6 +310,7 @@ Status UpdateDecoder::apply(std::span<const uint8_t> message, const PixelFormat&
       if (!p.ok()) return malformed(p.error());
       if (uint64_t(sx) + w > fb->width || uint64_t(sy) + h > fb->height)
         return malformed("copy-rect source lies outside the framebuffer");
+      if (w == 0 || h == 0) continue;  // nothing to copy
       scratch_.resize(size_t(w) * h);
       for (uint32_t y = 0; y < h; ++y)
         std::memcpy(&scratch_[size_t(y) * w], &fb->pixels[size_t(sy + y) * fb->width + sx], size_t(w) * 4);

@@ -8,6 +8,7 @@
 // as a crash.
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -56,6 +57,11 @@ std::string login_prefix() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
+  // serve runs with SIGPIPE ignored (every tool does, see sys/cli.cpp); a
+  // session whose "true" display tool has already exited must see EPIPE here
+  // too, not die of the signal.
+  static const bool sigpipe_ignored = (::signal(SIGPIPE, SIG_IGN), true);
+  (void)sigpipe_ignored;
   std::string input = (data[0] & 1) ? login_prefix() : std::string();
   input.append(reinterpret_cast<const char*>(data) + 1, size - 1);
   int fds[2];

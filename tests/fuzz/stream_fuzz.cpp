@@ -17,7 +17,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Event ev;
   std::string err;
   bool failed = false;
-  while (!failed && pos <= size) {
+  // A DEFLATE piece may inflate to about 1000 times its size, and each frame
+  // in it is work: stop after enough events that a timeout means a loop, not
+  // a large expansion (16 KiB of input can hold a million empty frames).
+  size_t events = 0;
+  constexpr size_t kMaxEvents = 50000;
+  while (!failed && pos <= size && events < kMaxEvents) {
     size_t n = size - pos < chunk ? size - pos : chunk;
     dec.feed(data + pos, n);
     pos += n;
@@ -29,6 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       }
       if (res == StreamDecoder::Result::kNeedMore) break;
+      if (++events >= kMaxEvents) break;
       (void)describe_text(ev);
       (void)describe_json(ev).dump();
       DisplaySurface& s = surfaces[ev.frame.header.channel % 4];
