@@ -236,26 +236,104 @@ DbusCursorEvents DbusCursorWatch::take() {
   return ev;
 }
 
-Status open_domain_cursor_watch(const Domain& d, const DomainDevices& devices, int display,
-                                std::unique_ptr<DbusCursorWatch>* out, std::string* why) {
+namespace {
+
+// A new peer-to-peer connection to the domain's D-Bus display, or -1 with the
+// reason (what it would have been for) in *why.
+int open_display_fd(const Domain& d, const DomainDevices& devices, const char* purpose, std::string* why) {
   int index = -1;
   for (size_t i = 0; i < devices.graphics.size(); ++i)
     if (devices.graphics[i].type == "dbus") index = static_cast<int>(i);
   if (index < 0) {
-    *why = "the domain has no D-Bus display (add <graphics type='dbus' p2p='yes'/> for cursor positions)";
-    return Status::ok();
+    *why = std::string("the domain has no D-Bus display (add <graphics type='dbus' p2p='yes'/> for ") + purpose + ")";
+    return -1;
   }
   if (devices.graphics[index].listen_type != "p2p") {
-    *why = "its D-Bus display is not peer-to-peer (set p2p='yes' on <graphics type='dbus'/> for cursor positions)";
-    return Status::ok();
+    *why = std::string("its D-Bus display is not peer-to-peer (set p2p='yes' on <graphics type='dbus'/> for ") +
+           purpose + ")";
+    return -1;
   }
   int fd = virDomainOpenGraphicsFD(d.get(), static_cast<unsigned>(index), VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
   if (fd < 0) {
     virErrorPtr e = virGetLastError();
     *why = std::string("cannot open its D-Bus display: ") + (e && e->message ? e->message : "unknown error");
-    return Status::ok();
   }
+  return fd;
+}
+
+}  // namespace
+
+Status open_domain_cursor_watch(const Domain& d, const DomainDevices& devices, int display,
+                                std::unique_ptr<DbusCursorWatch>* out, std::string* why) {
+  int fd = open_display_fd(d, devices, "cursor positions", why);
+  if (fd < 0) return Status::ok();
   return DbusCursorWatch::open(fd, display, 5000, out);
+}
+
+struct DbusKeyboard::Impl {
+  Bus bus;
+  std::string path;
+  // Calls sent and answered over the connection's life: the reply callback
+  // holds this object, never a caller's stack.
+  uint64_t sent = 0, answered = 0;
+  std::string error;
+};
+
+DbusKeyboard::~DbusKeyboard() = default;
+
+Status DbusKeyboard::open(int fd, int console, std::unique_ptr<DbusKeyboard>* out) {
+  std::unique_ptr<DbusKeyboard> k(new DbusKeyboard);
+  k->impl_ = std::make_unique<Impl>();
+  if (Status st = open_peer_bus(fd, &k->impl_->bus, "QEMU's D-Bus display"); !st) {
+    ::close(fd);
+    return st;
+  }
+  k->impl_->path = "/org/qemu/Display1/Console_" + std::to_string(console);
+  *out = std::move(k);
+  return Status::ok();
+}
+
+namespace {
+
+int on_key_reply(sd_bus_message* m, void* user, sd_bus_error*) {
+  auto* c = static_cast<DbusKeyboard::Impl*>(user);
+  ++c->answered;
+  if (const sd_bus_error* e = sd_bus_message_get_error(m); e && c->error.empty())
+    c->error = std::string(e->name ? e->name : "error") + (e->message ? std::string(": ") + e->message : "");
+  return 0;
+}
+
+}  // namespace
+
+Status DbusKeyboard::send(const std::vector<std::pair<uint16_t, bool>>& events, int timeout_ms) {
+  sd_bus* bus = impl_->bus.get();
+  Impl& calls = *impl_;
+  if (!calls.error.empty()) return fail(kExitFailure, "QEMU's D-Bus display refused key events: " + calls.error);
+  for (const auto& [key, down] : events) {
+    // Floating slots: the reply callback runs once and the slot goes with it.
+    int r = sd_bus_call_method_async(bus, nullptr, nullptr, impl_->path.c_str(), "org.qemu.Display1.Keyboard",
+                                     down ? "Press" : "Release", on_key_reply, &calls, "u", uint32_t(key));
+    if (r >= 0) ++calls.sent;
+    if (r < 0) return fail(kExitFailure, "cannot send a key event to QEMU's D-Bus display: " + errno_text(r));
+  }
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (calls.answered < calls.sent) {
+    if (drain(bus) < 0) return fail(kExitPeerLost, "QEMU's D-Bus display closed the connection");
+    if (calls.answered >= calls.sent) break;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count();
+    if (left <= 0) return fail(kExitTimeout, "QEMU's D-Bus display did not answer key events in time");
+    if (int rc = wait_bus(bus, nullptr, -1, static_cast<int>(left)); rc < 0)
+      return fail(kExitFailure, "poll: " + errno_text(rc));
+  }
+  if (!calls.error.empty()) return fail(kExitFailure, "QEMU's D-Bus display refused key events: " + calls.error);
+  return Status::ok();
+}
+
+Status open_domain_dbus_keyboard(const Domain& d, const DomainDevices& devices, std::unique_ptr<DbusKeyboard>* out,
+                                 std::string* why) {
+  int fd = open_display_fd(d, devices, "fast key events", why);
+  if (fd < 0) return Status::ok();
+  return DbusKeyboard::open(fd, 0, out);
 }
 
 }  // namespace vredir

@@ -50,7 +50,39 @@ Status VirtioKeyboard::open_path(Domain domain, std::string qom_path) {
   dom_ = std::move(domain);
   path_ = std::move(qom_path);
   if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
-  spdlog::debug("virtio keyboard {}: {} buffers posted", path_, known_free_);
+  const char* force_qmp = std::getenv("VREDIR_VIRTIO_VIA_QMP");
+  if (!force_qmp || std::string(force_qmp) != "1") {
+    std::string xml, why;
+    DomainDevices devices;
+    if (Status st = dom_.xml(&xml); st) st = parse_domain_devices(xml, &devices);
+    if (Status st = open_domain_dbus_keyboard(dom_, devices, &dbus_, &why); !st) {
+      why = st.message();
+      dbus_.reset();
+    }
+    if (!dbus_) spdlog::debug("virtio keyboard: key events through QMP ({})", why);
+  }
+  spdlog::debug("virtio keyboard {}: {} buffers posted, events through {}", path_, known_free_, route());
+  return Status::ok();
+}
+
+Status VirtioKeyboard::deliver(std::span<const KeyPress> keys, int timeout_ms) {
+  if (dbus_) {
+    std::vector<std::pair<uint16_t, bool>> events;
+    for (const KeyPress& k : keys) events.emplace_back(qnum_from_evdev(k.code), k.down);
+    return dbus_->send(events, timeout_ms);
+  }
+  json events = json::array();
+  for (const KeyPress& k : keys)
+    events.push_back(
+        {{"type", "key"},
+         {"data", {{"down", k.down}, {"key", {{"type", "number"}, {"data", qnum_from_evdev(k.code)}}}}}});
+  const std::string command =
+      json{{"execute", "input-send-event"}, {"arguments", {{"events", std::move(events)}}}}.dump();
+  std::string reply;
+  if (Status st = qmp(command, &reply); !st) return st;
+  json j = json::parse(reply, nullptr, false);
+  if (const json* e = member(j, {"error", "desc"}); e && e->is_string())
+    return fail(kExitFailure, "QEMU refused key events: " + e->get<std::string>());
   return Status::ok();
 }
 
@@ -82,20 +114,15 @@ Status VirtioKeyboard::queue_state(int* free_buffers, uint16_t* used_idx) const 
 Status VirtioKeyboard::send(std::span<const KeyPress> keys, int timeout_ms) {
   if (keys.empty()) return Status::ok();
   if (keys.size() > static_cast<size_t>(kMaxBatch)) return fail(kExitFailure, "virtio keyboard batch too large");
-  const int needed = static_cast<int>(keys.size()) + 1;  // the events and the report's SYN
-  json events = json::array();
-  for (const KeyPress& k : keys) {
-    uint16_t qnum = qnum_from_evdev(k.code);
-    if (qnum == 0) return fail(kExitFailure, "key code " + std::to_string(k.code) + " has no QEMU key number");
-    events.push_back({{"type", "key"}, {"data", {{"down", k.down}, {"key", {{"type", "number"}, {"data", qnum}}}}}});
-  }
-  const std::string command =
-      json{{"execute", "input-send-event"}, {"arguments", {{"events", std::move(events)}}}}.dump();
+  for (const KeyPress& k : keys)
+    if (qnum_from_evdev(k.code) == 0)
+      return fail(kExitFailure, "key code " + std::to_string(k.code) + " has no QEMU key number");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  for (;;) {
+  while (!keys.empty()) {
+    const int needed = 2 * static_cast<int>(keys.size());  // each event and its own SYN
     // The state seen after the last batch can only understate the buffers
     // posted since (the guest only adds them), unless another client typed
-    // meanwhile: a report dropped that way is detected below and sent again.
+    // meanwhile: events dropped that way are detected below and sent again.
     while (known_free_ < needed) {
       if (interrupted()) return fail(kExitInterrupted, "interrupted");
       if (std::chrono::steady_clock::now() > deadline)
@@ -108,22 +135,21 @@ Status VirtioKeyboard::send(std::span<const KeyPress> keys, int timeout_ms) {
       if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
     }
     uint16_t used_before = known_used_;
-    std::string reply;
-    if (Status st = qmp(command, &reply); !st) return st;
-    json j = json::parse(reply, nullptr, false);
-    if (const json* e = member(j, {"error", "desc"}); e && e->is_string())
-      return fail(kExitFailure, "QEMU refused key events: " + e->get<std::string>());
-    // QEMU handles the command synchronously: by its answer the report is in
-    // the guest's buffers, or was dropped whole (never in part).
+    if (Status st = deliver(keys, timeout_ms); !st) return st;
+    // QEMU handles each event synchronously: by its answer the event is in
+    // the guest's buffers, or was dropped (with its SYN).
     if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
-    uint16_t advanced = static_cast<uint16_t>(known_used_ - used_before);
-    if (advanced >= needed) break;
+    size_t taken = std::min<size_t>(static_cast<uint16_t>(known_used_ - used_before) / 2, keys.size());
+    if (taken == keys.size()) break;
+    // Buffers ran short midway, so the events after the first `taken` found
+    // none: send those again.
     ++resent_;
     if (std::chrono::steady_clock::now() > deadline)
-      return fail(kExitFailure, "the virtio keyboard keeps refusing a report of " + std::to_string(keys.size()) +
+      return fail(kExitFailure, "the virtio keyboard keeps refusing " + std::to_string(keys.size() - taken) +
                                     " key events");
-    spdlog::debug("virtio keyboard: report of {} events not taken (used index moved by {}); sending it again",
-                  keys.size(), advanced);
+    spdlog::debug("virtio keyboard: {} of {} events not taken; sending them again", keys.size() - taken,
+                  keys.size());
+    keys = keys.subspan(taken);
   }
   ++batches_;
   return Status::ok();

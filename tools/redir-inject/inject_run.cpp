@@ -211,7 +211,7 @@ Status run_inject(const InjectOptions& o) {
       }
     }
   }
-  spdlog::debug("keys through {}", use_virtio ? "the virtio keyboard " + virtio.qom_path() : "the VNC server");
+  spdlog::debug("keys through {}", use_virtio ? "the virtio keyboard " + virtio.qom_path() + " (via " + virtio.route() + ")" : "the VNC server");
 
   stream::StreamWriter writer([](std::string_view b) { return write_all(1, b, "stdout"); });
   if (o.ack) {
