@@ -175,16 +175,16 @@ EOF
     t1=$(now)
     redir-inject "$hp" --key ctrl-d 2>/dev/null
     local mark
-    mark=$(grep -a -c '' "$VG_SERIAL_LOG")
+    mark=$(vg_serial | grep -a -c '')
     redir-inject "$hp" --type 'wc -c < /tmp/typed > /dev/ttyS0; md5sum /tmp/typed > /dev/ttyS0\n' 2>/dev/null
     want=$(md5sum <"$out/hp.txt" | cut -d' ' -f1)
     got=""
     for _ in $(seq 1 60); do
-        got=$(tail -n +"$((mark + 1))" "$VG_SERIAL_LOG" | tr -d '\r' | grep -a -oE '^[0-9a-f]{32}  /tmp/typed' | tail -1 | cut -d' ' -f1)
+        got=$(vg_serial | tail -n +"$((mark + 1))" | grep -a -oE '^[0-9a-f]{32}  /tmp/typed' | tail -1 | cut -d' ' -f1)
         [ -n "$got" ] && break
         sleep 0.25
     done
-    size=$(tail -n +"$((mark + 1))" "$VG_SERIAL_LOG" | tr -d '\r' | grep -a -E '^ *[0-9]+$' | tail -1 | tr -d ' ')
+    size=$(vg_serial | tail -n +"$((mark + 1))" | grep -a -E '^ *[0-9]+$' | tail -1 | tr -d ' ')
     echo "$(python3 -c "print($t1 - $t0)") $([ "$got" = "$want" ] && echo ok || echo "lost:$(( $(wc -c <"$out/hp.txt") - ${size:-0} ))")"
 }
 read -r hp_secs hp_ok < <(type_file "$hp_chars")

@@ -172,9 +172,22 @@ vg_define() {
 }
 
 # Prints the VRP lines of the serial log ("VRP " removed): SEQ KIND ARGS...
-vg_events() {
+# vg_serial: the whole serial log, carriage returns dropped. libvirt hands
+# file chardevs to virtlogd, which rotates them at 2 MiB (serial.log.0 the
+# newest of 3 backups), so the rotated parts come first, oldest first; line
+# counts (vg_mark) stay valid until the oldest backup is dropped, after about
+# 8 MiB of log.
+vg_serial() {
     [ -e "${VG_SERIAL_LOG:-}" ] || return 0
-    tr -d '\r' <"$VG_SERIAL_LOG" | grep -a -E '^VRP [0-9]+ ' | sed -e 's/^VRP //'
+    local i parts=()
+    for i in 9 8 7 6 5 4 3 2 1 0; do
+        [ -e "$VG_SERIAL_LOG.$i" ] && parts+=("$VG_SERIAL_LOG.$i")
+    done
+    cat "${parts[@]}" "$VG_SERIAL_LOG" | tr -d '\r'
+}
+
+vg_events() {
+    vg_serial | grep -a -E '^VRP [0-9]+ ' | sed -e 's/^VRP //'
 }
 
 # Number of VRP lines so far (use as a marker for vg_wait_log --after).

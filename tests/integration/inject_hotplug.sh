@@ -70,7 +70,7 @@ mark=$(vg_mark)
 redir-inject "$name" --type 'md5sum /tmp/typed > /dev/ttyS0\n' 2>/dev/null
 got=""
 for _ in $(seq 1 40); do
-    got=$(tr -d '\r' <"$VG_SERIAL_LOG" | grep -a -oE '^[0-9a-f]{32}  /tmp/typed' | tail -1 | cut -d' ' -f1)
+    got=$(vg_serial | grep -a -oE '^[0-9a-f]{32}  /tmp/typed' | tail -1 | cut -d' ' -f1)
     [ -n "$got" ] && break
     sleep 0.25
 done
