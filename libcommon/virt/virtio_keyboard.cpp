@@ -135,14 +135,21 @@ Status VirtioKeyboard::send(std::span<const KeyPress> keys, int timeout_ms) {
       if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
     }
     uint16_t used_before = known_used_;
-    if (Status st = deliver(keys, timeout_ms); !st) return st;
+    if (Status st = deliver(keys, timeout_ms); !st) {
+      // A D-Bus display that refused key events (no Keyboard interface) or
+      // went away leaves them to the monitor: what it did not deliver goes
+      // that way. Not after a timeout: calls still in flight could land late.
+      if (!dbus_ || st.code() == kExitInterrupted || st.code() == kExitTimeout) return st;
+      spdlog::warn("{}; key events go through QEMU's monitor instead", st.message());
+      dbus_.reset();
+    }
     // QEMU handles each event synchronously: by its answer the event is in
     // the guest's buffers, or was dropped (with its SYN).
     if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
     size_t taken = std::min<size_t>(static_cast<uint16_t>(known_used_ - used_before) / 2, keys.size());
     if (taken == keys.size()) break;
-    // Buffers ran short midway, so the events after the first `taken` found
-    // none: send those again.
+    // Buffers ran short midway (or the D-Bus display failed), so the events
+    // after the first `taken` did not arrive: send those again.
     ++resent_;
     if (std::chrono::steady_clock::now() > deadline)
       return fail(kExitFailure, "the virtio keyboard keeps refusing " + std::to_string(keys.size() - taken) +
