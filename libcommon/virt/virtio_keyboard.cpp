@@ -50,8 +50,8 @@ Status VirtioKeyboard::open_path(Domain domain, std::string qom_path) {
   dom_ = std::move(domain);
   path_ = std::move(qom_path);
   if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
-  const char* force_qmp = std::getenv("VREDIR_VIRTIO_VIA_QMP");
-  if (!force_qmp || std::string(force_qmp) != "1") {
+  const char* via_dbus = std::getenv("VREDIR_VIRTIO_VIA_DBUS");
+  if (via_dbus && std::string(via_dbus) == "1") {
     std::string xml, why;
     DomainDevices devices;
     if (Status st = dom_.xml(&xml); st) st = parse_domain_devices(xml, &devices);
