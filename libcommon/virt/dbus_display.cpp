@@ -44,6 +44,20 @@ Status open_peer_bus(int fd, Bus* out, const char* what) {
   return Status::ok();
 }
 
+}  // namespace
+
+// A connection to the domain's D-Bus display: peer-to-peer (libvirt's
+// virDomainOpenGraphicsFD; QEMU serves one such client at a time) or a
+// client of the domain's own bus (libvirt starts a dbus-daemon per domain
+// for <graphics type='dbus'/> without p2p; any number of clients).
+struct DbusDisplayConn {
+  Bus bus;
+  const char* dest = nullptr;  // "org.qemu" on a bus, none peer-to-peer
+  bool shared = false;         // on a bus: other clients keep theirs
+};
+
+namespace {
+
 // Waits until bus has something to do or timeout_ms passes (-1: forever),
 // also waking on extra_fd.
 int wait_bus(sd_bus* a, sd_bus* b, int extra_fd, int timeout_ms) {
@@ -153,17 +167,13 @@ DbusCursorWatch::~DbusCursorWatch() {
     if (fd >= 0) ::close(fd);
 }
 
-Status DbusCursorWatch::open(int fd, int console, int timeout_ms, std::unique_ptr<DbusCursorWatch>* out) {
+Status DbusCursorWatch::open(DbusDisplayConn&& conn, int console, int timeout_ms,
+                             std::unique_ptr<DbusCursorWatch>* out) {
   std::unique_ptr<DbusCursorWatch> w(new DbusCursorWatch);
   w->impl_ = std::make_unique<Impl>();
-  if (::pipe2(w->wake_, O_CLOEXEC | O_NONBLOCK) != 0 || ::pipe2(w->stop_, O_CLOEXEC | O_NONBLOCK) != 0) {
-    ::close(fd);
+  if (::pipe2(w->wake_, O_CLOEXEC | O_NONBLOCK) != 0 || ::pipe2(w->stop_, O_CLOEXEC | O_NONBLOCK) != 0)
     return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));
-  }
-  if (Status st = open_peer_bus(fd, &w->impl_->display, "QEMU's D-Bus display"); !st) {
-    ::close(fd);
-    return st;
-  }
+  w->impl_->display = std::move(conn.bus);
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return fail(kExitFailure, std::string("socketpair: ") + std::strerror(errno));
@@ -184,7 +194,7 @@ Status DbusCursorWatch::open(int fd, int console, int timeout_ms, std::unique_pt
   // together until the reply comes.
   const std::string path = "/org/qemu/Display1/Console_" + std::to_string(console);
   sd_bus_message* call = nullptr;
-  r = sd_bus_message_new_method_call(w->impl_->display.get(), &call, nullptr, path.c_str(),
+  r = sd_bus_message_new_method_call(w->impl_->display.get(), &call, conn.dest, path.c_str(),
                                      "org.qemu.Display1.Console", "RegisterListener");
   if (r >= 0) r = sd_bus_message_append(call, "h", sv[1]);  // the message holds a duplicate
   CallResult res;
@@ -238,40 +248,79 @@ DbusCursorEvents DbusCursorWatch::take() {
 
 namespace {
 
-// A new peer-to-peer connection to the domain's D-Bus display, or -1 with the
-// reason (what it would have been for) in *why.
-int open_display_fd(const Domain& d, const DomainDevices& devices, const char* purpose, std::string* why) {
+// A new connection to the domain's D-Bus display: ok with conn->bus empty
+// and the reason (what it would have been for) in *why when there is none.
+Status open_display(const Domain& d, const DomainDevices& devices, const char* purpose, DbusDisplayConn* conn,
+                    std::string* why) {
   int index = -1;
   for (size_t i = 0; i < devices.graphics.size(); ++i)
     if (devices.graphics[i].type == "dbus") index = static_cast<int>(i);
   if (index < 0) {
-    *why = std::string("the domain has no D-Bus display (add <graphics type='dbus' p2p='yes'/> for ") + purpose + ")";
-    return -1;
+    *why = std::string("the domain has no D-Bus display (add <graphics type='dbus'/> for ") + purpose + ")";
+    return Status::ok();
   }
-  if (devices.graphics[index].listen_type != "p2p") {
-    *why = std::string("its D-Bus display is not peer-to-peer (set p2p='yes' on <graphics type='dbus'/> for ") +
-           purpose + ")";
-    return -1;
+  const GraphicsDevice& g = devices.graphics[index];
+  if (g.listen_type == "p2p") {
+    int fd = virDomainOpenGraphicsFD(d.get(), static_cast<unsigned>(index), VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
+    if (fd < 0) {
+      virErrorPtr e = virGetLastError();
+      *why = std::string("cannot open its D-Bus display: ") + (e && e->message ? e->message : "unknown error");
+      return Status::ok();
+    }
+    if (Status st = open_peer_bus(fd, &conn->bus, "QEMU's D-Bus display"); !st) {
+      ::close(fd);
+      return st;
+    }
+    conn->dest = nullptr;
+    conn->shared = false;
+    return Status::ok();
   }
-  int fd = virDomainOpenGraphicsFD(d.get(), static_cast<unsigned>(index), VIR_DOMAIN_OPEN_GRAPHICS_SKIPAUTH);
-  if (fd < 0) {
-    virErrorPtr e = virGetLastError();
-    *why = std::string("cannot open its D-Bus display: ") + (e && e->message ? e->message : "unknown error");
+  // On the domain's own bus: the running domain's XML names its address.
+  if (g.address.rfind("unix:", 0) != 0) {
+    *why = std::string("its D-Bus display has no bus address (is the domain running?) for ") + purpose;
+    return Status::ok();
   }
-  return fd;
+  sd_bus* b = nullptr;
+  int r = sd_bus_new(&b);
+  if (r < 0) return fail(kExitFailure, std::string("sd_bus_new: ") + errno_text(r));
+  Bus bus(b);
+  if ((r = sd_bus_set_address(b, g.address.c_str())) < 0 || (r = sd_bus_set_bus_client(b, 1)) < 0 ||
+      (r = sd_bus_negotiate_fds(b, 1)) < 0 || (r = sd_bus_start(b)) < 0) {
+    // A libvirt connection to another host names a socket of that host.
+    *why = "cannot join its D-Bus display's bus " + g.address + ": " + errno_text(r) + " (for " + purpose + ")";
+    return Status::ok();
+  }
+  // The bus must be this domain's: QEMU's VM object carries its UUID.
+  char* uuid = nullptr;
+  sd_bus_error err = SD_BUS_ERROR_NULL;
+  r = sd_bus_get_property_string(b, "org.qemu", "/org/qemu/Display1/VM", "org.qemu.Display1.VM", "UUID", &err,
+                                 &uuid);
+  std::string got = r >= 0 && uuid ? uuid : "";
+  std::free(uuid);
+  sd_bus_error_free(&err);
+  if (r < 0 || got != d.uuid()) {
+    *why = "the D-Bus display's bus " + g.address + (r < 0 ? " does not answer as QEMU's display" : " is another VM's") +
+           " (for " + std::string(purpose) + ")";
+    return Status::ok();
+  }
+  conn->bus = std::move(bus);
+  conn->dest = "org.qemu";
+  conn->shared = true;
+  return Status::ok();
 }
 
 }  // namespace
 
 Status open_domain_cursor_watch(const Domain& d, const DomainDevices& devices, int display,
                                 std::unique_ptr<DbusCursorWatch>* out, std::string* why) {
-  int fd = open_display_fd(d, devices, "cursor positions", why);
-  if (fd < 0) return Status::ok();
-  return DbusCursorWatch::open(fd, display, 5000, out);
+  DbusDisplayConn conn;
+  if (Status st = open_display(d, devices, "cursor positions", &conn, why); !st || !conn.bus) return st;
+  return DbusCursorWatch::open(std::move(conn), display, 5000, out);
 }
 
 struct DbusKeyboard::Impl {
   Bus bus;
+  const char* dest = nullptr;
   std::string path;
   // Calls sent and answered over the connection's life: the reply callback
   // holds this object, never a caller's stack.
@@ -281,13 +330,11 @@ struct DbusKeyboard::Impl {
 
 DbusKeyboard::~DbusKeyboard() = default;
 
-Status DbusKeyboard::open(int fd, int console, std::unique_ptr<DbusKeyboard>* out) {
+Status DbusKeyboard::open(DbusDisplayConn&& conn, int console, std::unique_ptr<DbusKeyboard>* out) {
   std::unique_ptr<DbusKeyboard> k(new DbusKeyboard);
   k->impl_ = std::make_unique<Impl>();
-  if (Status st = open_peer_bus(fd, &k->impl_->bus, "QEMU's D-Bus display"); !st) {
-    ::close(fd);
-    return st;
-  }
+  k->impl_->bus = std::move(conn.bus);
+  k->impl_->dest = conn.dest;
   k->impl_->path = "/org/qemu/Display1/Console_" + std::to_string(console);
   *out = std::move(k);
   return Status::ok();
@@ -311,7 +358,7 @@ Status DbusKeyboard::send(const std::vector<std::pair<uint16_t, bool>>& events, 
   if (!calls.error.empty()) return fail(kExitFailure, "QEMU's D-Bus display refused key events: " + calls.error);
   for (const auto& [key, down] : events) {
     // Floating slots: the reply callback runs once and the slot goes with it.
-    int r = sd_bus_call_method_async(bus, nullptr, nullptr, impl_->path.c_str(), "org.qemu.Display1.Keyboard",
+    int r = sd_bus_call_method_async(bus, nullptr, impl_->dest, impl_->path.c_str(), "org.qemu.Display1.Keyboard",
                                      down ? "Press" : "Release", on_key_reply, &calls, "u", uint32_t(key));
     if (r >= 0) ++calls.sent;
     if (r < 0) return fail(kExitFailure, "cannot send a key event to QEMU's D-Bus display: " + errno_text(r));
@@ -329,11 +376,15 @@ Status DbusKeyboard::send(const std::vector<std::pair<uint16_t, bool>>& events, 
   return Status::ok();
 }
 
-Status open_domain_dbus_keyboard(const Domain& d, const DomainDevices& devices, std::unique_ptr<DbusKeyboard>* out,
-                                 std::string* why) {
-  int fd = open_display_fd(d, devices, "fast key events", why);
-  if (fd < 0) return Status::ok();
-  return DbusKeyboard::open(fd, 0, out);
+Status open_domain_dbus_keyboard(const Domain& d, const DomainDevices& devices, bool shared_only,
+                                 std::unique_ptr<DbusKeyboard>* out, std::string* why) {
+  DbusDisplayConn conn;
+  if (Status st = open_display(d, devices, "fast key events", &conn, why); !st || !conn.bus) return st;
+  if (shared_only && !conn.shared) {
+    *why = "its D-Bus display is peer-to-peer, one client at a time, and a capture's cursor watch would lose it";
+    return Status::ok();
+  }
+  return DbusKeyboard::open(std::move(conn), 0, out);
 }
 
 }  // namespace vredir

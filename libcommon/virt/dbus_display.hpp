@@ -1,10 +1,20 @@
 // The guest's hardware cursor, and a fast way in for key events, through
-// QEMU's D-Bus display (<graphics type='dbus' p2p='yes'/>, QEMU 7.0+).
+// QEMU's D-Bus display (<graphics type='dbus'/>, QEMU 7.0+).
+//
+// The display is reached one of two ways. Without p2p, libvirt starts a
+// dbus-daemon for the domain and names its address in the running domain's
+// XML: any number of clients join that bus (checked to be the domain's by
+// the UUID QEMU publishes). With p2p='yes', libvirt hands over a
+// peer-to-peer connection (virDomainOpenGraphicsFD), and QEMU 7.2 serves one
+// such client at a time: the next to connect takes QEMU's objects, the
+// previous connection is closed and a listener registered through it goes
+// with it (ui/dbus.c sets the object manager's one connection). So on a
+// peer-to-peer display the cursor watch is the only default client, and key
+// events take it only when asked (virt/virtio_keyboard.hpp).
 //
 // QEMU's VNC server sends cursor shapes but never positions (QEMU 7.2's
 // vnc_mouse_set does nothing), so the cursor channel takes positions from
-// the D-Bus display: libvirt hands over a peer-to-peer D-Bus connection
-// (virDomainOpenGraphicsFD on the dbus graphics), we register a listener on
+// the D-Bus display: we register a listener on
 // /org/qemu/Display1/Console_N over a second, private socket, and QEMU calls
 // its MouseSet method whenever the guest moves or hides its cursor
 // (virtio-gpu cursor queue). Pixels and cursor shapes keep coming through
@@ -28,6 +38,7 @@ namespace vredir {
 
 class Domain;
 struct DomainDevices;
+struct DbusDisplayConn;  // a connection to the display, bus or peer-to-peer
 
 struct DbusCursorPos {
   int32_t x = 0, y = 0;  // hotspot position in the console's pixels
@@ -45,9 +56,9 @@ class DbusCursorWatch {
  public:
   ~DbusCursorWatch();
 
-  // Registers a listener on console `console` over the peer-to-peer D-Bus
-  // connection fd (ownership taken). Fails with a one-line reason.
-  static Status open(int fd, int console, int timeout_ms, std::unique_ptr<DbusCursorWatch>* out);
+  // Registers a listener on console `console` through conn. Fails with a
+  // one-line reason.
+  static Status open(DbusDisplayConn&& conn, int console, int timeout_ms, std::unique_ptr<DbusCursorWatch>* out);
 
   // Readable while events wait in take().
   int wake_fd() const { return wake_[0]; }
@@ -69,8 +80,8 @@ class DbusCursorWatch {
   friend struct DbusCursorWatchAccess;
 };
 
-// The domain's D-Bus display, if it has a peer-to-peer one: opens it and
-// starts the watch on console `display`. Returns ok with *out empty (and a
+// The domain's D-Bus display, if it has one: opens it and starts the watch
+// on console `display`. Returns ok with *out empty (and a
 // reason in *why) when the domain has no such display.
 Status open_domain_cursor_watch(const Domain& domain, const DomainDevices& devices, int display,
                                 std::unique_ptr<DbusCursorWatch>* out, std::string* why);
@@ -86,8 +97,7 @@ Status open_domain_cursor_watch(const Domain& domain, const DomainDevices& devic
 class DbusKeyboard {
  public:
   ~DbusKeyboard();
-  // Takes ownership of fd, a peer-to-peer connection to the D-Bus display.
-  static Status open(int fd, int console, std::unique_ptr<DbusKeyboard>* out);
+  static Status open(DbusDisplayConn&& conn, int console, std::unique_ptr<DbusKeyboard>* out);
   // Sends (QEMU key number, down) pairs in order; returns when QEMU has
   // answered every call.
   Status send(const std::vector<std::pair<uint16_t, bool>>& events, int timeout_ms);
@@ -99,9 +109,10 @@ class DbusKeyboard {
   std::unique_ptr<Impl> impl_;
 };
 
-// The domain's D-Bus display keyboard, if it has a peer-to-peer D-Bus
-// display: ok with *out empty (and the reason in *why) when not.
-Status open_domain_dbus_keyboard(const Domain& domain, const DomainDevices& devices,
+// The domain's D-Bus display keyboard: ok with *out empty (and the reason
+// in *why) when the domain has no D-Bus display, or when shared_only and its
+// display is peer-to-peer.
+Status open_domain_dbus_keyboard(const Domain& domain, const DomainDevices& devices, bool shared_only,
                                  std::unique_ptr<DbusKeyboard>* out, std::string* why);
 
 }  // namespace vredir

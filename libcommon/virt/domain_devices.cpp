@@ -84,7 +84,10 @@ void parse_graphics(XPath& xp, DomainDevices* out) {
       if (d.listen_type == "socket") d.socket = attr(l, "socket");
       if (d.listen_type == "address" && !attr(l, "address").empty()) d.address = attr(l, "address");
     }
-    if (d.listen_type.empty() && d.type == "dbus") d.listen_type = attr(g, "p2p") == "yes" ? "p2p" : "bus";
+    if (d.type == "dbus") {  // peer-to-peer, or the domain's own bus (its address once running)
+      d.listen_type = attr(g, "p2p") == "yes" ? "p2p" : "bus";
+      d.address = attr(g, "address");
+    }
     d.audio_id = attr(child(g, "audio"), "id");
     out->graphics.push_back(std::move(d));
   }

@@ -15,8 +15,8 @@ namespace vredir {
 
 struct GraphicsDevice {
   std::string type;         // vnc, spice, dbus, sdl, egl-headless, rdp...
-  std::string listen_type;  // address, socket, network, none (empty if absent)
-  std::string address;      // listen address when listen_type is address
+  std::string listen_type;  // address, socket, network, none (empty if absent); dbus: p2p or bus
+  std::string address;      // listen address when listen_type is address; dbus: the bus's (unix:path=...)
   std::string socket;       // unix socket path when listen_type is socket
   int port = -1;            // -1: none or not known (inactive autoport domain)
   bool autoport = false;

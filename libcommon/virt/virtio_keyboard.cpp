@@ -50,12 +50,17 @@ Status VirtioKeyboard::open_path(Domain domain, std::string qom_path) {
   dom_ = std::move(domain);
   path_ = std::move(qom_path);
   if (Status st = queue_state(&known_free_, &known_used_); !st) return st;
-  const char* via_dbus = std::getenv("VREDIR_VIRTIO_VIA_DBUS");
-  if (via_dbus && std::string(via_dbus) == "1") {
+  // VREDIR_VIRTIO_VIA_DBUS: 0 keeps to QMP, 1 takes even a peer-to-peer
+  // D-Bus display; unset, a display on the domain's bus is used.
+  const char* env = std::getenv("VREDIR_VIRTIO_VIA_DBUS");
+  const std::string via_dbus = env ? env : "";
+  if (via_dbus != "0") {
     std::string xml, why;
     DomainDevices devices;
-    if (Status st = dom_.xml(&xml); st) st = parse_domain_devices(xml, &devices);
-    if (Status st = open_domain_dbus_keyboard(dom_, devices, &dbus_, &why); !st) {
+    Status st = dom_.xml(&xml);
+    if (st) st = parse_domain_devices(xml, &devices);
+    if (st) st = open_domain_dbus_keyboard(dom_, devices, via_dbus != "1", &dbus_, &why);
+    if (!st) {
       why = st.message();
       dbus_.reset();
     }
@@ -119,7 +124,12 @@ Status VirtioKeyboard::send(std::span<const KeyPress> keys, int timeout_ms) {
       return fail(kExitFailure, "key code " + std::to_string(k.code) + " has no QEMU key number");
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (!keys.empty()) {
-    const int needed = 2 * static_cast<int>(keys.size());  // each event and its own SYN
+    // Each event and its own SYN, and kSpareBuffers more: the buffers that
+    // are not free are events the guest has not taken in yet, all of which
+    // its driver hands to evdev in one interrupt when it runs again (a vCPU
+    // the host held back while QEMU filled the queue), and an evdev reader
+    // holds 63. Leaving two unfilled keeps such a burst within it.
+    const int needed = 2 * static_cast<int>(keys.size()) + kSpareBuffers;
     // The state seen after the last batch can only understate the buffers
     // posted since (the guest only adds them), unless another client typed
     // meanwhile: events dropped that way are detected below and sent again.

@@ -18,12 +18,13 @@
 // own SYN (ui/input.c), so every event takes two buffers, and a drop for want
 // of buffers loses single events, never part of one.
 //
-// The events go in as QMP input-send-event, or with VREDIR_VIRTIO_VIA_DBUS=1
-// through the domain's peer-to-peer D-Bus display (virt/dbus_display.hpp: no
-// per-byte monitor reads, so about 1.7x the rate); the pacing and the
-// confirmation are the same. The D-Bus route is not the default yet: with
-// QEMU 7.2, a second peer-to-peer connection opened while redir-capture
-// opened its own was seen to be terminated ("Connection terminated").
+// The events go through the domain's D-Bus display when it is on the
+// domain's own bus (<graphics type='dbus'/>; virt/dbus_display.hpp: no
+// per-byte monitor reads, so about 1.7x the rate), else as QMP
+// input-send-event; the pacing and the confirmation are the same.
+// VREDIR_VIRTIO_VIA_DBUS=0 keeps them on QMP; =1 takes a peer-to-peer
+// display too, which QEMU 7.2 serves to one client at a time (a running
+// capture's cursor positions stop).
 //
 // The batch size also bounds what one batch puts into the guest at once: its
 // evdev clients have a 64-event buffer (63 usable) and the driver hands a
@@ -46,6 +47,10 @@ namespace vredir {
 class VirtioKeyboard : public KeyBatchPath {
  public:
   static constexpr int kMaxBatch = 16;  // key events per report
+  // Buffers of the 64-buffer event queue left unfilled whatever the guest
+  // has taken in, so that what it takes in at once fits an evdev reader's
+  // 64-event buffer (63 usable) with one to spare.
+  static constexpr int kSpareBuffers = 2;
 
   // Finds the running domain's virtio keyboard and checks that its QEMU can
   // report the event queue. kExitNotFound when the domain has no virtio

@@ -50,8 +50,8 @@ vm-list --json --all >"$out/list.json" 2>"$out/err"
 check "vm-list --json --all shows $name shut off" json_check 'd["state"] == "shutoff" and d["id"] is None' <"$out/list.json"
 check "vm-list --json shows the VNC display on a socket" \
     json_check 'any(g["type"] == "vnc" and g["listen"] == "socket" for g in d["devices"]["graphics"])' <"$out/list.json"
-check "vm-list --json shows the peer-to-peer D-Bus display" \
-    json_check 'any(g["type"] == "dbus" and g["listen"] == "p2p" for g in d["devices"]["graphics"])' <"$out/list.json"
+check "vm-list --json shows the D-Bus display on its own bus" \
+    json_check 'any(g["type"] == "dbus" and g["listen"] == "bus" for g in d["devices"]["graphics"])' <"$out/list.json"
 check "vm-list --json shows virtio video" json_check 'd["devices"]["video"][0]["model"] == "virtio"' <"$out/list.json"
 check "vm-list --json shows tablet and keyboard inputs" \
     json_check '{"tablet", "keyboard"} <= {i["type"] for i in d["devices"]["inputs"]}' <"$out/list.json"

@@ -93,6 +93,17 @@ TEST_CASE("displays: vnc on a socket, spice on an address, dbus", "[domain_devic
   SECTION("dbus") {
     CHECK(d.graphics[2].type == "dbus");
     CHECK(d.graphics[2].listen_type == "p2p");
+    CHECK(d.graphics[2].address.empty());
+  }
+  SECTION("dbus on the domain's own bus (running: libvirt names the address)") {
+    DomainDevices b;
+    REQUIRE(parse_domain_devices(
+        "<domain><devices><graphics type='dbus' address='unix:path=/run/libvirt/qemu/dbus/3-x-dbus.sock'/>"
+        "</devices></domain>",
+        &b));
+    REQUIRE(b.graphics.size() == 1);
+    CHECK(b.graphics[0].listen_type == "bus");
+    CHECK(b.graphics[0].address == "unix:path=/run/libvirt/qemu/dbus/3-x-dbus.sock");
   }
   CHECK(d.graphics_index("vnc") == 0);
   CHECK(d.graphics_index("spice") == 1);
