@@ -378,12 +378,15 @@ Status DbusKeyboard::send(const std::vector<std::pair<uint16_t, bool>>& events, 
 
 Status open_domain_dbus_keyboard(const Domain& d, const DomainDevices& devices, bool shared_only,
                                  std::unique_ptr<DbusKeyboard>* out, std::string* why) {
+  // Decided before connecting: connecting to a peer-to-peer display is
+  // enough to take it from its current client.
+  for (const GraphicsDevice& g : devices.graphics)
+    if (shared_only && g.type == "dbus" && g.listen_type == "p2p") {
+      *why = "its D-Bus display is peer-to-peer, one client at a time, and a capture's cursor watch would lose it";
+      return Status::ok();
+    }
   DbusDisplayConn conn;
   if (Status st = open_display(d, devices, "fast key events", &conn, why); !st || !conn.bus) return st;
-  if (shared_only && !conn.shared) {
-    *why = "its D-Bus display is peer-to-peer, one client at a time, and a capture's cursor watch would lose it";
-    return Status::ok();
-  }
   return DbusKeyboard::open(std::move(conn), 0, out);
 }
 
