@@ -171,6 +171,14 @@ vg_define() {
     VG_DOMAINS+=("$name")
 }
 
+# vg_redefine SED-SCRIPT: edits the defined (not yet started) domain's XML
+# with sed and defines it again, for a variant of the test guest.
+vg_redefine() {
+    sed -i -e "$1" "$VG_DIR/domain.xml" || vg_fail "vg_redefine: sed failed"
+    "${VG_VIRSH[@]}" undefine "$VG_NAME" >/dev/null
+    "${VG_VIRSH[@]}" define "$VG_DIR/domain.xml" >/dev/null || vg_fail "cannot define the variant of $VG_NAME"
+}
+
 # Prints the VRP lines of the serial log ("VRP " removed): SEQ KIND ARGS...
 # vg_serial: the whole serial log, carriage returns dropped. libvirt hands
 # file chardevs to virtlogd, which rotates them at 2 MiB (serial.log.0 the

@@ -23,9 +23,7 @@ vg_build
 name=vredir-test-p2p-$$
 vg_define "$name"
 trap 'rc=$?; rm -rf "$out"; vg_cleanup $rc' EXIT
-sed -i "s|<graphics type='dbus'/>|<graphics type='dbus' p2p='yes'/>|" "$VG_DIR/domain.xml"
-"${virsh[@]}" undefine "$name" >/dev/null
-"${virsh[@]}" define "$VG_DIR/domain.xml" >/dev/null || vg_fail "cannot define $name with a peer-to-peer D-Bus display"
+vg_redefine "s|<graphics type='dbus'/>|<graphics type='dbus' p2p='yes'/>|"
 vg_start
 check "the domain's D-Bus display is peer-to-peer" bash -c "${virsh[*]} dumpxml $name | grep -q \"type='dbus' p2p='yes'\""
 

@@ -22,9 +22,7 @@ name=vredir-test-hotplug-$$
 VG_CMDLINE=vredir.text vg_define "$name"
 trap 'rc=$?; rm -rf "$out"; vg_cleanup $rc' EXIT
 # The same guest without its virtio keyboard.
-sed -i "/<input type='keyboard' bus='virtio'\/>/d" "$VG_DIR/domain.xml"
-"${virsh[@]}" undefine "$name" >/dev/null
-"${virsh[@]}" define "$VG_DIR/domain.xml" >/dev/null || vg_fail "cannot define $name without a virtio keyboard"
+vg_redefine "/<input type='keyboard' bus='virtio'\/>/d"
 vg_start
 check "the domain has no virtio keyboard" bash -c "! ${virsh[*]} dumpxml $name | grep -q \"bus='virtio'\""
 redir-capture "$name" --until-text '^/ #' --timeout 60 >/dev/null 2>&1 || vg_fail "no shell prompt"
