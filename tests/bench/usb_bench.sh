@@ -20,25 +20,16 @@ runs=${RUNS:-5}
 
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
+source "$VREDIR_SOURCE_DIR/tests/integration/lib/usb_device.sh"
 out=$(mktemp -d /tmp/vredir-usbbench.XXXXXX)
 virsh=(virsh -q -c qemu:///system)
-pids=()
-stop_all() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 vg_ensure_libvirt
 vg_build
 name=vredir-test-usbbench-$$
 vg_define "$name"
-trap 'rc=$?; stop_all; rm -rf "$out"; vg_cleanup $rc' EXIT
+trap 'rc=$?; usb_stop_all; rm -rf "$out"; vg_cleanup $rc' EXIT
 vg_start
 
-start_device() {
-    usb-test-device --listen "$out/$1.sock" --once 2>"$out/$1.dev.log" &
-    pids+=($!)
-    echo $! >"$out/$1.dev.pid"
-    local i
-    for i in $(seq 1 50); do [ -S "$out/$1.sock" ] && return 0; sleep 0.1; done
-    vg_fail "usb-test-device did not listen"
-}
 # runs_of LABEL: RUNS usbbulk transfers on the device the guest has now;
 # prints their milliseconds, one a line.
 runs_of() {
@@ -57,11 +48,11 @@ median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (
 wait_echo() { vg_wait_log --after "$1" '^usb-echo ttyACM[0-9]+ VREDIR USB ECHO' 60 >/dev/null || vg_fail "$2: no echo"; }
 
 # ---- through vredir ---------------------------------------------------------------------
-start_device v
+usb_start_device v
 mark=$(vg_mark)
 mkfifo "$out/ret"
 redir-usb share "unix:$out/v.sock" <"$out/ret" 2>"$out/share.err" | redir-usb attach "$name" >"$out/ret" 2>"$out/attach.err" &
-pids+=($!)
+usb_pids+=($!)
 wait_echo "$mark" vredir
 vredir_ms=$(runs_of vredir | median)
 mark=$(vg_mark)
@@ -70,7 +61,7 @@ vg_wait_log --after "$mark" '^usb-gone [^ ]+ 1209:0001$' 30 >/dev/null || vg_fai
 wait
 
 # ---- straight to QEMU's usb-redir chardev ------------------------------------------------
-start_device d
+usb_start_device d
 mark=$(vg_mark)
 echo "<redirdev bus='usb' type='unix'><source mode='connect' path='$out/d.sock'/><alias name='ua-bench-direct-$$'/></redirdev>" >"$out/direct.xml"
 "${virsh[@]}" attach-device "$name" "$out/direct.xml" --live >/dev/null || vg_fail "cannot attach the direct redirdev"

@@ -24,30 +24,19 @@ need_helpers usb-test-device
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/usb_device.sh"
 
 out=$(mktemp -d /tmp/vredir-usb.XXXXXX)
 virsh=(virsh -q -c qemu:///system)
-pids=()
-stop_all() { local p; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; }
 vg_ensure_libvirt
 vg_build
 name=vredir-test-usb-$$
 vg_define "$name"
-trap 'rc=$?; stop_all; rm -rf "$out"; vg_cleanup $rc' EXIT
+trap 'rc=$?; usb_stop_all; rm -rf "$out"; vg_cleanup $rc' EXIT
 vg_start
 
 ports() { "${virsh[@]}" dumpxml "$name" | grep -c "ua-vredir-usb-" || true; }
 wait_file() { local i; for i in $(seq 1 "$2"); do [ -s "$1" ] && return 0; sleep 0.5; done; return 1; }
-wait_socket() { local i; for i in $(seq 1 "$2"); do [ -S "$1" ] && return 0; sleep 0.5; done; return 1; }
-# start_device TAG ARGS...: a test device on $out/TAG.sock.
-start_device() {
-    local tag=$1
-    shift
-    usb-test-device --listen "$out/$tag.sock" --once "$@" 2>"$out/$tag.dev.log" &
-    pids+=($!)
-    echo $! >"$out/$tag.dev.pid"
-    wait_socket "$out/$tag.sock" 20 || vg_fail "usb-test-device did not listen: $(cat "$out/$tag.dev.log")"
-}
 # start_loop TAG ATTACH_ARGS...: share | attach with the return path through
 # a FIFO; pids and exit statuses land in $out/TAG.{share,attach}.{pid,rc}.
 start_loop() {
@@ -58,14 +47,14 @@ start_loop() {
       wait $!; echo $? >"$out/$tag.share.rc" ) |
     ( redir-usb attach "$name" "$@" >"$out/$tag.ret" 2>"$out/$tag.attach.err" & echo $! >"$out/$tag.attach.pid"
       wait $!; echo $? >"$out/$tag.attach.rc" ) &
-    pids+=($!)
+    usb_pids+=($!)
     wait_file "$out/$tag.attach.pid" 20 || vg_fail "the share | attach loop did not start"
 }
 rc_of() { cat "$out/$1.rc" 2>/dev/null; }
 say() { tr '\n' ' ' <"$out/$1" | cut -c1-300; }
 
 # ---- plugged, echoes, unplugged when the stream ends --------------------------------
-start_device a
+usb_start_device a
 mark=$(vg_mark)
 start_loop a
 line=$(vg_wait_log --after "$mark" '^usb [^ ]+ 1209:0001$' 60)
@@ -87,7 +76,7 @@ check "the port is unplugged from the domain" [ "$(ports)" = 0 ]
 check "the device saw the echo bytes" grep -q "disconnected (echoed [1-9][0-9]* bytes)" "$out/a.dev.log"
 
 # ---- SIGINT to attach; allowed by an interface class -------------------------------
-start_device b
+usb_start_device b
 mark=$(vg_mark)
 start_loop b --allow 'class:0a'
 line=$(vg_wait_log --after "$mark" '^usb [^ ]+ 1209:0001$' 60)
@@ -105,7 +94,7 @@ check "share ends with 0 at the end of the return stream (exit $(rc_of b.share))
 check "the port is unplugged after the interrupt" [ "$(ports)" = 0 ]
 
 # ---- refused by --allow: never plugged ----------------------------------------------
-start_device c --pid 0002
+usb_start_device c --pid 0002
 mark=$(vg_mark)
 start_loop c --allow '1209:0001,class:08'
 wait_file "$out/c.attach.rc" 60
