@@ -18,11 +18,13 @@ case "${1:-}" in
 *) echo "usage: tests/setup.sh [--demo]" >&2; exit 2 ;;
 esac
 
-# Building the VM tools, redir-dump and redir-mux.
+# Building the VM tools, redir-dump, redir-mux and redir-usb (usbredir and
+# libusb).
 build_packages=(
   cmake ninja-build g++ pkg-config
   libcli11-dev libspdlog-dev libboost-dev libboost-filesystem-dev
   zlib1g-dev libssl-dev libpng-dev nlohmann-json3-dev libxml2-dev libvirt-dev libsystemd-dev
+  libusbredirparser-dev libusbredirhost-dev libusb-1.0-0-dev
 )
 # Running a VM and building the test guest from the host's kernel and busybox
 # (seabios carries the VGA font text screens are read through).
@@ -37,14 +39,14 @@ x11_packages=(libxcb1-dev libxcb-shm0-dev libxcb-keysyms1-dev libasound2-dev lib
 # plugins (VREDIR_OCR, VREDIR_VIDEO) with ffprobe and OpenCV (os-autoinst's
 # matching, for comparison), Xvfb and X clients, Wine and mingw-w64
 # (gdi-forward, VREDIR_WINDOWS), TLS, supervision, fonts, and the peers
-# measured against.
+# measured against (usbredirect: usbredir's own terminal side).
 test_packages=(
   catch2 clang libclang-rt-14-dev
   libtesseract-dev tesseract-ocr-eng libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg python3-opencv
   socat xvfb xdotool x11-utils imagemagick python3-xlib
   fontconfig fonts-dejavu-core fonts-liberation
   wine wine64 fonts-wine g++-mingw-w64-x86-64 libz-mingw-w64-dev
-  openssl xpra python3-gi-cairo python3-pil python3-lz4 supervisor vncsnapshot x11vnc xtightvncviewer
+  openssl xpra python3-gi-cairo python3-pil python3-lz4 supervisor vncsnapshot x11vnc xtightvncviewer usbredirect
 )
 
 packages=("${build_packages[@]}" "${vm_packages[@]}")

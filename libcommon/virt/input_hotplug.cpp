@@ -1,11 +1,7 @@
 #include "virt/input_hotplug.hpp"
 
-#include <libvirt/virterror.h>
 #include <spdlog/spdlog.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cstdlib>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -22,11 +18,6 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::atomic<unsigned> g_sequence{0};
-
-// How long an unplug waits for the guest to release the device.
-constexpr int kUnplugWaitMs = 5000;
-
 const char* xml_type(HotplugKind k) {
   switch (k) {
     case HotplugKind::kKeyboard: return "keyboard";
@@ -34,11 +25,6 @@ const char* xml_type(HotplugKind k) {
     case HotplugKind::kMouse: return "mouse";
   }
   return "keyboard";
-}
-
-std::string last_libvirt_message() {
-  virErrorPtr e = virGetLastError();
-  return e && e->message ? e->message : "unknown libvirt error";
 }
 
 // libvirt's words for "no slot left" and "no bus for it", as one line with
@@ -67,11 +53,6 @@ bool driver_ok(const json& status) {
 
 const char* hotplug_kind_name(HotplugKind kind) { return xml_type(kind); }
 
-InputHotplug::~InputHotplug() {
-  if (Status st = detach(); !st) spdlog::warn("{}", st.message());
-  if (dom_) virDomainFree(dom_);
-}
-
 Status InputHotplug::wait_bound(const Domain& d, const HotplugDevice& dev, Clock::time_point deadline,
                                int timeout_ms) {
   std::string last;
@@ -98,11 +79,6 @@ Status InputHotplug::wait_bound(const Domain& d, const HotplugDevice& dev, Clock
 
 Status InputHotplug::attach(const Domain& d, std::span<const HotplugKind> kinds, const std::string& tag,
                             int timeout_ms) {
-  if (!dom_) {
-    dom_ = d.get();
-    virDomainRef(dom_);
-    name_ = d.name();
-  }
   // A machine without PCI has nowhere to put a virtio device.
   std::string xml;
   if (Status st = d.xml(&xml); !st) return st;
@@ -112,16 +88,14 @@ Status InputHotplug::attach(const Domain& d, std::span<const HotplugKind> kinds,
   for (HotplugKind k : kinds) {
     HotplugDevice dev;
     dev.kind = k;
-    dev.alias = "ua-vredir-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(g_sequence++);
+    dev.alias = DeviceHotplug::new_alias(tag);
     dev.qom_path = "/machine/peripheral/" + dev.alias + "/virtio-backend";
     const std::string device_xml = std::string("<input type='") + xml_type(k) + "' bus='virtio'><alias name='" +
                                    dev.alias + "'/></input>";
-    if (virDomainAttachDeviceFlags(dom_, device_xml.c_str(), VIR_DOMAIN_AFFECT_LIVE) < 0) {
-      Status st = fail(kExitFailure, explain_attach_failure(last_libvirt_message(), d.name()));
+    if (Status st = plugged_.attach(d, dev.alias, device_xml, std::string("virtio ") + xml_type(k)); !st) {
       (void)detach();
-      return st;
+      return fail(kExitFailure, explain_attach_failure(st.message(), d.name()));
     }
-    spdlog::debug("hot-plugged a virtio {} into '{}' as {}", xml_type(k), d.name(), dev.alias);
     devices_.push_back(dev);
   }
   for (const HotplugDevice& dev : devices_) {
@@ -136,43 +110,8 @@ Status InputHotplug::attach(const Domain& d, std::span<const HotplugKind> kinds,
 }
 
 Status InputHotplug::detach() {
-  Status first;
-  std::vector<std::string> pending;
-  for (const HotplugDevice& dev : devices_) {
-    if (virDomainDetachDeviceAlias(dom_, dev.alias.c_str(), VIR_DOMAIN_AFFECT_LIVE) < 0) {
-      std::string msg = last_libvirt_message();
-      // Gone already (the domain stopped, or the guest released it).
-      if (msg.find("not found") != std::string::npos || msg.find("not running") != std::string::npos) continue;
-      if (first)
-        first = fail(kExitFailure, "cannot unplug the virtio " + std::string(xml_type(dev.kind)) + " " + dev.alias +
-                                       " from '" + name_ + "': " + msg);
-      continue;
-    }
-    spdlog::debug("unplugging {} from '{}'", dev.alias, name_);
-    pending.push_back(dev.alias);
-  }
   devices_.clear();
-  // libvirt only asks the guest to let go; the slot is free once the device
-  // is gone from the live definition. Wait for that (bounded), so the next
-  // run finds the slot free.
-  const auto deadline = Clock::now() + std::chrono::milliseconds(kUnplugWaitMs);
-  while (!pending.empty()) {
-    char* live = virDomainGetXMLDesc(dom_, 0);
-    if (!live) break;  // the domain went away: nothing left to wait for
-    const std::string xml(live);
-    free(live);
-    std::erase_if(pending, [&](const std::string& alias) {
-      return xml.find("<alias name='" + alias + "'/>") == std::string::npos;
-    });
-    if (pending.empty()) break;
-    if (Clock::now() >= deadline) {
-      spdlog::warn("the guest of '{}' has not released {} after {} s; it stays until the guest lets go", name_,
-                   pending.front(), kUnplugWaitMs / 1000);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return first;
+  return plugged_.detach();
 }
 
 }  // namespace vredir

@@ -19,10 +19,11 @@
 //  - the guest never binds a driver (no virtio-input driver in the guest):
 //    the device is unplugged again.
 //
-// Detaching goes through virDomainDetachDeviceAlias; the guest completes the
-// removal on its own (about a second for Linux on q35), and detach() waits
-// for that, at most 5 s, so the slot is free for the next run. The destructor
-// detaches what is still attached, so an interrupted run cleans up too.
+// Attaching, detaching and waiting for the guest to let go are
+// virt/device_hotplug's: the guest completes the removal on its own (about
+// a second for Linux on q35), and detach() waits for that, at most 5 s, so
+// the slot is free for the next run. What is still attached is detached when
+// the object goes, so an interrupted run cleans up too.
 #pragma once
 
 #include <libvirt/libvirt.h>
@@ -32,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include "virt/device_hotplug.hpp"
 #include "virt/hypervisor.hpp"
 #include "wire/status.hpp"
 
@@ -49,7 +51,6 @@ struct HotplugDevice {
 class InputHotplug {
  public:
   InputHotplug() = default;
-  ~InputHotplug();
   InputHotplug(const InputHotplug&) = delete;
   InputHotplug& operator=(const InputHotplug&) = delete;
 
@@ -68,8 +69,7 @@ class InputHotplug {
   Status wait_bound(const Domain& domain, const HotplugDevice& device, std::chrono::steady_clock::time_point deadline,
                     int timeout_ms);
 
-  virDomainPtr dom_ = nullptr;  // a reference of our own, for detaching
-  std::string name_;
+  DeviceHotplug plugged_;
   std::vector<HotplugDevice> devices_;
 };
 

@@ -55,6 +55,7 @@ PROMISES = {
     "vm-power": ["OpenSSL", "xcb", "ALSA", "FFmpeg", "Tesseract"],
     "redir-capture": ["FFmpeg", "Tesseract"],
     "redir-inject": ["FFmpeg", "Tesseract"],
+    "redir-usb": ["xcb", "ALSA", "FFmpeg", "Tesseract"],
 }
 
 

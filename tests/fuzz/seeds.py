@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the session, qmp, known_hosts and domain_xml fuzz
+"""Writes the seed corpora of the session, qmp, known_hosts, domain_xml and usbredir fuzz
 targets from the readable descriptions below, into tests/fuzz/corpus/NAME/.
 Run it again after changing a description; the fuzzers' own finds are added
 to the same folders by tests/fuzz/long.sh.
@@ -98,6 +98,63 @@ DOMAIN_XML_SEEDS = {
 }
 
 
+# usbredir (usbredir_fuzz.cpp): byte 0 flags (1: allow-list), then records
+# [direction][length][bytes], odd directions from the device side.
+def usb_packet(ptype, body, id64=False, pid=1):
+    return struct.pack("<II", ptype, len(body)) + (struct.pack("<Q", pid) if id64 else struct.pack("<I", pid)) + body
+
+
+def usb_hello(caps):
+    return usb_packet(0, b"test".ljust(64, b"\0") + struct.pack("<I", caps))
+
+
+CAPS = (1 << 1) | (1 << 4) | (1 << 5) | (1 << 6)  # device version, max packet size, 64-bit ids, 32-bit bulk
+
+
+def usb_interface_info(classes):
+    n = len(classes)
+    return usb_packet(4, struct.pack("<I", n) + bytes(range(n)).ljust(32, b"\0") + bytes(classes).ljust(32, b"\0")
+                      + b"\0" * 64, True)
+
+
+def usb_connect(vid, pid, cls=2):
+    return usb_packet(1, struct.pack("<BBBBHHH", 2, cls, 0, 0, vid, pid, 0x100), True)
+
+
+def usb_records(*parts):
+    out = b""
+    for direction, data in parts:
+        for i in range(0, len(data), 200):
+            out += bytes([direction, len(data[i:i + 200])]) + data[i:i + 200]
+    return out
+
+
+def usb_session(flags, vid, pid, extra=b""):
+    device = usb_hello(CAPS) + usb_interface_info([2, 10]) + usb_packet(5, b"\0" * 160, True) + usb_connect(vid, pid)
+    return bytes([flags]) + usb_records((0, usb_hello(CAPS)), (1, device + extra))
+
+
+USBREDIR_SEEDS = {
+    "session": usb_session(0, 0x1209, 1, usb_packet(101, struct.pack("<BBHIH", 0x82, 0, 5, 0, 0) + b"HELLO", True)),
+    "allowed": usb_session(1, 0x1209, 1),
+    "refused": usb_session(1, 0x1209, 2),
+    "by-class": usb_session(1, 0x1234, 5) ,
+    "data-before-connect": bytes([0]) + usb_records((0, usb_hello(CAPS)), (1, usb_hello(CAPS) + usb_packet(101, b"\0" * 10, True))),
+    "huge-control": bytes([0]) + usb_records((0, usb_hello(CAPS)), (1, usb_hello(CAPS) + struct.pack("<IIQ", 4, 0xffffffff, 1))),
+    "huge-data": usb_session(0, 0x1209, 1, struct.pack("<IIQ", 101, 0xfffffff0, 1)),
+    "no-hello": bytes([0]) + usb_records((1, usb_connect(1, 1))),
+    "short-connect": bytes([0]) + usb_records((0, usb_hello(CAPS)), (1, usb_hello(CAPS) + usb_interface_info([3]) + usb_packet(1, b"\2", True))),
+    "bad-interfaces": bytes([0]) + usb_records((0, usb_hello(CAPS)), (1, usb_hello(CAPS) + usb_packet(4, struct.pack("<I", 99) + b"\0" * 128, True))),
+    "32bit-ids": bytes([0]) + usb_records((0, usb_hello(0)), (1, usb_hello(CAPS) + usb_packet(4, struct.pack("<I", 1) + b"\0" * 128) + usb_packet(1, struct.pack("<BBBBHH", 2, 0, 0, 0, 1, 2)))),
+    "device-first": bytes([0]) + usb_records((1, usb_hello(CAPS) + usb_interface_info([2]) + usb_connect(1, 2)), (0, usb_hello(CAPS))),
+    "text-allow": "T046d:*, class:08,1209:0001",
+    "text-allow-bad": "T046d:12345,class:8",
+    "text-unix": "Tunix:/run/usb.sock",
+    "text-tcp6": "Ttcp:[::1]:4000",
+    "text-busaddr": "T3-17",
+}
+
+
 def write(name, seeds):
     d = os.path.join(HERE, "corpus", name)
     os.makedirs(d, exist_ok=True)
@@ -112,3 +169,4 @@ if __name__ == "__main__":
     write("qmp", QMP_SEEDS)
     write("known_hosts", KNOWN_HOSTS_SEEDS)
     write("domain_xml", DOMAIN_XML_SEEDS)
+    write("usbredir", USBREDIR_SEEDS)

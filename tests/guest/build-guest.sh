@@ -78,6 +78,7 @@ wanted=(
     button
     xhci-pci
     usbhid
+    cdc-acm
     hid-generic
     snd-hda-codec-generic
     snd-hda-intel

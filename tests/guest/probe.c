@@ -962,12 +962,17 @@ static void start_tone(unsigned hz, unsigned ms)
     vlog("tone-error %u %u busy", hz, ms);
 }
 
+static int usb_bulk_reaped(pid_t pid, int status);
+static void usb_bulk_start(unsigned long bytes);
+
 static void reap_children(void)
 {
     int st;
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         text_console_reaped(pid);
+        if (usb_bulk_reaped(pid, st))
+            continue;
         for (int i = 0; i < 8; i++) {
             if (tone_jobs[i].pid != pid)
                 continue;
@@ -1039,6 +1044,9 @@ static void do_command(char *line)
         ok = cursor_move((int32_t)atoi(a2), (int32_t)atoi(a3)) == 0;
     } else if (!strcmp(cmd, "flipkeys") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
         flipkeys = !strcmp(a1, "on");
+    } else if (!strcmp(cmd, "usbbulk") && a1[0] && strspn(a1, "0123456789") == strlen(a1) &&
+               strtoul(a1, NULL, 10) > 0 && strtoul(a1, NULL, 10) <= (64ul << 20)) {
+        usb_bulk_start(strtoul(a1, NULL, 10));
     } else if (!strcmp(cmd, "tone") && atoi(a1) > 0 && atoi(a2) > 0) {
         start_tone((unsigned)atoi(a1), (unsigned)atoi(a2));
     } else if (!strcmp(cmd, "poweroff")) {
@@ -1611,6 +1619,282 @@ static void qga_feed(const char *data, size_t n)
 }
 
 /* ------------------------------------------------------------------ */
+/* USB devices                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Every USB device the guest enumerates is logged when it appears and
+ * when it goes (from sysfs, rescanned every 250 ms; root hubs are left
+ * out). A CDC-ACM serial port (ttyACM) gets one line written to it, and
+ * what comes back is logged: redir-usb's software test device answers
+ * uppercased, which proves the round trip through the redirection. */
+#define MAX_USB 16
+struct usb_seen {
+    char name[32];   /* sysfs name, "1-2" */
+    char id[10];     /* "1209:0001" */
+    int seen;        /* in the current scan */
+    int echoed;      /* its ttyACM has been written to */
+};
+static struct usb_seen usbs[MAX_USB];
+static int nusbs;
+static int acm_fd = -1;
+static char acm_name[16];
+static char acm_buf[256];
+static size_t acm_len;
+static uint64_t acm_deadline;
+static unsigned acm_seq;
+
+static int read_small(const char *path, char *out, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, out, cap - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    out[n] = 0;
+    out[strcspn(out, "\r\n")] = 0;
+    return 0;
+}
+
+static void acm_close(void)
+{
+    if (acm_fd >= 0)
+        close(acm_fd);
+    acm_fd = -1;
+    acm_len = 0;
+}
+
+/* The USB device (sysfs name) a ttyACM belongs to. */
+static int acm_owner(const char *tty, char *out, size_t cap)
+{
+    char link[256], path[320];
+    snprintf(path, sizeof path, "/sys/class/tty/%s/device", tty);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    if (n <= 0)
+        return -1;
+    link[n] = 0;
+    const char *base = strrchr(link, '/');
+    base = base ? base + 1 : link;
+    size_t len = strcspn(base, ":");
+    if (len >= cap)
+        return -1;
+    memcpy(out, base, len);
+    out[len] = 0;
+    return 0;
+}
+
+static void acm_start(void)
+{
+    DIR *d = opendir("/sys/class/tty");
+    if (!d)
+        return;
+    struct dirent *e;
+    while (acm_fd < 0 && (e = readdir(d)) != NULL) {
+        char owner[32];
+        if (strncmp(e->d_name, "ttyACM", 6) != 0 || acm_owner(e->d_name, owner, sizeof owner) != 0)
+            continue;
+        for (int i = 0; i < nusbs; i++) {
+            if (usbs[i].echoed || strcmp(usbs[i].name, owner) != 0)
+                continue;
+            char path[300];
+            snprintf(path, sizeof path, "/dev/%s", e->d_name);
+            int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+            if (fd < 0)
+                break; /* not ready yet: the next scan tries again */
+            usbs[i].echoed = 1;
+            set_raw(fd);
+            char line[64];
+            int n = snprintf(line, sizeof line, "vredir usb echo %u\n", ++acm_seq);
+            if (write(fd, line, (size_t)n) != n) {
+                vlog("usb-echo-error %s %s", e->d_name, strerror(errno));
+                close(fd);
+                break;
+            }
+            acm_fd = fd;
+            snprintf(acm_name, sizeof acm_name, "%.15s", e->d_name);
+            acm_len = 0;
+            acm_deadline = now_ms() + 10000;
+            break;
+        }
+    }
+    closedir(d);
+}
+
+/* Main loop: the ttyACM has something to say (or went away). */
+static void acm_read(void)
+{
+    char b[128];
+    ssize_t n = read(acm_fd, b, sizeof b);
+    if (n < 0 && errno == EAGAIN)
+        return;
+    if (n <= 0) {
+        vlog("usb-echo-error %s %s", acm_name, n < 0 ? strerror(errno) : "closed");
+        acm_close();
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        if (b[i] == '\n') {
+            acm_buf[acm_len] = 0;
+            vlog("usb-echo %s %s", acm_name, acm_buf);
+            acm_close();
+            return;
+        }
+        if (acm_len + 1 < sizeof acm_buf)
+            acm_buf[acm_len++] = isprint((unsigned char)b[i]) ? b[i] : '?';
+    }
+}
+
+static void scan_usb(void)
+{
+    for (int i = 0; i < nusbs; i++)
+        usbs[i].seen = 0;
+    DIR *d = opendir("/sys/bus/usb/devices");
+    if (d) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (e->d_name[0] == '.' || strchr(e->d_name, ':') || strncmp(e->d_name, "usb", 3) == 0 ||
+                strlen(e->d_name) >= sizeof usbs[0].name)
+                continue;
+            char path[320], vid[16], pid[16];
+            snprintf(path, sizeof path, "/sys/bus/usb/devices/%s/idVendor", e->d_name);
+            if (read_small(path, vid, sizeof vid) != 0)
+                continue;
+            snprintf(path, sizeof path, "/sys/bus/usb/devices/%s/idProduct", e->d_name);
+            if (read_small(path, pid, sizeof pid) != 0)
+                continue;
+            char id[10];
+            snprintf(id, sizeof id, "%.4s:%.4s", vid, pid);
+            int k = 0;
+            while (k < nusbs && (strcmp(usbs[k].name, e->d_name) != 0 || strcmp(usbs[k].id, id) != 0))
+                k++;
+            if (k == nusbs) {
+                if (nusbs >= MAX_USB)
+                    continue;
+                memset(&usbs[k], 0, sizeof usbs[k]);
+                memcpy(usbs[k].name, e->d_name, strlen(e->d_name) + 1); /* length checked above */
+                snprintf(usbs[k].id, sizeof usbs[k].id, "%s", id);
+                nusbs++;
+                vlog("usb %s %s", usbs[k].name, usbs[k].id);
+            }
+            usbs[k].seen = 1;
+        }
+        closedir(d);
+    }
+    for (int i = 0; i < nusbs;) {
+        if (usbs[i].seen) {
+            i++;
+            continue;
+        }
+        vlog("usb-gone %s %s", usbs[i].name, usbs[i].id);
+        usbs[i] = usbs[--nusbs];
+    }
+    if (acm_fd >= 0 && now_ms() >= acm_deadline) {
+        vlog("usb-echo-timeout %s", acm_name);
+        acm_close();
+    }
+    if (acm_fd < 0)
+        acm_start();
+}
+
+
+/* The usbbulk command: N bytes through the ttyACM both ways at once, in a
+ * child so the main loop keeps logging input. The child writes a lowercase
+ * pattern and checks that every byte comes back uppercased, in order; the
+ * main loop logs "usb-bulk TTY N MS" when it ends (or usb-bulk-error with
+ * the child's code: 1 mismatch, 2 no data for 10 s, 3 no ttyACM). */
+static pid_t usb_bulk_pid;
+static uint64_t usb_bulk_t0;
+static unsigned long usb_bulk_bytes;
+static char usb_bulk_tty[16];
+
+static int usb_bulk_child(const char *tty, unsigned long n)
+{
+    char path[32];
+    snprintf(path, sizeof path, "/dev/%s", tty);
+    int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 3;
+    set_raw(fd);
+    tcflush(fd, TCIOFLUSH);
+    char out[4096], in[4096];
+    unsigned long sent = 0, got = 0;
+    uint64_t last = now_ms();
+    while (got < n) {
+        struct pollfd pf = {fd, (short)(POLLIN | (sent < n ? POLLOUT : 0)), 0};
+        if (poll(&pf, 1, 1000) < 0 && errno != EINTR)
+            return 2;
+        if (pf.revents & POLLOUT) {
+            size_t k = n - sent < sizeof out ? n - sent : sizeof out;
+            for (size_t i = 0; i < k; i++)
+                out[i] = (char)('a' + (sent + i) % 26);
+            ssize_t w = write(fd, out, k);
+            if (w > 0)
+                sent += (unsigned long)w;
+        }
+        if (pf.revents & POLLIN) {
+            ssize_t r = read(fd, in, sizeof in);
+            for (ssize_t i = 0; i < r; i++, got++)
+                if (in[i] != (char)('A' + got % 26))
+                    return 1;
+            if (r > 0)
+                last = now_ms();
+        }
+        if (now_ms() - last > 10000)
+            return 2;
+    }
+    close(fd);
+    return 0;
+}
+
+static void usb_bulk_start(unsigned long bytes)
+{
+    if (usb_bulk_pid) {
+        vlog("usb-bulk-error busy");
+        return;
+    }
+    usb_bulk_tty[0] = 0;
+    DIR *d = opendir("/sys/class/tty");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "ttyACM", 6) == 0 && strlen(e->d_name) < sizeof usb_bulk_tty)
+            memcpy(usb_bulk_tty, e->d_name, strlen(e->d_name) + 1);
+    if (d)
+        closedir(d);
+    if (!usb_bulk_tty[0]) {
+        vlog("usb-bulk-error no ttyACM");
+        return;
+    }
+    usb_bulk_bytes = bytes;
+    usb_bulk_t0 = now_ms();
+    pid_t pid = fork();
+    if (pid == 0) {
+        log_off = log_len = 0;
+        log_direct = 1;
+        _exit(usb_bulk_child(usb_bulk_tty, bytes));
+    }
+    if (pid < 0) {
+        vlog("usb-bulk-error fork");
+        return;
+    }
+    usb_bulk_pid = pid;
+}
+
+static int usb_bulk_reaped(pid_t pid, int status)
+{
+    if (!usb_bulk_pid || pid != usb_bulk_pid)
+        return 0;
+    usb_bulk_pid = 0;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    if (code == 0)
+        vlog("usb-bulk %s %lu %llu", usb_bulk_tty, usb_bulk_bytes,
+             (unsigned long long)(now_ms() - usb_bulk_t0));
+    else
+        vlog("usb-bulk-error %s %lu code=%d", usb_bulk_tty, usb_bulk_bytes, code);
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
 /* Main loop                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -1647,6 +1931,7 @@ int main(void)
     char cmdbuf[512];
     size_t cmdlen = 0;
     uint64_t next_scan = now_ms() + 1000;
+    uint64_t next_usb_scan = now_ms();
 
     for (;;) {
         struct pollfd pf[MAX_DEV + 4];
@@ -1656,7 +1941,11 @@ int main(void)
             in_idx = np;
             pf[np++] = (struct pollfd){inq_pipe[0], POLLIN, 0};
         }
-        int cmd_idx = -1, qga_idx = -1, log_idx = -1, mode_idx = -1;
+        int cmd_idx = -1, qga_idx = -1, log_idx = -1, mode_idx = -1, acm_idx = -1;
+        if (acm_fd >= 0) {
+            acm_idx = np;
+            pf[np++] = (struct pollfd){acm_fd, POLLIN, 0};
+        }
         if (mode_pipe[0] >= 0) {
             mode_idx = np;
             pf[np++] = (struct pollfd){mode_pipe[0], POLLIN, 0};
@@ -1674,7 +1963,7 @@ int main(void)
             qga_idx = np;
             pf[np++] = (struct pollfd){qga_fd, POLLIN, 0};
         }
-        uint64_t due = next_scan;
+        uint64_t due = next_scan < next_usb_scan ? next_scan : next_usb_scan;
         if (scr.bar && bar_next_ms < due)
             due = bar_next_ms;
         if (needle_due_ms && needle_due_ms < due)
@@ -1695,6 +1984,8 @@ int main(void)
                 log_flush_some();
             if (mode_idx >= 0 && (pf[mode_idx].revents & POLLIN))
                 display_apply_mode();
+            if (acm_idx >= 0 && (pf[acm_idx].revents & (POLLIN | POLLHUP | POLLERR)))
+                acm_read();
             if (cmd_idx >= 0 && (pf[cmd_idx].revents & POLLIN)) {
                 char b[256];
                 ssize_t n = read(cmd_fd, b, sizeof b);
@@ -1737,6 +2028,10 @@ int main(void)
             vredir_rect n = vredir_needle_rect(disp.w, disp.h);
             render_rect(n);
             vlog("needle %u %u %u %u", n.x, n.y, n.w, n.h);
+        }
+        if (t >= next_usb_scan) {
+            scan_usb();
+            next_usb_scan = t + 250;
         }
         if (t >= next_scan) {
             scan_inputs();

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# USB bulk throughput into the test guest: BYTES through the software test
+# device's CDC-ACM port (tests/tools/usb_test_device.cpp, speaking usbredir
+# to QEMU) both ways at once (the probe's `usbbulk`: a pattern written to
+# bulk OUT comes back uppercased on bulk IN and is checked byte by byte),
+#   - through vredir: usb-test-device <- redir-usb share unix: | redir-usb
+#     attach (the return path through a FIFO), and
+#   - against the same device wired straight to QEMU's usb-redir chardev
+#     (a <redirdev> hot-plugged with virsh, its socket the device's).
+# Medians over RUNS runs; the ratio is vredir's throughput over the direct
+# one (goal >= 0.9).
+#
+#   bash tests/bench/usb_bench.sh        (BYTES=1048576 RUNS=5)
+set -u
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools redir-usb
+need_helpers usb-test-device
+bytes=${BYTES:-1048576}
+runs=${RUNS:-5}
+
+# shellcheck source=../guest/fixture.sh
+source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
+source "$VREDIR_SOURCE_DIR/tests/integration/lib/usb_device.sh"
+out=$(mktemp -d /tmp/vredir-usbbench.XXXXXX)
+virsh=(virsh -q -c qemu:///system)
+vg_ensure_libvirt
+vg_build
+name=vredir-test-usbbench-$$
+vg_define "$name"
+trap 'rc=$?; usb_stop_all; rm -rf "$out"; vg_cleanup $rc' EXIT
+vg_start
+
+# runs_of LABEL: RUNS usbbulk transfers on the device the guest has now;
+# prints their milliseconds, one a line.
+runs_of() {
+    local i line ms
+    for i in $(seq 1 "$runs"); do
+        mark=$(vg_mark)
+        vg_cmd "usbbulk $bytes" >/dev/null || vg_fail "usbbulk not acknowledged"
+        line=$(vg_wait_log --after "$mark" '^usb-bulk' 300) || vg_fail "$1: no usb-bulk line"
+        grep -q '^[0-9]* usb-bulk ttyACM' <<<"$line" || vg_fail "$1: $line"
+        ms=$(awk '{print $5}' <<<"$line")
+        echo "# $1 run $i: $bytes bytes each way in $ms ms" >&2
+        echo "$ms"
+    done
+}
+median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+wait_echo() { vg_wait_log --after "$1" '^usb-echo ttyACM[0-9]+ VREDIR USB ECHO' 60 >/dev/null || vg_fail "$2: no echo"; }
+
+# ---- through vredir ---------------------------------------------------------------------
+usb_start_device v
+mark=$(vg_mark)
+mkfifo "$out/ret"
+redir-usb share "unix:$out/v.sock" <"$out/ret" 2>"$out/share.err" | redir-usb attach "$name" >"$out/ret" 2>"$out/attach.err" &
+usb_pids+=($!)
+wait_echo "$mark" vredir
+vredir_ms=$(runs_of vredir | median)
+mark=$(vg_mark)
+kill "$(cat "$out/v.dev.pid")"
+vg_wait_log --after "$mark" '^usb-gone [^ ]+ 1209:0001$' 30 >/dev/null || vg_fail "the device did not go"
+wait
+
+# ---- straight to QEMU's usb-redir chardev ------------------------------------------------
+usb_start_device d
+mark=$(vg_mark)
+echo "<redirdev bus='usb' type='unix'><source mode='connect' path='$out/d.sock'/><alias name='ua-bench-direct-$$'/></redirdev>" >"$out/direct.xml"
+"${virsh[@]}" attach-device "$name" "$out/direct.xml" --live >/dev/null || vg_fail "cannot attach the direct redirdev"
+wait_echo "$mark" direct
+direct_ms=$(runs_of direct | median)
+"${virsh[@]}" detach-device-alias "$name" "ua-bench-direct-$$" --live >/dev/null
+
+awk -v b="$bytes" -v v="$vredir_ms" -v d="$direct_ms" 'BEGIN {
+    printf "vredir (share | attach): %d bytes each way, median %.0f ms (%.2f MB/s each way)\n", b, v, b / v / 1000
+    printf "direct (usb-redir chardev): %d bytes each way, median %.0f ms (%.2f MB/s each way)\n", b, d, b / d / 1000
+    printf "ratio vredir/direct throughput: %.2f (goal >= 0.9)\n", d / v
+}'
