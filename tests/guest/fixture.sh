@@ -181,7 +181,7 @@ vg_redefine() {
 
 # Prints the VRP lines of the serial log ("VRP " removed): SEQ KIND ARGS...
 # vg_serial: the whole serial log, carriage returns dropped. libvirt hands
-# file chardevs to virtlogd, which rotates them at 2 MiB (serial.log.0 the
+# chardev logs to virtlogd, which rotates them at 2 MiB (serial.log.0 the
 # newest of 3 backups), so the rotated parts come first, oldest first; line
 # counts (vg_mark) stay valid until the oldest backup is dropped, after about
 # 8 MiB of log.
