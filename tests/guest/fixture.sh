@@ -9,6 +9,7 @@
 #   vg_start                     start it and wait for "ready"
 #   vg_cmd "solid 00ff00"        send a probe command, wait for its ack
 #   vg_wait_log REGEX [TIMEOUT]  wait for a VRP line matching REGEX
+#   vg_serial_shell_guest NAME   all of the above for a guest with a shell on ttyS0
 #   vg_events                    print the VRP lines, "VRP " prefix removed
 #   vg_fail MESSAGE              print and exit 1
 #
@@ -236,6 +237,16 @@ vg_start() {
     VG_MODE=${line##* }
     export VG_MODE
     vg_note "ready after $((SECONDS - t0)) s, mode $VG_MODE"
+}
+
+# vg_serial_shell_guest NAME: builds, defines and starts the test guest with
+# a shell on ttyS0 (kernel word vredir.serial-shell), and waits for it.
+vg_serial_shell_guest() {
+    vg_ensure_libvirt
+    vg_build
+    VG_CMDLINE=vredir.serial-shell vg_define "$1"
+    vg_start
+    vg_wait_log '^serial-shell [0-9]+$' 15 >/dev/null || vg_fail "the guest started no shell on ttyS0"
 }
 
 # vg_send LINE: writes LINE to the command socket without waiting.

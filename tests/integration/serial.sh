@@ -47,15 +47,11 @@ wait_for() {
 # echo of the command that printed it).
 log_has_line() { vg_serial | grep -axq -- "$1"; }
 
+name=vredir-test-serial-$$
+vg_serial_shell_guest "$name"
 out=$(mktemp -d /tmp/vredir-serial.XXXXXX)
 pids=()
-vg_ensure_libvirt
-vg_build
-name=vredir-test-serial-$$
-VG_CMDLINE=vredir.serial-shell vg_define "$name"
 trap 'rc=$?; for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; rm -rf "$out"; vg_cleanup $rc' EXIT
-vg_start
-vg_wait_log '^serial-shell [0-9]+$' 15 >/dev/null || vg_fail "the guest started no shell on ttyS0"
 
 # ---- 1. a plain capture leaves the console alone ------------------------------
 redir-capture "$name" --no-audio --duration 15 -o "$out/plain.vrs" 2>"$out/plain.err" &
