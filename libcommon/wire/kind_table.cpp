@@ -322,6 +322,16 @@ void describe_gdi(const Event& ev, Description* d) {
 
 void describe_length(const Event& ev, Description* d) { d->text("bytes", uint64_t(ev.frame.header.length)); }
 
+// A serial console's bytes are text to a reader: shown escaped.
+void describe_data(const Event& ev, Description* d) {
+  describe_length(ev, d);
+  if (!ev.channel) return;
+  auto purpose = ev.channel->params.find("purpose");
+  if (purpose == ev.channel->params.end() || purpose->second != kPurposeSerial) return;
+  const auto& p = ev.frame.payload;
+  d->both("", "text", Quoted{std::string(reinterpret_cast<const char*>(p.data()), p.size())});
+}
+
 KindTable make_standard_table() {
   using K = ChannelKind;
   auto k = [](K kind) { return static_cast<uint8_t>(kind); };
@@ -363,7 +373,7 @@ KindTable make_standard_table() {
           {t(FrameType::kControl), "CONTROL", k(K::kControl), decode_plain<Control, decode_control>,
            describe_control},
           {t(FrameType::kGdi), "GDI", k(K::kGdi), decode_gdi_on, describe_gdi},
-          {t(FrameType::kData), "DATA", k(K::kBytes), decode_opaque, describe_length},
+          {t(FrameType::kData), "DATA", k(K::kBytes), decode_opaque, describe_data},
       });
 }
 

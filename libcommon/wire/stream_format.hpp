@@ -84,6 +84,10 @@ enum class FrameType : uint8_t {
   kData = 0x80,
 };
 
+// The "purpose" parameter of a bytes channel that carries a serial console
+// (its DATA frames are shown as text by redir-dump).
+inline constexpr const char* kPurposeSerial = "serial";
+
 enum FrameFlags : uint8_t {
   kFlagAckRequested = 0x01,  // input: the consumer should answer with an ack
 };

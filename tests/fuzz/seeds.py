@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the session, qmp, known_hosts, domain_xml and usbredir fuzz
-targets from the readable descriptions below, into tests/fuzz/corpus/NAME/.
+"""Writes the seed corpora of the session, qmp, known_hosts, domain_xml, usbredir
+and serial fuzz targets from the readable descriptions below, into tests/fuzz/corpus/NAME/.
 Run it again after changing a description; the fuzzers' own finds are added
 to the same folders by tests/fuzz/long.sh.
 
@@ -12,7 +12,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "integration", "lib"))
-from vrs import SESSION, control, declare, end, frame, key, session_opening  # noqa: E402
+from vrs import MAGIC, SESSION, control, declare, end, frame, hello, key, session_opening  # noqa: E402
 
 
 def opening():
@@ -155,6 +155,27 @@ USBREDIR_SEEDS = {
 }
 
 
+def serial_input(*chunks, purpose="serial"):
+    out = MAGIC + hello("seed") + declare(1, 10, "serial", {"purpose": purpose})
+    for c in chunks:
+        out += frame(1, 0x80, c)
+    return out
+
+
+SERIAL_SEEDS = {
+    # Console output (what the guest writes), for the wait.
+    "output-login": b"\r\nDebian GNU/Linux 12 host ttyS0\r\n\r\nhost login: ",
+    "output-match": b"/ # echo SER-$((6*7))-OK\r\nSER-42-OK\r\n/ # ",
+    "output-escapes": b"\x1b[0;32mok\x1b[0m\r\n\x00\xff\xfe" + b"ab" * 3000 + b"c",
+    "output-long-line": b"x" * 20000 + b"\n",
+    # Input streams, for --serial-input.
+    "input-text": serial_input(b"echo hi\n", b"\x1d") + end(),
+    "input-other-purpose": serial_input(b"{}", purpose="qmp") + end(),
+    "input-truncated": serial_input(b"echo hi\n")[:-3],
+    "input-data-before-declare": MAGIC + hello("seed") + frame(1, 0x80, b"x"),
+}
+
+
 def write(name, seeds):
     d = os.path.join(HERE, "corpus", name)
     os.makedirs(d, exist_ok=True)
@@ -170,3 +191,4 @@ if __name__ == "__main__":
     write("known_hosts", KNOWN_HOSTS_SEEDS)
     write("domain_xml", DOMAIN_XML_SEEDS)
     write("usbredir", USBREDIR_SEEDS)
+    write("serial", SERIAL_SEEDS)

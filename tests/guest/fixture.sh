@@ -9,6 +9,7 @@
 #   vg_start                     start it and wait for "ready"
 #   vg_cmd "solid 00ff00"        send a probe command, wait for its ack
 #   vg_wait_log REGEX [TIMEOUT]  wait for a VRP line matching REGEX
+#   vg_serial_shell_guest NAME   all of the above for a guest with a shell on ttyS0
 #   vg_events                    print the VRP lines, "VRP " prefix removed
 #   vg_fail MESSAGE              print and exit 1
 #
@@ -181,7 +182,7 @@ vg_redefine() {
 
 # Prints the VRP lines of the serial log ("VRP " removed): SEQ KIND ARGS...
 # vg_serial: the whole serial log, carriage returns dropped. libvirt hands
-# file chardevs to virtlogd, which rotates them at 2 MiB (serial.log.0 the
+# chardev logs to virtlogd, which rotates them at 2 MiB (serial.log.0 the
 # newest of 3 backups), so the rotated parts come first, oldest first; line
 # counts (vg_mark) stay valid until the oldest backup is dropped, after about
 # 8 MiB of log.
@@ -236,6 +237,16 @@ vg_start() {
     VG_MODE=${line##* }
     export VG_MODE
     vg_note "ready after $((SECONDS - t0)) s, mode $VG_MODE"
+}
+
+# vg_serial_shell_guest NAME: builds, defines and starts the test guest with
+# a shell on ttyS0 (kernel word vredir.serial-shell), and waits for it.
+vg_serial_shell_guest() {
+    vg_ensure_libvirt
+    vg_build
+    VG_CMDLINE=vredir.serial-shell vg_define "$1"
+    vg_start
+    vg_wait_log '^serial-shell [0-9]+$' 15 >/dev/null || vg_fail "the guest started no shell on ttyS0"
 }
 
 # vg_send LINE: writes LINE to the command socket without waiting.

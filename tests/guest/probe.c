@@ -279,7 +279,7 @@ static void set_raw(int fd)
 static int text_console;
 static pid_t text_shell_pid;
 
-static int text_console_requested(void)
+static int cmdline_has_word(const char *word)
 {
     char buf[4096];
     int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
@@ -291,7 +291,7 @@ static int text_console_requested(void)
         return 0;
     buf[n] = 0;
     for (char *save = NULL, *w = strtok_r(buf, " \t\n", &save); w; w = strtok_r(NULL, " \t\n", &save))
-        if (strcmp(w, TEXT_CONSOLE_WORD) == 0)
+        if (strcmp(w, word) == 0)
             return 1;
     return 0;
 }
@@ -302,30 +302,50 @@ static int text_console_skips_module(const char *path)
     return text_console && strstr(path, "virtio-gpu") != NULL;
 }
 
-static void text_shell_start(void)
+/* A busybox shell on tty, its controlling terminal; clear: clear the
+ * screen first; lines: the tty reads lines (canonical, CR as LF) without
+ * echo, so that busybox reads them plainly, without its line editor (which
+ * echoes and asks the terminal for the cursor position, ESC [6n, after
+ * every prompt). Returns its pid, or -1. */
+static pid_t shell_start(const char *tty, int clear, int lines, const char *ps1)
 {
     pid_t pid = fork();
-    if (pid < 0) {
-        vlog("warn text-console fork: %s", strerror(errno));
-        return;
-    }
+    if (pid < 0)
+        return -1;
     if (pid == 0) {
         signal(SIGPIPE, SIG_DFL);
         setsid();
-        int fd = open("/dev/tty1", O_RDWR);
+        int fd = open(tty, O_RDWR);
         if (fd < 0)
             _exit(127);
         ioctl(fd, TIOCSCTTY, 1);
+        struct termios t;
+        if (lines && tcgetattr(fd, &t) == 0) {
+            t.c_lflag = ICANON;
+            t.c_iflag |= ICRNL;
+            tcsetattr(fd, TCSANOW, &t);
+        }
         dup2(fd, 0);
         dup2(fd, 1);
         dup2(fd, 2);
         if (fd > 2)
             close(fd);
-        (void)!write(1, "\033[H\033[J", 6); /* the firmware's lines go: the screen is the shell's */
+        if (clear)
+            (void)!write(1, "\033[H\033[J", 6); /* the firmware's lines go: the screen is the shell's */
         char *argv[] = {"sh", NULL};
-        char *envp[] = {"PATH=/bin:/sbin", "HOME=/", "TERM=linux", "PS1=/ # ", NULL};
+        char *envp[] = {"PATH=/bin:/sbin", "HOME=/", "TERM=linux", (char *)ps1, NULL};
         execve("/bin/sh", argv, envp);
         _exit(127);
+    }
+    return pid;
+}
+
+static void text_shell_start(void)
+{
+    pid_t pid = shell_start("/dev/tty1", 1, 0, "PS1=/ # ");
+    if (pid < 0) {
+        vlog("warn text-console fork: %s", strerror(errno));
+        return;
     }
     text_shell_pid = pid;
     vlog("text-console shell %d", (int)pid);
@@ -345,6 +365,39 @@ static void text_console_reaped(pid_t pid)
 {
     if (text_console && pid == text_shell_pid)
         text_shell_start();
+}
+
+/* ------------------------------------------------------------------ */
+/* Serial shell (kernel command line word "vredir.serial-shell")       */
+/* ------------------------------------------------------------------ */
+
+/* With the word "vredir.serial-shell" a busybox shell also runs on
+ * /dev/ttyS0 (started after "ready", again when it exits), for the serial
+ * console tests: what is written to the domain's console reaches it and its
+ * output comes back there, among the VRP lines of the serial log. It reads
+ * whole lines without echo, and its prompt ends with a newline, so that a
+ * VRP line after it still starts a line. (The port's output settings stay
+ * the probe's: raw.) */
+#define SERIAL_SHELL_WORD "vredir.serial-shell"
+
+static int serial_shell;
+static pid_t serial_shell_pid;
+
+static void serial_shell_start(void)
+{
+    pid_t pid = shell_start("/dev/ttyS0", 0, 1, "PS1=/ #\n");
+    if (pid < 0) {
+        vlog("warn serial-shell fork: %s", strerror(errno));
+        return;
+    }
+    serial_shell_pid = pid;
+    vlog("serial-shell %d", (int)pid);
+}
+
+static void serial_shell_reaped(pid_t pid)
+{
+    if (serial_shell && pid == serial_shell_pid)
+        serial_shell_start();
 }
 
 /* ------------------------------------------------------------------ */
@@ -971,6 +1024,7 @@ static void reap_children(void)
     pid_t pid;
     while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
         text_console_reaped(pid);
+        serial_shell_reaped(pid);
         if (usb_bulk_reaped(pid, st))
             continue;
         for (int i = 0; i < 8; i++) {
@@ -1903,7 +1957,8 @@ int main(void)
     signal(SIGPIPE, SIG_IGN);
     early_setup();
     vlog("boot vredir-probe " PROBE_VERSION);
-    text_console = text_console_requested();
+    text_console = cmdline_has_word(TEXT_CONSOLE_WORD);
+    serial_shell = cmdline_has_word(SERIAL_SHELL_WORD);
     load_modules();
 
     int cmd_fd = open("/dev/ttyS1", O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -1925,6 +1980,8 @@ int main(void)
         usleep(1000);
     vlog("input-reader priority %d", reader_priority);
     vlog("ready %ux%u", disp.w, disp.h);
+    if (serial_shell)
+        serial_shell_start();
     fcntl(log_fd, F_SETFL, fcntl(log_fd, F_GETFL) | O_NONBLOCK);
     log_direct = 0;
 

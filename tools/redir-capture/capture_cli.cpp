@@ -28,8 +28,12 @@ std::string resolve_capture_flags(const CaptureFlags& f, CaptureOptions* o, Cont
   if (!regions(f.ignore, &ignore)) return "--ignore needs x,y,w,h";
   if (!regions(f.areas, &areas)) return "--area needs x,y,w,h";
 
-  const int waits = (f.until_stable >= 0) + !f.until_match.empty() + !f.until_text.empty();
-  if (waits > 1) return "--until-stable, --until-match and --until-text cannot be combined";
+  const int waits = (f.until_stable >= 0) + !f.until_match.empty() + !f.until_text.empty() + !f.until_serial.empty();
+  if (waits > 1) return "--until-stable, --until-match, --until-text and --until-serial cannot be combined";
+  if (!f.until_serial.empty()) o->serial = true;
+  if (o->serial && !o->vnc_address.empty()) return "--serial needs a DOMAIN (the console comes through libvirt), not --vnc";
+  if (!o->serial_input.empty() && !o->serial) return "--serial-input needs --serial";
+  if (!f.until_serial.empty() && !o->snapshot.empty()) return "--snapshot does not apply to --until-serial (no screen)";
   const int modes = waits + f.text + !o->needle_new.empty();
   if (modes > 1) return "--text, --needle-new and the --until-* waits cannot be combined";
   if (!f.region.empty() && f.until_match.empty() && f.until_text.empty() && !f.text)
@@ -58,14 +62,15 @@ std::string resolve_capture_flags(const CaptureFlags& f, CaptureOptions* o, Cont
       w.kind = WaitSpec::Kind::kMatch;
       w.needle = f.until_match;
       if (f.threshold_given()) w.threshold = f.threshold;
-    } else {
+    } else if (!f.until_text.empty()) {
       w.kind = WaitSpec::Kind::kText;
       w.regex = f.until_text;
     }
     w.region = region;
     w.timeout_s = o->timeout_s;
     w.snapshot = o->snapshot;
-    o->wait = w;
+    // --until-serial waits on the console, not the screen (SerialSession).
+    if (f.until_serial.empty()) o->wait = w;
   }
   o->region = region;
   o->areas = areas;
@@ -75,7 +80,9 @@ std::string resolve_capture_flags(const CaptureFlags& f, CaptureOptions* o, Cont
   o->cursor = !f.no_cursor;
   const bool ci = waits || f.text || !o->needle_new.empty() || !o->snapshot.empty();
 
+  o->until_serial = f.until_serial;
   if (via) {
+    if (o->serial) return "--via: the serial console is not served through the control socket (use --serial on the capture)";
     if (!o->output.empty() || !o->control.empty()) return "--via sends one request: no -o or --control";
     if (!ci) return "--via needs a request: --snapshot, --text, --needle-new or an --until-* wait";
     if (o->wait) {
@@ -101,6 +108,8 @@ std::string resolve_capture_flags(const CaptureFlags& f, CaptureOptions* o, Cont
   // socket alone keeps the capture running without one.
   o->stream = (!ci && o->control.empty()) || !o->output.empty();
   if (!o->control.empty() && ci) return "--control serves requests: the one-off modes go through --via";
+  if (o->serial && !o->stream && o->until_serial.empty() && o->control.empty())
+    return "--serial adds a channel to a stream: not with --snapshot, --text or --needle-new alone";
   if (o->json && o->stream && (o->output.empty() || o->output == "-"))
     return "--json and a stream on stdout cannot be combined (use -o FILE)";
   if (o->text && o->stream && (o->output.empty() || o->output == "-"))

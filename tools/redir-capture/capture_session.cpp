@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <poll.h>
 #include <unistd.h>
 #include <cctype>
 
@@ -18,6 +19,7 @@
 #include "media/png_encoder.hpp"
 #include "ocr/screen_reader.hpp"
 #include "screendump.hpp"
+#include "serial_channel.hpp"
 #include "sys/cli.hpp"
 #include "text_worker.hpp"
 #include "virt/dbus_display.hpp"
@@ -39,6 +41,8 @@ using rfb::PixelRect;
 constexpr uint16_t kDisplayChannel = 1;
 constexpr uint16_t kCursorChannel = 2;
 constexpr uint16_t kAudioChannel = 3;
+constexpr uint16_t kSerialChannel = 4;
+constexpr size_t kMaxSerialFrameBytes = 65536;
 constexpr uint32_t kAudioRate = 48000;
 constexpr uint8_t kAudioChannels = 2;
 constexpr stream::SampleFormat kAudioFormat = stream::SampleFormat::kS16le;  // what QEMU is asked for
@@ -205,6 +209,8 @@ class Capture {
   Status begin_stream();
   Status handle_events(VncEvents& ev);
   Status handle_cursor_moves();
+  // Console output into the stream, input to the console, the serial wait.
+  Status handle_serial(Clock::time_point now, std::optional<Status>* wait_result);
   Status emit_frame();
   Status finish(Status result, stream::EndReason reason, const std::string& message);
   Status write_snapshot();
@@ -250,6 +256,7 @@ class Capture {
   bool sound_ = true;
   std::unique_ptr<VncSession> vnc_;
   std::unique_ptr<DbusCursorWatch> cursor_watch_;  // cursor positions, when the domain has a D-Bus display
+  std::unique_ptr<SerialSession> serial_;          // --serial
 
   OutputFile file_;
   std::unique_ptr<CaptureOutput> out_;
@@ -288,6 +295,8 @@ Status Capture::open_source(int* fd) {
     label_ = "the VNC server at " + o_.vnc_address;
     return connect_vnc_address(o_.vnc_address, fd);
   }
+  if (o_.serial)
+    if (Status st = enable_libvirt_events(); !st) return st;
   if (!conn_.get())
     if (Status st = conn_.open(o_.uri); !st) return st;
   if (!have_domain_) {
@@ -310,6 +319,11 @@ Status Capture::open_source(int* fd) {
   sound_ = !devices.sound.empty();
   if (!sound_ && o_.audio && o_.stream)
     spdlog::info("domain '{}' has no sound device: the stream has no audio channel", domain_.name());
+  if (o_.serial) {
+    serial_ = std::make_unique<SerialSession>();
+    SerialSession::Options so{o_.serial_input, o_.until_serial, o_.timeout_s, o_.json};
+    if (Status st = serial_->open(domain_, so); !st) return st;
+  }
   return Status::ok();
 }
 
@@ -378,9 +392,35 @@ Status Capture::begin_stream() {
     stream::Params cp{{"display", std::to_string(kDisplayChannel)}};
     if (Status st = writer_->declare(kCursorChannel, stream::ChannelKind::kCursor, "cursor", cp); !st) return st;
   }
+  if (serial_) {
+    stream::Params sp{{"purpose", stream::kPurposeSerial}};
+    if (Status st = writer_->declare(kSerialChannel, stream::ChannelKind::kBytes, "serial", sp); !st) return st;
+  }
   if (Status st = writer_->surface(kDisplayChannel, fb.width, fb.height); !st) return st;
   flush(CaptureOutput::Kind::kControl);
   return Status::ok();
+}
+
+Status Capture::handle_serial(Clock::time_point now, std::optional<Status>* wait_result) {
+  std::string bytes;
+  Status st = serial_->service(now, &bytes, wait_result);
+  if (writer_ && !bytes.empty()) {
+    for (std::string_view rest = bytes; !rest.empty(); rest.remove_prefix(std::min(rest.size(), kMaxSerialFrameBytes)))
+      if (Status w = writer_->frame(kSerialChannel, stream::FrameType::kData, rest.substr(0, kMaxSerialFrameBytes)); !w)
+        return w;
+    flush(CaptureOutput::Kind::kControl);
+  }
+  if (st.code() == kExitPeerLost) {
+    // The display goes on; the console's channel closes.
+    spdlog::warn("{}", st.message());
+    serial_.reset();
+    if (writer_) {
+      if (Status c = writer_->close_channel(kSerialChannel); !c) return c;
+      flush(CaptureOutput::Kind::kControl);
+    }
+    return Status::ok();
+  }
+  return st;
 }
 
 Status Capture::handle_events(VncEvents& ev) {
@@ -750,7 +790,7 @@ Status Capture::run() {
   start_ = last_change_ = next_frame_ = Clock::now();
   const auto frame_interval = std::chrono::microseconds(static_cast<int64_t>(1e6 / std::max(0.1, o_.fps)));
   const bool one_shot_vnc = one_shot_only;
-  const double timeout = o_.timeout_s > 0 && !o_.wait ? o_.timeout_s : (one_shot_vnc ? kSetupMs / 1000.0 : 0);
+  const double timeout = o_.timeout_s > 0 && !o_.wait && o_.until_serial.empty() ? o_.timeout_s : (one_shot_vnc ? kSetupMs / 1000.0 : 0);
   auto next_check = start_ + std::chrono::seconds(1);
 
   for (;;) {
@@ -764,6 +804,7 @@ Status Capture::run() {
     if (!waits_.empty()) wait_ms = std::min(wait_ms, 25);
     std::vector<int> wake;
     if (cursor_watch_) wake.push_back(cursor_watch_->wake_fd());
+    if (serial_) serial_->fds(&wake);
     if (worker_) wake.push_back(worker_->wake_fd());
     if (control_ && have_full_) control_->fds(&wake);
     VncEvents ev;
@@ -781,6 +822,14 @@ Status Capture::run() {
     if (cursor_watch_)
       if (Status h = handle_cursor_moves(); !h) return finish(h, stream::EndReason::kError, h.message());
     const auto now = Clock::now();
+    if (serial_) {
+      std::optional<Status> serial_result;
+      if (Status h = handle_serial(now, &serial_result); !h) return finish(h, stream::EndReason::kError, h.message());
+      if (serial_result) {
+        Status r = *serial_result;
+        return finish(r, stream::EndReason::kNormal, r ? "" : r.code() == kExitTimeout ? "timed out" : r.message());
+      }
+    }
 
     if (one_shot_vnc && have_full_) {
       Status r = one_shot(screen_image());
@@ -823,7 +872,34 @@ Status Capture::run() {
 
 }  // namespace
 
+bool serial_only(const CaptureOptions& o) { return !o.until_serial.empty() && !o.stream && o.control.empty(); }
+
+// --until-serial without a stream: the console alone, no display.
+static Status run_serial_only(const CaptureOptions& o) {
+  if (Status st = enable_libvirt_events(); !st) return st;
+  Connection conn;
+  if (Status st = conn.open(o.uri); !st) return st;
+  Domain domain;
+  if (Status st = conn.lookup(o.domain_ref, &domain); !st) return st;
+  SerialSession serial;
+  SerialSession::Options so{o.serial_input, o.until_serial, o.timeout_s, o.json};
+  if (Status st = serial.open(domain, so); !st) return st;
+  for (;;) {
+    if (interrupted()) return fail(kExitInterrupted, "");
+    std::vector<int> fds;
+    serial.fds(&fds);
+    std::vector<pollfd> p;
+    for (int fd : fds) p.push_back({fd, POLLIN, 0});
+    (void)::poll(p.data(), p.size(), 100);
+    std::string bytes;
+    std::optional<Status> result;
+    if (Status st = serial.service(Clock::now(), &bytes, &result); !st) return st;
+    if (result) return *result;
+  }
+}
+
 Status run_capture(const CaptureOptions& options) {
+  if (serial_only(options)) return run_serial_only(options);
   Capture c(options);
   return c.run();
 }

@@ -29,6 +29,12 @@ struct CaptureOptions {
 
   bool audio = true;
   bool cursor = true;
+  // The serial console (--serial): a bytes channel (purpose serial) in the
+  // stream, input from a stream of serial DATA frames (--serial-input), and
+  // --until-serial REGEX (with timeout_s and json). Never opened unless asked.
+  bool serial = false;
+  std::string serial_input;
+  std::string until_serial;
   StreamRectEncoding encoding = StreamRectEncoding::kAuto;
   // 0: rects are zlib-packed at level 1 and the stream goes out as is;
   // 1-9: rects at this level and the whole stream deflated at it too
@@ -52,6 +58,9 @@ struct CaptureOptions {
   double timeout_s = 0;               // 0: none
   bool json = false;
 };
+
+// --until-serial alone: no display is opened, only the console.
+bool serial_only(const CaptureOptions& options);
 
 // Runs a capture until its end condition. The Status carries the exit code:
 // 0 done, 5 timed out, 6 source gone, 130 interrupted, ...

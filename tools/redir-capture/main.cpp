@@ -1,5 +1,6 @@
 // redir-capture: a VM's display, cursor and audio, captured at the hypervisor
-// (QEMU's VNC server, reached through libvirt) and written as a vredir stream;
+// (QEMU's VNC server, reached through libvirt) and written as a vredir stream,
+// with the serial console when asked (--serial, --until-serial);
 // and the CI modes on the same screen: --snapshot, --text, --needle-new, the
 // --until-stable, --until-match and --until-text waits, and a control socket
 // that serves them for as long as the capture runs (--control, --via).
@@ -44,6 +45,12 @@ int main(int argc, char** argv) {
   app.add_option("--until-match", f.until_match,
                  "Exit 0 once NEEDLE shows: a PNG, or an os-autoinst needle NAME.json (with NAME.png)");
   app.add_option("--until-text", f.until_text, "Exit 0 once text matching the regular expression REGEX shows");
+  app.add_flag("--serial", o.serial,
+               "Add the domain's serial console to the stream, both ways (never opened without this flag)");
+  app.add_option("--serial-input", o.serial_input,
+                 "--serial: write the serial DATA frames of the stream in FILE (a FIFO, '-' stdin) to the console");
+  app.add_option("--until-serial", f.until_serial,
+                 "Exit 0 once a line of serial console output matches REGEX (implies --serial)");
   app.add_option("--region", f.region, "--until-match, --until-text, --text: look only in x,y,w,h");
   app.add_option("--threshold", f.threshold,
                  "--until-match with a PNG: least share of matching needle pixels, 0..1 (default 0.99)")

@@ -2,9 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <poll.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 #include "input/keymap.hpp"
 #include "rfb/rfb_input.hpp"
@@ -14,6 +18,7 @@
 #include "virt/domain_devices.hpp"
 #include "virt/hypervisor.hpp"
 #include "virt/input_hotplug.hpp"
+#include "virt/console_stream.hpp"
 #include "virt/virtio_keyboard.hpp"
 #include "virt/vnc_session.hpp"
 #include "wire/stream_writer.hpp"
@@ -129,6 +134,15 @@ Status run_actions(const std::vector<InputAction>& actions, InputDelivery* d, bo
 
 Status check_inject_options(const InjectOptions& o) {
   if (!parse_layout(o.keymap)) return fail(kExitUsage, "unknown keymap '" + o.keymap + "' (us, de, fr, gb)");
+  if (!o.serial_texts.empty()) {
+    if (o.domain.empty() || !o.vnc.empty())
+      return fail(kExitUsage, "--serial-text needs a DOMAIN (the console comes through libvirt), not --vnc");
+    if (!o.actions.empty() || !o.input.empty() || o.ack)
+      return fail(kExitUsage, "--serial-text goes to the serial console: not with keyboard or pointer actions, "
+                              "--input or --ack (run redir-inject once for each)");
+  } else if (o.force) {
+    return fail(kExitUsage, "--force only applies to --serial-text");
+  }
   if (o.domain.empty() && o.vnc.empty()) return fail(kExitUsage, "a DOMAIN (or --vnc ADDRESS) is required");
   if (!o.vnc.empty() && o.keyboard == "virtio")
     return fail(kExitUsage, "--keyboard virtio needs a DOMAIN's virtio keyboard, not --vnc");
@@ -162,8 +176,67 @@ Status resolve_actions(const InjectOptions& o, std::vector<InputAction>* actions
   return Status::ok();
 }
 
+Status serial_bytes(const InjectOptions& o, std::string* out) {
+  for (const std::string& t : o.serial_texts) {
+    std::string bytes, err;
+    if (!unescape_text(t, &bytes, &err)) return fail(kExitUsage, "--serial-text: " + err);
+    out->append(bytes);
+  }
+  return Status::ok();
+}
+
+namespace {
+
+// After the last byte the console stays open until the guest has answered
+// (output came back) and gone quiet for kSerialQuietMs, at most
+// kSerialLingerMs. QEMU looks for a new client on the console's pty about
+// once a second and reads nothing before: closing at once would leave the
+// bytes in the pty until the next client opens the console. Output reaching
+// us means QEMU is reading.
+constexpr int kSerialQuietMs = 300;
+constexpr int kSerialLingerMs = 3000;
+
+Status run_serial_text(const InjectOptions& o) {
+  std::string bytes;
+  if (Status st = serial_bytes(o, &bytes); !st) return st;
+  install_interrupt_handlers();
+  silence_libvirt_errors();
+  if (Status st = enable_libvirt_events(); !st) return st;
+  Connection conn;
+  if (Status st = conn.open(o.uri); !st) return st;
+  Domain dom;
+  if (Status st = conn.lookup(o.domain, &dom); !st) return st;
+  ConsoleStream console;
+  if (Status st = console.open(dom, o.force ? ConsoleStream::Takeover::kForce : ConsoleStream::Takeover::kRefuse); !st)
+    return st;
+  if (Status st = console.write(bytes); !st) return st;
+  spdlog::debug("wrote {} bytes to {}", bytes.size(), console.label());
+  using Clock = std::chrono::steady_clock;
+  const auto end = Clock::now() + std::chrono::milliseconds(kSerialLingerMs);
+  std::optional<Clock::time_point> last_output;
+  std::string echo;
+  while (!interrupted()) {
+    auto now = Clock::now();
+    auto until = end;
+    if (last_output) until = std::min(end, *last_output + std::chrono::milliseconds(kSerialQuietMs));
+    if (now >= until) break;
+    pollfd p{console.wake_fd(), POLLIN, 0};
+    (void)::poll(&p, 1, static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count()) + 1);
+    console.drain_wake();
+    echo.clear();
+    if (Status st = console.take(&echo); !st) break;  // taken over or gone: the bytes were written already
+    if (!echo.empty()) last_output = Clock::now();
+  }
+  spdlog::debug("{}: {}", console.label(), last_output ? "the guest answered" : "no answer within the linger time");
+  console.close();
+  return interrupted() ? fail(kExitInterrupted, "") : Status::ok();
+}
+
+}  // namespace
+
 Status run_inject(const InjectOptions& o) {
   if (Status st = check_inject_options(o); !st) return st;
+  if (!o.serial_texts.empty()) return run_serial_text(o);
   std::optional<Layout> layout = parse_layout(o.keymap);
   std::vector<InputAction> actions;
   if (Status st = resolve_actions(o, &actions); !st) return st;

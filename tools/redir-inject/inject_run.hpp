@@ -25,7 +25,14 @@ struct InjectOptions {
   bool no_timing = false;
   double key_interval_ms = -1;  // by path when < 0
   std::vector<std::pair<ActionFlag, std::string>> actions;
+  // --serial-text: bytes for the serial console (escapes as --type), in
+  // order; --force takes the console from another client.
+  std::vector<std::string> serial_texts;
+  bool force = false;
 };
+
+// The --serial-text flags unescaped and joined; a bad escape is a usage error.
+Status serial_bytes(const InjectOptions& o, std::string* out);
 
 // Turns the flags and scripts into actions; a bad one is a usage error
 // (kExitUsage) naming the flag, before any input is sent.

@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   Tool tool("redir-inject",
             "Deliver keyboard and pointer input to a VM's virtual devices (through its VNC server, and keys through\n"
             "its virtio keyboard when it has one): typed text, key combinations, pointer moves and clicks, scripts,\n"
-            "or the input channels of a vredir stream (stdin by default).\n"
+            "or the input channels of a vredir stream (stdin by default); or text to its serial console.\n"
             "Events arrive in order and are never dropped.");
   CLI::App& app = tool.app();
   InjectOptions o;
@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
   auto* o_script = app.add_option("--script", scripts, "Run the actions of a script file (see redir-inject(1))");
   for (CLI::Option* o : {o_type, o_move, o_click, o_scroll, o_script}) o->type_size(1)->allow_extra_args(false);
   o_key->type_size(1)->expected(1, 64)->allow_extra_args(true);
+  auto* o_serial = app.add_option("--serial-text", o.serial_texts,
+                                  "Write TEXT to the VM's serial console (escapes as --type; repeatable)");
+  o_serial->type_size(1)->allow_extra_args(false);
+  app.add_flag("--force", o.force, "--serial-text: take the console over from another client (virsh console...)");
   app.add_option("-i,--input", o.input, "Read a vredir stream from FILE ('-' stdin; the default without action flags)");
   app.add_option("--keyboard", o.keyboard,
                  "Key path: auto (default: virtio when the VM has one, else vnc), virtio (the VM's virtio keyboard "
@@ -42,7 +46,6 @@ int main(int argc, char** argv) {
                  "none through a virtio keyboard, paced by the guest's buffers)")
       ->check(CLI::Range(0.1, 1000.0));
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
-  if (Status st = check_inject_options(o); !st) return tool.usage_error(st.message());
 
   // The action flags in command-line order; inject_run resolves them.
   const std::map<const CLI::Option*, ActionFlag> flags = {{o_type, ActionFlag::kType},     {o_key, ActionFlag::kKey},
@@ -54,6 +57,7 @@ int main(int argc, char** argv) {
     size_t i = used[opt]++;
     if (f != flags.end() && i < opt->results().size()) o.actions.emplace_back(f->second, opt->results()[i]);
   }
+  if (Status st = check_inject_options(o); !st) return tool.usage_error(st.message());
   Status st = run_inject(o);
   if (st.is_reader_gone()) return kExitOk;
   return tool.finish(st);
