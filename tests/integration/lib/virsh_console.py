@@ -14,6 +14,7 @@ import pty
 import re
 import select
 import sys
+import termios
 import time
 
 URI = os.environ.get("LIBVIRT_DEFAULT_URI", "qemu:///system")
@@ -25,8 +26,17 @@ class Console:
         if self.pid == 0:
             os.execvp("virsh", ["virsh", "-c", URI, "console", domain])  # not -q: it hides the banner
         self.buf = b""
-        if not self.wait(rb"Escape character is", 15):
+        if not self.wait(rb"Escape character is[^\n]*\n", 15):
             raise SystemExit("virsh console did not start: %r" % self.buf[-300:])
+        # virsh prints its banner before it puts the terminal in raw mode, and
+        # that switch flushes pending input: a line written in between is
+        # lost. The master shares the terminal's settings, so wait for ECHO
+        # to go off before writing anything.
+        end = time.monotonic() + 10
+        while termios.tcgetattr(self.fd)[3] & termios.ECHO:
+            if time.monotonic() > end:
+                raise SystemExit("virsh console never put its terminal in raw mode")
+            self.read(0.05)
         self.buf = b""
 
     def read(self, timeout):
