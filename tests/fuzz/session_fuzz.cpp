@@ -76,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.stall_timeout = std::chrono::seconds(2);
   cfg.capture_program = "true";
   cfg.inject_program = "true";
+  cfg.usb_program = "true";
   cfg.begin_login = [](const std::string&) { return mux::LoginVerdict{0, 0, 1}; };
   std::thread session([&] {
     (void)mux::run_server_session(server, cfg);

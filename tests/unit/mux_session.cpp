@@ -338,6 +338,38 @@ TEST_CASE("a view-only account cannot boot a VM that is off", "[mux_session]") {
   CHECK_THAT(r.end.message, Catch::Contains("needs input rights"));
 }
 
+TEST_CASE("USB redirection needs an allow-list, input rights, a USB controller and its own ids", "[mux_session]") {
+  UsersFile users = make_users();
+  UserAccount u{"ursula", "", {"te*"}, false, ""};
+  u.usb_allow = "1209:0001";
+  REQUIRE(hash_password("pu", &u.hash, ScryptParams{10, 8, 1}));
+  users.put(u);
+  struct Case {
+    const char *user, *password;
+    uint16_t id;
+    const char *code, *says;
+  };
+  for (const Case& k : {Case{"alice", "pa", mux::kUsbChannelBase, "4", "may not redirect USB devices"},
+                        Case{"vic", "pv", mux::kUsbChannelBase, "4", "view-only: no USB"},
+                        // test:///default's domain has no USB controller
+                        Case{"ursula", "pu", mux::kUsbChannelBase, "3", "has no USB controller"},
+                        Case{"ursula", "pu", 1, "7", "a USB channel needs a free id"}}) {
+    INFO(k.user << " on channel " << k.id);
+    TestClient c;
+    c.capture_program = "true";
+    c.start(users);
+    c.send("auth", {{"user", k.user}, {"password", k.password}});
+    c.send("select", {{"vm", "test"}, {"streams", "1"}});
+    c.writer().declare(k.id, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}});
+    c.writer().frame(k.id, FrameType::kData, "usbredir bytes");
+    Reply r = c.read_all();
+    REQUIRE(find(r, "selected"));
+    REQUIRE(find(r, "failed"));
+    CHECK(find(r, "failed")->args.at("code") == k.code);
+    CHECK_THAT(r.end.message, Catch::Contains(k.says));
+  }
+}
+
 TEST_CASE("before login only login frames are parsed", "[mux_session]") {
   UsersFile users = make_users();
   SECTION("a GDI frame") {

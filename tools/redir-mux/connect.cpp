@@ -22,6 +22,7 @@
 #include "wire/stream_writer.hpp"
 #include "subcommands.hpp"
 #include "net/tls_transport.hpp"
+#include "usb_client.hpp"
 
 using namespace vredir;
 using namespace vredir::stream;
@@ -33,7 +34,7 @@ namespace {
 
 struct ConnectOptions {
   std::string url, user, password_file, ca, fingerprint, known_hosts, vm, control, record, source, cert, key;
-  std::vector<std::string> command;
+  std::vector<std::string> command, usb;
   bool list = false, json = false, insecure = false;
   double timeout_s = 30;
 };
@@ -85,6 +86,7 @@ class Client {
   End end_;
   int failed_code_ = 0;
   std::string failed_message_;
+  mux::UsbShares usb_;
 };
 
 Status Client::open() {
@@ -236,15 +238,17 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
       deadline_after_disconnect = Clock::now() + std::chrono::seconds(5);
     if (Clock::now() > deadline_after_disconnect) break;
     if (!out_open) outq.clear();
-    pollfd fds[3];
-    int n = 0;
+    std::vector<pollfd> fds;
     short tev = static_cast<short>((outq.size() < mux::kMaxClientQueue ? POLLIN : 0) |
                                    ((!upq_.empty() || t_.wants_write()) ? POLLOUT : 0));
-    fds[n++] = {t_.fd(), tev, 0};
+    fds.push_back({t_.fd(), tev, 0});
     int oi = -1, ii = -1;
-    if (out_open && !outq.empty()) oi = n, fds[n++] = {out_fd, POLLOUT, 0};
-    if (in_open && !disconnecting && upq_.size() < mux::kMaxClientQueue) ii = n, fds[n++] = {in_fd, POLLIN, 0};
-    if (::poll(fds, static_cast<nfds_t>(n), t_.pending() ? 0 : 200) < 0 && errno != EINTR) break;
+    if (out_open && !outq.empty()) oi = static_cast<int>(fds.size()), fds.push_back({out_fd, POLLOUT, 0});
+    if (in_open && !disconnecting && upq_.size() < mux::kMaxClientQueue)
+      ii = static_cast<int>(fds.size()), fds.push_back({in_fd, POLLIN, 0});
+    const bool usb_room = !disconnecting && upq_.size() < mux::kMaxClientQueue;
+    usb_.poll_fds(usb_room, &fds);
+    if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), t_.pending() ? 0 : 200) < 0 && errno != EINTR) break;
     // Server -> output.
     for (int i = 0; i < 16 && outq.size() < mux::kMaxClientQueue; ++i) {
       size_t got = 0;
@@ -263,6 +267,7 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
       FrameReader::Result r;
       while ((r = down_.next(&f, &err)) == FrameReader::Result::kFrame) {
         auto type = static_cast<FrameType>(f.header.type);
+        usb_.from_server(f);
         if (f.header.channel == 0 && type == FrameType::kEnd) {
           ended_ = true;
           (void)decode_end(f.payload, &end_, &err);
@@ -319,11 +324,11 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
           }
           if (ev.type() == FrameType::kDeclare) {
             const Declare& d = std::get<Declare>(ev.payload);
-            if (d.id >= mux::kSessionChannel) continue;  // ids the session reserves
+            if (d.id >= mux::kUsbChannelBase) continue;  // ids the session reserves
             (void)up_.declare_raw(d);
             continue;
           }
-          if (f.header.channel >= mux::kSessionChannel) continue;
+          if (f.header.channel >= mux::kUsbChannelBase) continue;
           (void)up_.frame(f.header.channel, ev.type(), payload, f.header.flags);
         }
         if (dr == StreamDecoder::Result::kError) {
@@ -336,6 +341,14 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
         if (in_any) disconnect(EndReason::kNormal);
       }
     }
+    if (!usb_.empty()) {
+      Status usb_failed;
+      usb_.pump(usb_room, &up_, &usb_failed);
+      if (!usb_failed && result) {
+        result = usb_failed;
+        disconnect(EndReason::kError);
+      }
+    }
     if (!upq_.empty()) {
       size_t w = 0;
       Transport::Io io = t_.write_some(reinterpret_cast<const uint8_t*>(upq_.data()), upq_.size(), &w);
@@ -346,6 +359,7 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
       }
     }
   }
+  usb_.stop();
   // Hand over what is left for the output, then let COMMAND finish.
   ::fcntl(out_fd, F_SETFL, out_flags);
   if (out_open && !outq.empty()) (void)write_all(out_fd, outq, "output");
@@ -438,6 +452,7 @@ Status Client::run() {
     return Status::ok();
   }
   spdlog::debug("{}: streaming (input {})", o_.vm, c.args["input"] == "1" ? "on" : "off (view-only)");
+  if (Status st = usb_.start(o_.usb, &up_); !st) return st;
   int out_fd = 1, in_fd = 0;
   pid_t child = -1;
   if (!o_.command.empty())
@@ -451,6 +466,10 @@ Status connect(const ConnectOptions& o) {
   if (!o.control.empty() && o.vm.empty()) return fail(kExitUsage, "--control needs --vm NAME");
   if (!o.control.empty() && !o.command.empty()) return fail(kExitUsage, "--control and a COMMAND cannot be combined");
   if (!o.command.empty() && o.vm.empty()) return fail(kExitUsage, "a COMMAND needs --vm NAME");
+  if (!o.usb.empty() && (o.vm.empty() || !o.control.empty()))
+    return fail(kExitUsage, "--usb needs --vm NAME (and no --control)");
+  if (o.usb.size() > mux::kMaxUsbChannels)
+    return fail(kExitUsage, "at most " + std::to_string(mux::kMaxUsbChannels) + " --usb devices per session");
   if (!o.control.empty()) {
     std::string verb = o.control.substr(0, o.control.find('='));
     if (!mux::is_control_command(verb))
@@ -491,6 +510,10 @@ Runner add_connect(CLI::App& app) {
                   "With --vm: send one command and exit: resolution=WxH, shutdown, reboot, reset, logoff, disconnect");
   sub->add_option("--timeout", o->timeout_s, "Seconds for connecting and logging in (default 30)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--usb", o->usb,
+                  "With --vm: redirect this USB device into the VM (repeatable): VID:PID or BUS-ADDR (a local "
+                  "device), unix:PATH or tcp:HOST:PORT (a usbredir endpoint); the account needs a usb= allow-list")
+      ->allow_extra_args(false);
   sub->add_flag("--insecure", o->insecure, "Allow a plain tcp:// connection to a non-loopback address");
   sub->add_option("--record", o->record, "Record both directions of the session into FILE (password left out)");
   sub->add_option("--source", o->source, "Connect from this local address (tcp:// and tls://)");
