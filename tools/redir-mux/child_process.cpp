@@ -57,6 +57,23 @@ Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c) {
   return Status::ok();
 }
 
+void feed_child(Child* c, std::string* q, bool close_when_empty) {
+  while (c->in >= 0 && !q->empty()) {
+    ssize_t n = ::write(c->in, q->data(), q->size());
+    if (n > 0) q->erase(0, static_cast<size_t>(n));
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    else {
+      ::close(c->in);
+      c->in = -1;
+      q->clear();
+    }
+  }
+  if (c->in >= 0 && close_when_empty && q->empty()) {
+    ::close(c->in);
+    c->in = -1;
+  }
+}
+
 void stop_children(std::vector<Child*> children, std::chrono::steady_clock::time_point deadline) {
   for (Child* c : children) {
     if (c->in >= 0) ::close(c->in);

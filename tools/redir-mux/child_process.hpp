@@ -25,6 +25,10 @@ std::string program_path(const std::string& name);
 // Both pipe ends on our side are non-blocking and close-on-exec; without
 // with_stdin the child's stdin is /dev/null.
 Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c);
+// Writes what c's stdin takes now from the front of *q. A stdin that is gone
+// is closed and *q dropped; with close_when_empty it is also closed once *q
+// is empty (the stream for it has ended).
+void feed_child(Child* c, std::string* q, bool close_when_empty = false);
 // SIGTERM, then SIGKILL once the deadline passes; always reaped.
 void stop_children(std::vector<Child*> children, std::chrono::steady_clock::time_point deadline);
 

@@ -180,6 +180,13 @@ class Session {
   Connection conn_;
   Domain dom_;
   bool streams_ = true;
+  bool console_ = false;     // select {console=1}: the serial console too
+  uint16_t console_in_ = 0;  // the client's console input channel (0: none)
+  std::string capq_;         // the console input stream for the capture's stdin
+  StreamWriter cap_w_{[this](std::string_view b) {
+    capq_.append(b);
+    return Status::ok();
+  }};
   bool input_ = false;
   Child capture_, inject_;
   FrameReader capture_frames_, inject_frames_;
@@ -335,6 +342,7 @@ Status Session::do_select(const Params& args) {
   auto it = args.find("vm");
   std::string vm = it == args.end() ? "" : it->second;
   streams_ = !(args.count("streams") && args.at("streams") == "0");
+  console_ = streams_ && args.count("console") && args.at("console") == "1";
   if (Status st = conn_.open(cfg_.uri); !st) return finish(EndReason::kError, st.message(), st.code()), Status::ok();
   // One resolution path for the list and the selection: the ACL is checked on
   // the name the reference resolved to, whether it was a name, an id or a UUID.
@@ -369,6 +377,18 @@ Status Session::do_select(const Params& args) {
                streams_ ? "" : " (control only)");
   audit("select", dom_.name(), "ok");
   input_ = streams_ && !account_->view_only;
+  if (console_) {
+    std::string xml;
+    DomainDevices devices;
+    bool pty = false;
+    if (dom_.xml(&xml) && parse_domain_devices(xml, &devices))
+      for (const SerialConsole& c : devices.serials) pty = pty || c.type == "pty";
+    if (!pty) {
+      audit("select", dom_.name(), "failed");
+      finish(EndReason::kError, "VM '" + dom_.name() + "' has no serial console (a <serial type='pty'/>)", kExitNotFound);
+      return Status::ok();
+    }
+  }
   phase_ = Phase::kStreaming;
   (void)control("selected", {{"vm", dom_.name()}, {"input", input_ ? "1" : "0"}});
   if (streams_) return start_streams();
@@ -384,7 +404,16 @@ Status Session::start_streams() {
   std::vector<std::string> args{cfg_.capture_program, "-q", "-c", uri, dom_.name()};
   if (cfg_.compress > 0)
     args.insert(args.end(), {"--encoding", "zlib", "--compress", std::to_string(cfg_.compress)});
-  if (Status st = spawn(args, false, &capture_); !st) return st;
+  // The console: its output is the capture's serial channel; its input (not
+  // for view-only accounts) a stream on the capture's stdin.
+  const bool console_input = console_ && input_;
+  if (console_) args.push_back("--serial");
+  if (console_input) args.insert(args.end(), {"--serial-input", "-"});
+  if (Status st = spawn(args, console_input, &capture_); !st) return st;
+  if (console_input) {
+    (void)cap_w_.begin("redir-mux serve", {{"user", user_}});
+    (void)cap_w_.declare(1, ChannelKind::kBytes, "serial", {{"purpose", "serial"}});
+  }
   if (cfg_.compress > 0) out_.set_compression(cfg_.compress);
   if (input_) {
     if (Status st = spawn({cfg_.inject_program, "-q", "-c", uri, dom_.name(), "--ack", "--no-timing"}, true, &inject_);
@@ -479,20 +508,7 @@ void Session::pump_usb(uint16_t id, UsbPort& port) {
       close_usb_down(id, port);
     }
   }
-  while (port.child.in >= 0 && !port.inq.empty()) {
-    ssize_t n = ::write(port.child.in, port.inq.data(), port.inq.size());
-    if (n > 0) port.inq.erase(0, static_cast<size_t>(n));
-    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    else {
-      ::close(port.child.in);
-      port.child.in = -1;
-      port.inq.clear();
-    }
-  }
-  if (port.child.in >= 0 && port.input_ended && port.inq.empty()) {
-    ::close(port.child.in);
-    port.child.in = -1;
-  }
+  feed_child(&port.child, &port.inq, port.input_ended);
 }
 
 Status Session::do_command(const Control& c) {
@@ -560,6 +576,11 @@ Status Session::on_upstream(const Event& ev) {
       if (phase_ == Phase::kStreaming && streams_ && d.kind == static_cast<uint8_t>(ChannelKind::kBytes) &&
           d.params.count("purpose") && d.params.at("purpose") == "usbredir")
         return open_usb(d);
+      if (console_ && input_ && d.kind == static_cast<uint8_t>(ChannelKind::kBytes) && d.id == kConsoleChannel &&
+          d.params.count("purpose") && d.params.at("purpose") == "serial") {
+        console_in_ = d.id;
+        return Status::ok();
+      }
       if (ev.channel && ev.channel->is_input() && input_ && d.id != kSessionChannel && d.id < kUsbChannelBase) {
         input_channels_[d.id] = d.kind;
         return inject_w_.declare_raw(d);
@@ -577,6 +598,9 @@ Status Session::on_upstream(const Event& ev) {
       }
       return Status::ok();
     default:
+      if (console_in_ && f.header.channel == console_in_ && ev.type() == FrameType::kData)
+        return cap_w_.frame(1, FrameType::kData,
+                            std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
       if (auto it = usb_.find(f.header.channel); it != usb_.end()) {
         if (ev.type() != FrameType::kData || it->second->input_ended) return Status::ok();
         return it->second->w.frame(1, FrameType::kData,
@@ -654,16 +678,7 @@ void Session::pump_inject() {
       }
     }
   }
-  while (inject_.in >= 0 && !injq_.empty()) {
-    ssize_t n = ::write(inject_.in, injq_.data(), injq_.size());
-    if (n > 0) injq_.erase(0, static_cast<size_t>(n));
-    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    else {
-      ::close(inject_.in);
-      inject_.in = -1;
-      injq_.clear();
-    }
-  }
+  feed_child(&inject_, &injq_);
 }
 
 void Session::check_domain() {
@@ -701,11 +716,11 @@ Status Session::run() {
       client_open = reads;
       break;
     }
-    pollfd fds[4 + 2 * kMaxUsbChannels];
+    pollfd fds[5 + 2 * kMaxUsbChannels];
     int n = 0;
     // While the client's backlog is full, what it sends waits: nothing it
     // asks for may queue replies it does not read.
-    bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue;
+    bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue && capq_.size() < kMaxUsbQueue;
     for (const auto& [id, port] : usb_) up_room = up_room && port->inq.size() < kMaxUsbQueue;
     short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_.wants_write()) ? POLLOUT : 0));
     fds[n++] = {t_.fd(), tev, 0};
@@ -713,6 +728,7 @@ Status Session::run() {
     if (capture_.out >= 0 && outq_.size() < kMaxClientQueue) cap_i = n, fds[n++] = {capture_.out, POLLIN, 0};
     if (inject_.out >= 0) inj_out_i = n, fds[n++] = {inject_.out, POLLIN, 0};
     if (inject_.in >= 0 && !injq_.empty()) inj_in_i = n, fds[n++] = {inject_.in, POLLOUT, 0};
+    if (capture_.in >= 0 && !capq_.empty()) fds[n++] = {capture_.in, POLLOUT, 0};
     for (const auto& [id, port] : usb_) {
       if (port->child.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {port->child.out, POLLIN, 0};
       if (port->child.in >= 0 && !port->inq.empty()) fds[n++] = {port->child.in, POLLOUT, 0};
@@ -756,6 +772,7 @@ Status Session::run() {
       pump_inject();
     for (auto& [id, port] : usb_)
       if (phase_ != Phase::kEnding) pump_usb(id, *port);
+    feed_child(&capture_, &capq_);
     if (shutdown_requested_ || capture_gone_ != Clock::time_point{}) check_domain();
     (void)out_.flush();  // the pending DEFLATE piece, when compressing
     if (client_open && !flush(false, Clock::now())) {

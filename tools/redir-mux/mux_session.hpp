@@ -21,6 +21,10 @@
 //           for it with that list, and sends the port's side back on the same
 //           id. A refused device ends the session (denied); a VM without a
 //           USB controller is failed {code 3}. Closing the channel unplugs it.
+//   client: select {..., console=1} adds the VM's serial console (a pty
+//           <serial>; else failed {code 3}): its output on the capture's
+//           serial channel; its input from the client's bytes channel
+//           kConsoleChannel (purpose serial), ignored for view-only accounts.
 //   client: resolution {size=WxH} | shutdown | reboot | reset | logoff | disconnect
 //   server: result {command, status=ok|failed, code, message}
 //   either: END; the server's END carries the reason (the VM shut down, the
@@ -68,6 +72,10 @@ inline constexpr uint32_t kMaxUpstreamPayload = 2u << 20;
 inline constexpr uint16_t kUsbChannelBase = 0xffe0;
 inline constexpr uint16_t kMaxUsbChannels = 4;
 inline constexpr size_t kMaxUsbQueue = 1u << 20;
+// connect --console: the client's keystrokes for the VM's serial console (a
+// bytes channel, purpose serial); the console's output is the capture's
+// serial channel. At most kMaxUsbQueue bytes wait for the console.
+inline constexpr uint16_t kConsoleChannel = 0xffe8;
 
 // One VM as the list shows it.
 struct VmEntry {

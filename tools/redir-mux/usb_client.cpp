@@ -99,20 +99,7 @@ void UsbShares::pump(bool up_room, StreamWriter* up, Status* failed) {
         break;
       }
     }
-    while (s.child.in >= 0 && !s.inq.empty()) {
-      ssize_t n = ::write(s.child.in, s.inq.data(), s.inq.size());
-      if (n > 0) s.inq.erase(0, static_cast<size_t>(n));
-      else if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-      else {
-        ::close(s.child.in);
-        s.child.in = -1;
-        s.inq.clear();
-      }
-    }
-    if (s.child.in >= 0 && s.input_ended && s.inq.empty()) {
-      ::close(s.child.in);
-      s.child.in = -1;
-    }
+    feed_child(&s.child, &s.inq, s.input_ended);
   }
 }
 
