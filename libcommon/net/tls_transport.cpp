@@ -38,6 +38,14 @@ std::string ssl_errors() {
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+// Frames are small and often answer one another (USB transfers, key events):
+// Nagle's wait for an acknowledgement would add a delayed-ACK round to each.
+// Harmless on a Unix socket, where the call fails.
+void set_no_delay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
 int ms_until(Transport::Clock::time_point deadline) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Transport::Clock::now()).count();
   return ms < 0 ? 0 : static_cast<int>(std::min<long long>(ms, 1000000));
@@ -253,8 +261,7 @@ Status connect_endpoint(const Endpoint& ep, double timeout_s, int* fd, const std
   if (s < 0)
     return fail(err == "timed out" ? kExitTimeout : kExitPeerLost,
                 "cannot connect to " + ep.to_string() + ": " + err);
-  int one = 1;
-  ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  set_no_delay(s);
   *fd = s;
   return Status::ok();
 }
@@ -359,6 +366,7 @@ Status Transport::handshake(Clock::time_point deadline, bool server) {
 }
 
 Status Transport::accept_tls(SSL_CTX* ctx, Clock::time_point deadline) {
+  set_no_delay(fd_);
   ssl_ = SSL_new(ctx);
   if (!ssl_ || SSL_set_fd(ssl_, fd_) != 1) return fail(kExitFailure, "TLS: " + ssl_errors());
   return handshake(deadline, true);

@@ -19,7 +19,7 @@
 #include <span>
 #include <string>
 
-#include "usb/usb_allow.hpp"
+#include "usbpolicy/usb_allow.hpp"
 #include "wire/status.hpp"
 
 namespace vredir {

@@ -67,13 +67,8 @@ median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]
 now_ns() { date +%s%N; }
 
 # ---- certificates (a throwaway CA), users -------------------------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=vredir-bench-ca \
-    -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
-    -keyout "$out/key.pem" -out "$out/req.pem" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$out/ext"
-openssl x509 -req -in "$out/req.pem" -CA "$out/ca.pem" -CAkey "$out/ca.key" -CAcreateserial -days 2 \
-    -extfile "$out/ext" -out "$out/cert.pem" 2>/dev/null || { echo "openssl could not make a certificate" >&2; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/../integration/lib/mux_server.sh"
+mux_make_cert vredir-bench-ca || { echo "openssl could not make a certificate" >&2; exit 1; }
 users=$out/users
 echo bench-pw >"$out/bench.pw"
 VREDIR_PASSWORD=bench-pw redir-mux users add bench --users "$users" --vms '*' || exit 1

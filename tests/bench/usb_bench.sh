@@ -4,10 +4,12 @@
 # to QEMU) both ways at once (the probe's `usbbulk`: a pattern written to
 # bulk OUT comes back uppercased on bulk IN and is checked byte by byte),
 #   - through vredir: usb-test-device <- redir-usb share unix: | redir-usb
-#     attach (the return path through a FIFO), and
+#     attach (the return path through a FIFO),
+#   - through a redir-mux session over TLS on loopback (connect --usb: share
+#     on the client, attach in the server's session), and
 #   - against the same device wired straight to QEMU's usb-redir chardev
 #     (a <redirdev> hot-plugged with virsh, its socket the device's).
-# Medians over RUNS runs; the ratio is vredir's throughput over the direct
+# Medians over RUNS runs; the ratios are vredir's throughput over the direct
 # one (goal >= 0.9).
 #
 #   bash tests/bench/usb_bench.sh        (BYTES=1048576 RUNS=5)
@@ -21,13 +23,16 @@ runs=${RUNS:-5}
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 source "$VREDIR_SOURCE_DIR/tests/integration/lib/usb_device.sh"
+source "$VREDIR_SOURCE_DIR/tests/integration/lib/mux_server.sh"
+need_tools redir-mux
 out=$(mktemp -d /tmp/vredir-usbbench.XXXXXX)
 virsh=(virsh -q -c qemu:///system)
 vg_ensure_libvirt
 vg_build
 name=vredir-test-usbbench-$$
 vg_define "$name"
-trap 'rc=$?; usb_stop_all; rm -rf "$out"; vg_cleanup $rc' EXIT
+serve_pid=
+trap 'rc=$?; [ -n "$serve_pid" ] && kill "$serve_pid"; usb_stop_all; rm -rf "$out"; vg_cleanup $rc' EXIT
 vg_start
 
 # runs_of LABEL: RUNS usbbulk transfers on the device the guest has now;
@@ -60,6 +65,24 @@ kill "$(cat "$out/v.dev.pid")"
 vg_wait_log --after "$mark" '^usb-gone [^ ]+ 1209:0001$' 30 >/dev/null || vg_fail "the device did not go"
 wait
 
+# ---- through a redir-mux session over TLS ------------------------------------------------
+mux_make_cert vredir-bench-ca || vg_fail "openssl could not make a certificate"
+echo bench-pw >"$out/bench.pw"
+VREDIR_PASSWORD=bench-pw redir-mux users add bench --users "$out/users" --vms "$name" --usb-allow 1209:0001 ||
+    vg_fail "users add failed"
+mux_start_serve "$out/serve.log" --users "$out/users" -c qemu:///system || vg_fail "serve did not start: $(cat "$out/serve.log")"
+usb_start_device m
+mark=$(vg_mark)
+redir-mux connect "$url" --ca "$out/ca.pem" --user bench --password-file "$out/bench.pw" --vm "$name" \
+    --usb "unix:$out/m.sock" </dev/null >/dev/null 2>"$out/connect.err" &
+client=$!
+wait_echo "$mark" mux
+mux_ms=$(runs_of "mux (TLS)" | median)
+mark=$(vg_mark)
+kill "$client"
+vg_wait_log --after "$mark" '^usb-gone [^ ]+ 1209:0001$' 30 >/dev/null || vg_fail "the device did not go after the client"
+wait "$client"
+
 # ---- straight to QEMU's usb-redir chardev ------------------------------------------------
 usb_start_device d
 mark=$(vg_mark)
@@ -69,8 +92,10 @@ wait_echo "$mark" direct
 direct_ms=$(runs_of direct | median)
 "${virsh[@]}" detach-device-alias "$name" "ua-bench-direct-$$" --live >/dev/null
 
-awk -v b="$bytes" -v v="$vredir_ms" -v d="$direct_ms" 'BEGIN {
+awk -v b="$bytes" -v v="$vredir_ms" -v m="$mux_ms" -v d="$direct_ms" 'BEGIN {
     printf "vredir (share | attach): %d bytes each way, median %.0f ms (%.2f MB/s each way)\n", b, v, b / v / 1000
+    printf "vredir (connect --usb over TLS): %d bytes each way, median %.0f ms (%.2f MB/s each way)\n", b, m, b / m / 1000
     printf "direct (usb-redir chardev): %d bytes each way, median %.0f ms (%.2f MB/s each way)\n", b, d, b / d / 1000
     printf "ratio vredir/direct throughput: %.2f (goal >= 0.9)\n", d / v
+    printf "ratio mux (TLS)/direct throughput: %.2f (goal >= 0.9)\n", d / m
 }'

@@ -44,6 +44,12 @@ SESSION_SEEDS = {
     "select-streams-input": b"\1" + control("select", {"vm": "test", "streams": "1"}) + declare(1, 4, "kbd")
     + key(1, 1, 30, True) + key(1, 2, 30, False) + end(),
     "after-login-unknown-kind": b"\1" + declare(3, 200, "thing") + frame(3, 0x90, b"xyz") + end(),
+    # connect --usb: a usbredir channel in the session's USB ids, its bytes, its close.
+    "usb-channel": b"\1" + control("select", {"vm": "test", "streams": "1"})
+    + declare(0xFFE0, 10, "usbredir", {"purpose": "usbredir"}) + frame(0xFFE0, 0x80, b"usbredir bytes")
+    + frame(0xFFE0, 0x03, b"") + end(),
+    "usb-channel-bad-id": b"\1" + control("select", {"vm": "test", "streams": "1"})
+    + declare(1, 10, "usbredir", {"purpose": "usbredir"}) + frame(1, 0x80, b"x") + end(),
 }
 
 QMP_SEEDS = {

@@ -30,7 +30,7 @@ namespace {
 const UsersFile& users() {
   static UsersFile f = [] {
     UsersFile u;
-    UserAccount a{"alice", "", {"te*"}, false, ""}, v{"vic", "", {"*"}, true, ""};
+    UserAccount a{"alice", "", {"te*"}, false, "", ""}, v{"vic", "", {"*"}, true, "", ""};
     (void)hash_password("pa", &a.hash, ScryptParams{10, 8, 1});
     (void)hash_password("pv", &v.hash, ScryptParams{10, 8, 1});
     u.put(a);
@@ -76,6 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.stall_timeout = std::chrono::seconds(2);
   cfg.capture_program = "true";
   cfg.inject_program = "true";
+  cfg.usb_program = "true";
   cfg.begin_login = [](const std::string&) { return mux::LoginVerdict{0, 0, 1}; };
   std::thread session([&] {
     (void)mux::run_server_session(server, cfg);

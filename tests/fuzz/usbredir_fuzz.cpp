@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "usb/usb_allow.hpp"
+#include "usbpolicy/usb_allow.hpp"
 #include "usb/usb_selector.hpp"
 #include "usb/usbredir_watch.hpp"
 

@@ -29,13 +29,8 @@ cleanup() {
 }
 
 # ---- a throwaway CA and a server certificate for 127.0.0.1 ------------------
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=vredir-test-ca \
-    -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
-    -keyout "$out/key.pem" -out "$out/req.pem" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$out/ext"
-openssl x509 -req -in "$out/req.pem" -CA "$out/ca.pem" -CAkey "$out/ca.key" -CAcreateserial -days 2 \
-    -extfile "$out/ext" -out "$out/cert.pem" 2>/dev/null || vg_fail "openssl could not make a certificate"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/mux_server.sh"
+mux_make_cert vredir-test-ca || vg_fail "openssl could not make a certificate"
 
 vg_ensure_libvirt
 vg_build
@@ -71,13 +66,9 @@ check "serve refuses plain tcp:// on a non-loopback address (exit 2)" [ $? = 2 ]
 # ---- the server --------------------------------------------------------------
 ban_time=6
 mkdir "$out/rec"
-redir-mux serve --record "$out/rec" --listen tls://127.0.0.1:0 --cert "$out/cert.pem" --key "$out/key.pem" --users "$users" \
-    -c qemu:///system --auth-timeout 2 --ban-time $ban_time --stall-timeout 12 2>"$out/serve.log" &
-serve_pid=$!
-for _ in $(seq 1 100); do grep -q 'listening on' "$out/serve.log" && break; sleep 0.1; done
-port=$(sed -n 's|.*listening on tls://127.0.0.1:\([0-9]*\).*|\1|p' "$out/serve.log")
-[ -n "$port" ] || vg_fail "serve did not start: $(cat "$out/serve.log")"
-url=tls://127.0.0.1:$port
+mux_start_serve "$out/serve.log" --record "$out/rec" --users "$users" \
+    -c qemu:///system --auth-timeout 2 --ban-time $ban_time --stall-timeout 12 ||
+    vg_fail "serve did not start: $(cat "$out/serve.log")"
 mux() { redir-mux connect "$url" --ca "$out/ca.pem" "$@"; }
 
 # ---- server identity ---------------------------------------------------------

@@ -28,13 +28,8 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- certificates: a CA and the server's; two self-signed client certificates
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=vredir-test-ca \
-    -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
-    -keyout "$out/key.pem" -out "$out/req.pem" 2>/dev/null
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$out/ext"
-openssl x509 -req -in "$out/req.pem" -CA "$out/ca.pem" -CAkey "$out/ca.key" -CAcreateserial -days 2 \
-    -extfile "$out/ext" -out "$out/cert.pem" 2>/dev/null || { not_ok "openssl could not make a certificate"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/mux_server.sh"
+mux_make_cert vredir-test-ca || { not_ok "openssl could not make a certificate"; exit 1; }
 for c in carl stranger; do
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=$c" \
         -keyout "$out/$c.key" -out "$out/$c.pem" 2>/dev/null

@@ -12,6 +12,10 @@
 #   - a --serial-text while a capture holds the console: exit 1, one line;
 #     with --force it takes the console over, and the capture goes on with
 #     its serial channel closed
+#   - redir-mux connect --console over TLS: what is typed runs in the guest's
+#     shell and its output comes back on standard output; Ctrl-] leaves with
+#     exit 0; a view-only account sees the console but its keys never reach
+#     the shell
 #
 # Run by ctest, or by hand: bash tests/integration/serial.sh
 set -u
@@ -23,6 +27,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 source "$here/lib/tap.sh"
+source "$here/lib/mux_server.sh"
 need_packages python3:python3 virsh:libvirt-clients
 
 lines() { wc -l <"$1" | tr -d ' '; }
@@ -184,5 +189,41 @@ fi
 redir-capture "$name" --until-serial '(' --timeout 3 2>"$out/badre.err"
 rc=$?
 check "a bad --until-serial expression is exit 2 (rc $rc)" test "$rc" = 2
+
+# ---- 6. redir-mux connect --console over TLS ----------------------------------------
+command -v openssl >/dev/null || vg_fail "openssl is missing (apt-get install -y openssl)"
+mux_make_cert || vg_fail "openssl could not make a certificate"
+users=$out/users
+echo co-pw >"$out/co.pw"
+echo cv-pw >"$out/cv.pw"
+VREDIR_PASSWORD=co-pw redir-mux users add co --users "$users" --vms "$name"
+VREDIR_PASSWORD=cv-pw redir-mux users add cv --users "$users" --vms "$name" --view-only
+mux_start_serve "$out/serve.log" --users "$users" -c qemu:///system || vg_fail "serve did not start: $(cat "$out/serve.log")"
+pids+=("$serve_pid")
+# Keys: a command line, time for its answer, then the escape character.
+{ sleep 4; printf 'echo CON-$((6*7))-OK\r'; sleep 4; printf '\035'; sleep 30; } |
+    timeout 90 redir-mux connect "$url" --ca "$out/ca.pem" --user co --password-file "$out/co.pw" --vm "$name" \
+        --console >"$out/con.out" 2>"$out/con.err"
+rc=$?
+check "connect --console leaves on Ctrl-] with exit 0 (rc $rc: $(head -c 300 "$out/con.err"))" test "$rc" = 0
+check "what was typed ran in the guest's shell (CON-42-OK on the client's standard output)" \
+    bash -c "tr -d '\r' <'$out/con.out' | grep -axq CON-42-OK"
+check "only console bytes on standard output (no stream frames)" bash -c "! grep -aq VRS '$out/con.out'"
+check "the shell's output is in the serial log too" log_has_line CON-42-OK
+{ sleep 4; printf 'echo VIEW-$((6*7))-OK\r'; sleep 4; printf '\035'; sleep 30; } |
+    timeout 90 redir-mux connect "$url" --ca "$out/ca.pem" --user cv --password-file "$out/cv.pw" --vm "$name" \
+        --console >"$out/conv.out" 2>"$out/conv.err"
+rc=$?
+check "a view-only --console leaves on Ctrl-] with exit 0 (rc $rc: $(head -c 300 "$out/conv.err"))" test "$rc" = 0
+check "it is told the console is read-only" grep -q 'read-only' "$out/conv.err"
+sleep 2
+if log_has_line VIEW-42-OK || grep -aq 'VIEW-42-OK' "$out/conv.out"; then
+    not_ok "a view-only account's keys reached the shell"
+else
+    ok "a view-only account's keys never reached the shell"
+fi
+redir-mux connect "$url" --ca "$out/ca.pem" --user co --password-file "$out/co.pw" --console </dev/null 2>"$out/conu.err"
+rc=$?
+check "--console without --vm is a usage error, exit 2 (rc $rc)" test "$rc" = 2
 
 tap_finish

@@ -129,9 +129,9 @@ class TestClient {
 
 UsersFile make_users() {
   UsersFile f;
-  UserAccount a{"alice", "", {"te*"}, false, ""}, b{"bob", "", {"other*"}, true, ""};
-  UserAccount d{"dora", "", {"db*"}, false, ""}, v{"vic", "", {"*"}, true, ""};
-  UserAccount c{"carl", "-", {"te*"}, false, std::string(64, 'c')};
+  UserAccount a{"alice", "", {"te*"}, false, "", ""}, b{"bob", "", {"other*"}, true, "", ""};
+  UserAccount d{"dora", "", {"db*"}, false, "", ""}, v{"vic", "", {"*"}, true, "", ""};
+  UserAccount c{"carl", "-", {"te*"}, false, std::string(64, 'c'), ""};
   REQUIRE(hash_password("pa", &a.hash, ScryptParams{10, 8, 1}));
   REQUIRE(hash_password("pb", &b.hash, ScryptParams{10, 8, 1}));
   REQUIRE(hash_password("pd", &d.hash, ScryptParams{10, 8, 1}));
@@ -338,6 +338,38 @@ TEST_CASE("a view-only account cannot boot a VM that is off", "[mux_session]") {
   CHECK_THAT(r.end.message, Catch::Contains("needs input rights"));
 }
 
+TEST_CASE("USB redirection needs an allow-list, input rights, a USB controller and its own ids", "[mux_session]") {
+  UsersFile users = make_users();
+  UserAccount u{"ursula", "", {"te*"}, false, "", ""};
+  u.usb_allow = "1209:0001";
+  REQUIRE(hash_password("pu", &u.hash, ScryptParams{10, 8, 1}));
+  users.put(u);
+  struct Case {
+    const char *user, *password;
+    uint16_t id;
+    const char *code, *says;
+  };
+  for (const Case& k : {Case{"alice", "pa", mux::kUsbChannelBase, "4", "may not redirect USB devices"},
+                        Case{"vic", "pv", mux::kUsbChannelBase, "4", "view-only: no USB"},
+                        // test:///default's domain has no USB controller
+                        Case{"ursula", "pu", mux::kUsbChannelBase, "3", "has no USB controller"},
+                        Case{"ursula", "pu", 1, "7", "a USB channel needs a free id"}}) {
+    INFO(k.user << " on channel " << k.id);
+    TestClient c;
+    c.capture_program = "true";
+    c.start(users);
+    c.send("auth", {{"user", k.user}, {"password", k.password}});
+    c.send("select", {{"vm", "test"}, {"streams", "1"}});
+    c.writer().declare(k.id, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}});
+    c.writer().frame(k.id, FrameType::kData, "usbredir bytes");
+    Reply r = c.read_all();
+    REQUIRE(find(r, "selected"));
+    REQUIRE(find(r, "failed"));
+    CHECK(find(r, "failed")->args.at("code") == k.code);
+    CHECK_THAT(r.end.message, Catch::Contains(k.says));
+  }
+}
+
 TEST_CASE("before login only login frames are parsed", "[mux_session]") {
   UsersFile users = make_users();
   SECTION("a GDI frame") {
@@ -471,5 +503,5 @@ TEST_CASE("a client that stops reading a VM's display is dropped, its memory bou
   CHECK(c.status.code() == kExitTimeout);
   CHECK(c.status.message().find("stopped reading") != std::string::npos);
   CHECK(Clock::now() - t0 < std::chrono::seconds(15));
-  std::system(("rm -rf " + std::string(dir)).c_str());
+  CHECK(std::system(("rm -rf " + std::string(dir)).c_str()) == 0);
 }

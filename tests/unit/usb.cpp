@@ -4,7 +4,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "usb/usb_allow.hpp"
+#include "usbpolicy/usb_allow.hpp"
 #include "usb/usb_devices.hpp"
 #include "usb/usb_selector.hpp"
 #include "usb/usbredir_watch.hpp"

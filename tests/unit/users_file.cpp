@@ -116,3 +116,21 @@ TEST_CASE("malformed lines are reported with their line number", "[users_file]")
   CHECK(f.parse("ann " + h + " vms=* cert=abc\n", "u").code() == kExitMalformed);
   CHECK(f.parse("ann " + h + " vms=* view-only view-only\n", "u").code() == kExitMalformed);
 }
+
+TEST_CASE("usb=: the account's USB allow-list", "[users_file]") {
+  UsersFile f;
+  std::string h;
+  REQUIRE(hash_password("x", &h, ScryptParams{10, 8, 1}));
+  REQUIRE(f.parse("ann " + h + " vms=* usb=046D:*,class:08\nbob " + h + " vms=*\n", "u"));
+  CHECK(f.find("ann")->usb_allow == "046d:*,class:08");  // canonical form
+  CHECK(f.find("bob")->usb_allow.empty());                // none by default
+  // It survives a save and load.
+  UsersFile g;
+  REQUIRE(g.parse(f.serialize(), "u"));
+  CHECK(g.find("ann")->usb_allow == "046d:*,class:08");
+  for (const char* bad : {"usb=", "usb=zz:1", "usb=class:1ff", "usb=1209:0001 usb=1209:0002"}) {
+    Status st = f.parse("ann " + h + " vms=* " + bad + "\n", "u");
+    CHECK(st.code() == kExitMalformed);
+    CHECK(st.message().rfind("u:1:", 0) == 0);
+  }
+}

@@ -8,10 +8,12 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "sys/cli.hpp"
@@ -22,6 +24,7 @@
 #include "wire/stream_writer.hpp"
 #include "subcommands.hpp"
 #include "net/tls_transport.hpp"
+#include "usb_client.hpp"
 
 using namespace vredir;
 using namespace vredir::stream;
@@ -33,8 +36,8 @@ namespace {
 
 struct ConnectOptions {
   std::string url, user, password_file, ca, fingerprint, known_hosts, vm, control, record, source, cert, key;
-  std::vector<std::string> command;
-  bool list = false, json = false, insecure = false;
+  std::vector<std::string> command, usb;
+  bool list = false, json = false, insecure = false, console = false;
   double timeout_s = 30;
 };
 
@@ -71,6 +74,7 @@ class Client {
   Status next_control(Control* c, Clock::time_point deadline);
   Status ended_status();
   Status stream(int out_fd, int in_fd, pid_t child);
+  Status console(bool input);
   Status spawn_command(int* out_fd, int* in_fd, pid_t* pid);
 
   const ConnectOptions& o_;
@@ -85,6 +89,7 @@ class Client {
   End end_;
   int failed_code_ = 0;
   std::string failed_message_;
+  mux::UsbShares usb_;
 };
 
 Status Client::open() {
@@ -236,15 +241,17 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
       deadline_after_disconnect = Clock::now() + std::chrono::seconds(5);
     if (Clock::now() > deadline_after_disconnect) break;
     if (!out_open) outq.clear();
-    pollfd fds[3];
-    int n = 0;
+    std::vector<pollfd> fds;
     short tev = static_cast<short>((outq.size() < mux::kMaxClientQueue ? POLLIN : 0) |
                                    ((!upq_.empty() || t_.wants_write()) ? POLLOUT : 0));
-    fds[n++] = {t_.fd(), tev, 0};
+    fds.push_back({t_.fd(), tev, 0});
     int oi = -1, ii = -1;
-    if (out_open && !outq.empty()) oi = n, fds[n++] = {out_fd, POLLOUT, 0};
-    if (in_open && !disconnecting && upq_.size() < mux::kMaxClientQueue) ii = n, fds[n++] = {in_fd, POLLIN, 0};
-    if (::poll(fds, static_cast<nfds_t>(n), t_.pending() ? 0 : 200) < 0 && errno != EINTR) break;
+    if (out_open && !outq.empty()) oi = static_cast<int>(fds.size()), fds.push_back({out_fd, POLLOUT, 0});
+    if (in_open && !disconnecting && upq_.size() < mux::kMaxClientQueue)
+      ii = static_cast<int>(fds.size()), fds.push_back({in_fd, POLLIN, 0});
+    const bool usb_room = !disconnecting && upq_.size() < mux::kMaxClientQueue;
+    usb_.poll_fds(usb_room, &fds);
+    if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), t_.pending() ? 0 : 200) < 0 && errno != EINTR) break;
     // Server -> output.
     for (int i = 0; i < 16 && outq.size() < mux::kMaxClientQueue; ++i) {
       size_t got = 0;
@@ -263,6 +270,7 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
       FrameReader::Result r;
       while ((r = down_.next(&f, &err)) == FrameReader::Result::kFrame) {
         auto type = static_cast<FrameType>(f.header.type);
+        usb_.from_server(f);
         if (f.header.channel == 0 && type == FrameType::kEnd) {
           ended_ = true;
           (void)decode_end(f.payload, &end_, &err);
@@ -319,11 +327,11 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
           }
           if (ev.type() == FrameType::kDeclare) {
             const Declare& d = std::get<Declare>(ev.payload);
-            if (d.id >= mux::kSessionChannel) continue;  // ids the session reserves
+            if (d.id >= mux::kUsbChannelBase) continue;  // ids the session reserves
             (void)up_.declare_raw(d);
             continue;
           }
-          if (f.header.channel >= mux::kSessionChannel) continue;
+          if (f.header.channel >= mux::kUsbChannelBase) continue;
           (void)up_.frame(f.header.channel, ev.type(), payload, f.header.flags);
         }
         if (dr == StreamDecoder::Result::kError) {
@@ -336,6 +344,14 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
         if (in_any) disconnect(EndReason::kNormal);
       }
     }
+    if (!usb_.empty()) {
+      Status usb_failed;
+      usb_.pump(usb_room, &up_, &usb_failed);
+      if (!usb_failed && result) {
+        result = usb_failed;
+        disconnect(EndReason::kError);
+      }
+    }
     if (!upq_.empty()) {
       size_t w = 0;
       Transport::Io io = t_.write_some(reinterpret_cast<const uint8_t*>(upq_.data()), upq_.size(), &w);
@@ -346,6 +362,7 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
       }
     }
   }
+  usb_.stop();
   // Hand over what is left for the output, then let COMMAND finish.
   ::fcntl(out_fd, F_SETFL, out_flags);
   if (out_open && !outq.empty()) (void)write_all(out_fd, outq, "output");
@@ -358,6 +375,156 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
   }
   if (!result) return result;
   if (ended_ && !disconnecting) return ended_status();
+  return Status::ok();
+}
+
+// Restores the terminal's settings when it goes out of scope.
+class RawTerminal {
+ public:
+  explicit RawTerminal(int fd) : fd_(fd) {
+    if (!::isatty(fd) || ::tcgetattr(fd, &old_) != 0) return;
+    termios raw = old_;
+    ::cfmakeraw(&raw);  // the guest's bytes as they are, keys as typed
+    active_ = ::tcsetattr(fd, TCSANOW, &raw) == 0;
+  }
+  ~RawTerminal() {
+    if (active_) ::tcsetattr(fd_, TCSANOW, &old_);
+  }
+
+ private:
+  int fd_;
+  termios old_{};
+  bool active_ = false;
+};
+
+// connect --console: the VM's serial console on this terminal (raw), like
+// `virsh console`, until Ctrl-] (0x1d), the end of standard input, or the
+// session's end. Only the console's bytes are written to standard output.
+Status Client::console(bool input) {
+  constexpr char kEscape = 0x1d;
+  if (input) (void)up_.declare(mux::kConsoleChannel, ChannelKind::kBytes, "console", {{"purpose", "serial"}});
+  else spdlog::warn("{}: the console is read-only (view-only account)", o_.vm);
+  if (::isatty(0)) spdlog::info("connected to the console of {} (escape character is ^])", o_.vm);
+  RawTerminal raw(0);
+  int in_flags = ::fcntl(0, F_GETFL);
+  ::fcntl(0, F_SETFL, in_flags | O_NONBLOCK);
+  std::set<uint16_t> serial_ids;
+  std::string outq = std::move(raw_);
+  raw_.clear();
+  FrameReader frames;
+  frames.feed(reinterpret_cast<const uint8_t*>(outq.data()), outq.size());
+  outq.clear();
+  bool in_open = true, leaving = false;
+  Status result;
+  uint8_t buf[65536];
+  auto leave = [&] {
+    if (leaving) return;
+    leaving = true;
+    (void)up_.end(EndReason::kNormal);
+  };
+  auto drain = [&] {
+    Frame f;
+    std::string err;
+    FrameReader::Result r;
+    while ((r = frames.next(&f, &err)) == FrameReader::Result::kFrame) {
+      auto type = static_cast<FrameType>(f.header.type);
+      if (f.header.channel == 0 && type == FrameType::kDeclare) {
+        Declare d;
+        if (decode_declare(f.payload, &d, &err) && d.kind == static_cast<uint8_t>(ChannelKind::kBytes) &&
+            d.params.count("purpose") && d.params.at("purpose") == "serial")
+          serial_ids.insert(d.id);
+      } else if (f.header.channel == 0 && type == FrameType::kEnd) {
+        ended_ = true;
+        (void)decode_end(f.payload, &end_, &err);
+      } else if (f.header.channel == mux::kSessionChannel && type == FrameType::kControl) {
+        Control c;
+        if (decode_control(f.payload, &c, &err) && c.verb == "failed") {
+          uint32_t code = 1;
+          param_u32(c.args, "code", &code);
+          failed_code_ = static_cast<int>(code);
+          failed_message_ = c.args.count("message") ? c.args.at("message") : "failed";
+        }
+      } else if (type == FrameType::kData && serial_ids.count(f.header.channel)) {
+        outq.append(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+      } else if (type == FrameType::kClose && serial_ids.count(f.header.channel)) {
+        spdlog::warn("{}: the console was taken over by another client", o_.vm);
+        serial_ids.erase(f.header.channel);
+      }
+    }
+    if (r == FrameReader::Result::kError) {
+      result = fail(kExitMalformed, "malformed stream from server: " + err);
+      ended_ = true;
+    }
+  };
+  drain();
+  auto deadline_after_leave = Clock::time_point::max();
+  while (!ended_) {
+    if (interrupted()) {
+      leave();
+      result = fail(kExitInterrupted, "interrupted");
+    }
+    if (leaving && deadline_after_leave == Clock::time_point::max())
+      deadline_after_leave = Clock::now() + std::chrono::seconds(5);
+    if (Clock::now() > deadline_after_leave) break;
+    std::vector<pollfd> fds;
+    fds.push_back({t_.fd(), static_cast<short>(POLLIN | ((!upq_.empty() || t_.wants_write()) ? POLLOUT : 0)), 0});
+    int ii = -1;
+    if (in_open && !leaving && upq_.size() < mux::kMaxClientQueue) ii = 1, fds.push_back({0, POLLIN, 0});
+    const bool usb_room = !leaving && upq_.size() < mux::kMaxClientQueue;
+    usb_.poll_fds(usb_room, &fds);
+    if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), t_.pending() ? 0 : 200) < 0 && errno != EINTR) break;
+    for (int i = 0; i < 16; ++i) {
+      size_t got = 0;
+      Transport::Io io = t_.read_some(buf, sizeof buf, &got);
+      if (io == Transport::Io::kWouldBlock) break;
+      if (io != Transport::Io::kOk) {
+        if (!ended_ && !leaving) result = fail(kExitPeerLost, "the server closed the connection without ending the session");
+        ended_ = true;
+        break;
+      }
+      down_tap_.feed(std::string_view(reinterpret_cast<const char*>(buf), got));
+      frames.feed(buf, got);
+      drain();
+    }
+    if (!outq.empty()) {
+      (void)write_all(1, outq, "output");
+      outq.clear();
+    }
+    if (ii >= 0 && (fds[ii].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t r = ::read(0, buf, sizeof buf);
+      if (r > 0) {
+        std::string_view typed(reinterpret_cast<const char*>(buf), static_cast<size_t>(r));
+        size_t esc = typed.find(kEscape);
+        std::string_view keep = typed.substr(0, esc);
+        if (input && !keep.empty()) (void)up_.frame(mux::kConsoleChannel, FrameType::kData, keep);
+        if (esc != std::string_view::npos) leave();
+      } else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+        in_open = false;
+        leave();
+      }
+    }
+    if (!usb_.empty()) {
+      Status usb_failed;
+      usb_.pump(usb_room, &up_, &usb_failed);
+      if (!usb_failed && result) {
+        result = usb_failed;
+        leave();
+      }
+    }
+    if (!upq_.empty() || t_.wants_write()) {
+      size_t w = 0;
+      Transport::Io io = t_.write_some(reinterpret_cast<const uint8_t*>(upq_.data()), upq_.size(), &w);
+      if (io == Transport::Io::kOk) upq_.erase(0, w);
+      else if (io != Transport::Io::kWouldBlock) {
+        if (!ended_ && !leaving) result = fail(kExitPeerLost, "connection to the server lost");
+        break;
+      }
+    }
+  }
+  usb_.stop();
+  ::fcntl(0, F_SETFL, in_flags);
+  if (!result) return result;
+  if (ended_ && !leaving) return ended_status();
   return Status::ok();
 }
 
@@ -404,7 +571,9 @@ Status Client::run() {
     return write_stdout(out);
   }
   bool control_only = !o_.control.empty();
-  if (Status st = send("select", {{"vm", o_.vm}, {"streams", control_only ? "0" : "1"}}); !st) return st;
+  Params select{{"vm", o_.vm}, {"streams", control_only ? "0" : "1"}};
+  if (o_.console) select["console"] = "1";
+  if (Status st = send("select", select); !st) return st;
   for (;;) {
     // Booting a VM can take a while: the deadline starts again at each step.
     if (Status st = next_control(&c, Clock::now() + std::chrono::seconds(120)); !st) return st;
@@ -438,6 +607,8 @@ Status Client::run() {
     return Status::ok();
   }
   spdlog::debug("{}: streaming (input {})", o_.vm, c.args["input"] == "1" ? "on" : "off (view-only)");
+  if (Status st = usb_.start(o_.usb, &up_); !st) return st;
+  if (o_.console) return console(c.args["input"] == "1");
   int out_fd = 1, in_fd = 0;
   pid_t child = -1;
   if (!o_.command.empty())
@@ -451,6 +622,12 @@ Status connect(const ConnectOptions& o) {
   if (!o.control.empty() && o.vm.empty()) return fail(kExitUsage, "--control needs --vm NAME");
   if (!o.control.empty() && !o.command.empty()) return fail(kExitUsage, "--control and a COMMAND cannot be combined");
   if (!o.command.empty() && o.vm.empty()) return fail(kExitUsage, "a COMMAND needs --vm NAME");
+  if (o.console && (o.vm.empty() || !o.control.empty() || !o.command.empty()))
+    return fail(kExitUsage, "--console needs --vm NAME (and neither --control nor a COMMAND)");
+  if (!o.usb.empty() && (o.vm.empty() || !o.control.empty()))
+    return fail(kExitUsage, "--usb needs --vm NAME (and no --control)");
+  if (o.usb.size() > mux::kMaxUsbChannels)
+    return fail(kExitUsage, "at most " + std::to_string(mux::kMaxUsbChannels) + " --usb devices per session");
   if (!o.control.empty()) {
     std::string verb = o.control.substr(0, o.control.find('='));
     if (!mux::is_control_command(verb))
@@ -491,6 +668,13 @@ Runner add_connect(CLI::App& app) {
                   "With --vm: send one command and exit: resolution=WxH, shutdown, reboot, reset, logoff, disconnect");
   sub->add_option("--timeout", o->timeout_s, "Seconds for connecting and logging in (default 30)")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--usb", o->usb,
+                  "With --vm: redirect this USB device into the VM (repeatable): VID:PID or BUS-ADDR (a local "
+                  "device), unix:PATH or tcp:HOST:PORT (a usbredir endpoint); the account needs a usb= allow-list")
+      ->allow_extra_args(false);
+  sub->add_flag("--console", o->console,
+                "With --vm: the VM's serial console on this terminal, like virsh console, until Ctrl-] (read-only "
+                "for view-only accounts)");
   sub->add_flag("--insecure", o->insecure, "Allow a plain tcp:// connection to a non-loopback address");
   sub->add_option("--record", o->record, "Record both directions of the session into FILE (password left out)");
   sub->add_option("--source", o->source, "Connect from this local address (tcp:// and tls://)");

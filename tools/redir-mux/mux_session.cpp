@@ -1,5 +1,7 @@
 #include "mux_session.hpp"
 
+#include "child_process.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -9,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <thread>
 
 #include "net/socket_progress.hpp"
@@ -99,84 +102,20 @@ void SessionTap::feed(std::string_view bytes) {
 
 namespace {
 
-// A tool run for the session: stdin/stdout pipes, in the session's process group.
-struct Child {
-  pid_t pid = -1;
-  int in = -1;   // its stdin (we write), -1 when not wanted
-  int out = -1;  // its stdout (we read)
+// One redirected USB device: `redir-usb attach` for the client's usbredir
+// channel. Its stdin gets a stream of that channel's bytes (channel 1); what
+// it sends back on channel 1 goes to the client on the client's id.
+struct UsbPort {
+  Child child;
+  std::string inq;  // stream bytes for its stdin, at most kMaxUsbQueue (+1 frame)
+  StreamWriter w{[this](std::string_view b) {
+    inq.append(b);
+    return Status::ok();
+  }};
+  FrameReader frames;
+  bool input_ended = false;  // END written: its stdin closes once inq drains
+  bool closed_down = false;  // the client's channel closed downstream
 };
-
-std::string program_path(const std::string& name) {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) {
-    std::string dir(buf, static_cast<size_t>(n));
-    dir = dir.substr(0, dir.rfind('/'));
-    for (std::string cand : {dir + "/" + name, dir + "/../" + name + "/" + name})
-      if (::access(cand.c_str(), X_OK) == 0) return cand;
-  }
-  return name;  // found through PATH
-}
-
-Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c) {
-  int in[2] = {-1, -1}, out[2] = {-1, -1};
-  if ((with_stdin && ::pipe2(in, O_CLOEXEC) != 0) || ::pipe2(out, O_CLOEXEC) != 0)
-    return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));
-  std::string path = program_path(args[0]);
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = ::fork();
-  if (pid < 0) return fail(kExitFailure, std::string("fork: ") + std::strerror(errno));
-  if (pid == 0) {
-    ::signal(SIGPIPE, SIG_DFL);
-    ::signal(SIGINT, SIG_DFL);
-    ::signal(SIGTERM, SIG_DFL);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(with_stdin ? in[0] : devnull, 0);
-    ::dup2(out[1], 1);
-    ::execvp(path.c_str(), argv.data());
-    std::fprintf(stderr, "redir-mux: cannot run %s: %s\n", path.c_str(), std::strerror(errno));
-    ::_exit(127);
-  }
-  if (with_stdin) {
-    ::close(in[0]);
-    c->in = in[1];
-    ::fcntl(c->in, F_SETFL, O_NONBLOCK);
-  }
-  ::close(out[1]);
-  c->out = out[0];
-  ::fcntl(c->out, F_SETFL, O_NONBLOCK);
-  c->pid = pid;
-  return Status::ok();
-}
-
-// SIGTERM, then SIGKILL once the deadline passes; always reaped.
-void stop_children(std::vector<Child*> children, Clock::time_point deadline) {
-  for (Child* c : children) {
-    if (c->in >= 0) ::close(c->in);
-    if (c->out >= 0) ::close(c->out);
-    c->in = c->out = -1;
-    if (c->pid > 0) ::kill(c->pid, SIGTERM);
-  }
-  for (Child* c : children) {
-    while (c->pid > 0) {
-      int status = 0;
-      pid_t r = ::waitpid(c->pid, &status, WNOHANG);
-      if (r == c->pid || (r < 0 && errno == ECHILD)) {
-        c->pid = -1;
-        break;
-      }
-      if (Clock::now() >= deadline) {
-        ::kill(c->pid, SIGKILL);
-        ::waitpid(c->pid, &status, 0);
-        c->pid = -1;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-  }
-}
 
 class Session {
  public:
@@ -215,6 +154,9 @@ class Session {
   Status do_select(const Params& args);
   Status do_command(const Control& c);
   Status start_streams();
+  Status open_usb(const Declare& d);
+  void pump_usb(uint16_t id, UsbPort& port);
+  void close_usb_down(uint16_t id, UsbPort& port);
   void pump_capture();
   void pump_inject();
   void check_domain();
@@ -238,10 +180,18 @@ class Session {
   Connection conn_;
   Domain dom_;
   bool streams_ = true;
+  bool console_ = false;     // select {console=1}: the serial console too
+  uint16_t console_in_ = 0;  // the client's console input channel (0: none)
+  std::string capq_;         // the console input stream for the capture's stdin
+  StreamWriter cap_w_{[this](std::string_view b) {
+    capq_.append(b);
+    return Status::ok();
+  }};
   bool input_ = false;
   Child capture_, inject_;
   FrameReader capture_frames_, inject_frames_;
   std::map<uint16_t, uint8_t> input_channels_;  // upstream input channels forwarded
+  std::map<uint16_t, std::unique_ptr<UsbPort>> usb_;  // by the client's channel id
   bool shutdown_requested_ = false;
   Clock::time_point capture_gone_{};  // when the display source ended
   Clock::time_point next_check_ = Clock::now();
@@ -392,6 +342,7 @@ Status Session::do_select(const Params& args) {
   auto it = args.find("vm");
   std::string vm = it == args.end() ? "" : it->second;
   streams_ = !(args.count("streams") && args.at("streams") == "0");
+  console_ = streams_ && args.count("console") && args.at("console") == "1";
   if (Status st = conn_.open(cfg_.uri); !st) return finish(EndReason::kError, st.message(), st.code()), Status::ok();
   // One resolution path for the list and the selection: the ACL is checked on
   // the name the reference resolved to, whether it was a name, an id or a UUID.
@@ -426,6 +377,18 @@ Status Session::do_select(const Params& args) {
                streams_ ? "" : " (control only)");
   audit("select", dom_.name(), "ok");
   input_ = streams_ && !account_->view_only;
+  if (console_) {
+    std::string xml;
+    DomainDevices devices;
+    bool pty = false;
+    if (dom_.xml(&xml) && parse_domain_devices(xml, &devices))
+      for (const SerialConsole& c : devices.serials) pty = pty || c.type == "pty";
+    if (!pty) {
+      audit("select", dom_.name(), "failed");
+      finish(EndReason::kError, "VM '" + dom_.name() + "' has no serial console (a <serial type='pty'/>)", kExitNotFound);
+      return Status::ok();
+    }
+  }
   phase_ = Phase::kStreaming;
   (void)control("selected", {{"vm", dom_.name()}, {"input", input_ ? "1" : "0"}});
   if (streams_) return start_streams();
@@ -441,7 +404,16 @@ Status Session::start_streams() {
   std::vector<std::string> args{cfg_.capture_program, "-q", "-c", uri, dom_.name()};
   if (cfg_.compress > 0)
     args.insert(args.end(), {"--encoding", "zlib", "--compress", std::to_string(cfg_.compress)});
-  if (Status st = spawn(args, false, &capture_); !st) return st;
+  // The console: its output is the capture's serial channel; its input (not
+  // for view-only accounts) a stream on the capture's stdin.
+  const bool console_input = console_ && input_;
+  if (console_) args.push_back("--serial");
+  if (console_input) args.insert(args.end(), {"--serial-input", "-"});
+  if (Status st = spawn(args, console_input, &capture_); !st) return st;
+  if (console_input) {
+    (void)cap_w_.begin("redir-mux serve", {{"user", user_}});
+    (void)cap_w_.declare(1, ChannelKind::kBytes, "serial", {{"purpose", "serial"}});
+  }
   if (cfg_.compress > 0) out_.set_compression(cfg_.compress);
   if (input_) {
     if (Status st = spawn({cfg_.inject_program, "-q", "-c", uri, dom_.name(), "--ack", "--no-timing"}, true, &inject_);
@@ -450,6 +422,93 @@ Status Session::start_streams() {
     (void)inject_w_.begin("redir-mux serve", {{"user", user_}});
   }
   return Status::ok();
+}
+
+Status Session::open_usb(const Declare& d) {
+  auto refuse = [&](int code, const std::string& message) {
+    spdlog::info("session {} user={}: USB on '{}' refused: {}", cfg_.peer, log_quote(user_), dom_.name(), message);
+    audit("usb", dom_.name(), code == kExitDenied ? "denied" : "failed");
+    finish(code == kExitDenied ? EndReason::kDenied : EndReason::kError, message, code);
+    return Status::ok();
+  };
+  if (d.id < kUsbChannelBase || d.id >= kUsbChannelBase + kMaxUsbChannels || usb_.count(d.id))
+    return fail(kExitMalformed, "a USB channel needs a free id from " + std::to_string(kUsbChannelBase) + " to " +
+                                    std::to_string(kUsbChannelBase + kMaxUsbChannels - 1) + " (got " +
+                                    std::to_string(d.id) + ")");
+  if (account_->view_only) return refuse(kExitDenied, "user '" + user_ + "' is view-only: no USB redirection");
+  if (account_->usb_allow.empty())
+    return refuse(kExitDenied, "user '" + user_ + "' may not redirect USB devices (no usb= allow-list in the users file)");
+  std::string xml;
+  DomainDevices devices;
+  if (!dom_.xml(&xml) || !parse_domain_devices(xml, &devices))
+    return refuse(kExitFailure, "cannot read the devices of VM '" + dom_.name() + "'");
+  if (devices.usb.empty()) return refuse(kExitNotFound, "VM '" + dom_.name() + "' has no USB controller");
+  auto port = std::make_unique<UsbPort>();
+  if (Status st = spawn({cfg_.usb_program, "-q", "attach", dom_.name(), "-c", conn_.uri(), "--allow", account_->usb_allow},
+                        true, &port->child);
+      !st)
+    return refuse(st.code(), "cannot start the USB redirection: " + st.message());
+  (void)port->w.begin("redir-mux serve", {{"user", user_}});
+  (void)port->w.declare(1, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}});
+  (void)out_.declare(d.id, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}, {"device", dom_.name()}});
+  spdlog::info("session {} user={}: USB redirection into '{}' (channel {}, allowed {})", cfg_.peer, log_quote(user_),
+               dom_.name(), d.id, account_->usb_allow);
+  audit("usb", dom_.name(), "ok");
+  usb_[d.id] = std::move(port);
+  return Status::ok();
+}
+
+void Session::close_usb_down(uint16_t id, UsbPort& port) {
+  if (port.closed_down) return;
+  port.closed_down = true;
+  (void)out_.close_channel(id);
+}
+
+// The attach process of one device: its return path to the client, and the
+// client's bytes to it.
+void Session::pump_usb(uint16_t id, UsbPort& port) {
+  uint8_t buf[65536];
+  while (port.child.out >= 0 && outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding) {
+    ssize_t n = ::read(port.child.out, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    if (n <= 0) {
+      ::close(port.child.out);
+      port.child.out = -1;
+      close_usb_down(id, port);
+      break;
+    }
+    port.frames.feed(buf, static_cast<size_t>(n));
+    Frame f;
+    std::string err;
+    FrameReader::Result r;
+    while ((r = port.frames.next(&f, &err)) == FrameReader::Result::kFrame) {
+      auto type = static_cast<FrameType>(f.header.type);
+      if (f.header.channel == 1 && type == FrameType::kData && !port.closed_down) {
+        (void)out_.frame(id, type, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
+                         f.header.flags);
+      } else if (f.header.channel == 0 && type == FrameType::kEnd) {
+        End e;
+        (void)decode_end(f.payload, &e, &err);
+        close_usb_down(id, port);
+        if (e.reason == EndReason::kDenied) {
+          audit("usb", dom_.name(), "denied");
+          finish(EndReason::kDenied, "USB: " + e.message, kExitDenied);
+          return;
+        }
+        if (e.reason != EndReason::kNormal && e.reason != EndReason::kSourceGone)
+          (void)control("result", {{"command", "usb"},
+                                   {"status", "failed"},
+                                   {"code", std::to_string(kExitFailure)},
+                                   {"message", "USB: " + (e.message.empty() ? std::string("the redirection ended") : e.message)}});
+      }
+    }
+    if (r == FrameReader::Result::kError) {
+      ::close(port.child.out);
+      port.child.out = -1;
+      close_usb_down(id, port);
+    }
+  }
+  feed_child(&port.child, &port.inq, port.input_ended);
 }
 
 Status Session::do_command(const Control& c) {
@@ -514,7 +573,15 @@ Status Session::on_upstream(const Event& ev) {
       return Status::ok();
     case FrameType::kDeclare: {
       const Declare& d = std::get<Declare>(ev.payload);
-      if (ev.channel && ev.channel->is_input() && input_ && d.id != kSessionChannel) {
+      if (phase_ == Phase::kStreaming && streams_ && d.kind == static_cast<uint8_t>(ChannelKind::kBytes) &&
+          d.params.count("purpose") && d.params.at("purpose") == "usbredir")
+        return open_usb(d);
+      if (console_ && input_ && d.kind == static_cast<uint8_t>(ChannelKind::kBytes) && d.id == kConsoleChannel &&
+          d.params.count("purpose") && d.params.at("purpose") == "serial") {
+        console_in_ = d.id;
+        return Status::ok();
+      }
+      if (ev.channel && ev.channel->is_input() && input_ && d.id != kSessionChannel && d.id < kUsbChannelBase) {
         input_channels_[d.id] = d.kind;
         return inject_w_.declare_raw(d);
       }
@@ -525,8 +592,20 @@ Status Session::on_upstream(const Event& ev) {
       return Status::ok();
     case FrameType::kClose:
       if (input_channels_.erase(f.header.channel)) return inject_w_.close_channel(f.header.channel);
+      if (auto it = usb_.find(f.header.channel); it != usb_.end() && !it->second->input_ended) {
+        it->second->input_ended = true;  // the client unplugs the device
+        return it->second->w.end(EndReason::kNormal, "the client closed the USB channel");
+      }
       return Status::ok();
     default:
+      if (console_in_ && f.header.channel == console_in_ && ev.type() == FrameType::kData)
+        return cap_w_.frame(1, FrameType::kData,
+                            std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
+      if (auto it = usb_.find(f.header.channel); it != usb_.end()) {
+        if (ev.type() != FrameType::kData || it->second->input_ended) return Status::ok();
+        return it->second->w.frame(1, FrameType::kData,
+                                   std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
+      }
       if (input_channels_.count(f.header.channel))
         return inject_w_.frame(f.header.channel, ev.type(),
                                std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
@@ -565,7 +644,7 @@ void Session::pump_capture() {
       auto type = static_cast<FrameType>(f.header.type);
       std::string_view payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
       if (f.header.channel == 0 && (type == FrameType::kHello || type == FrameType::kEnd)) continue;
-      if (f.header.channel >= kSessionChannel) continue;  // never collide with the session's ids
+      if (f.header.channel >= kUsbChannelBase) continue;  // never collide with the session's ids
       (void)out_.frame(f.header.channel, type, payload, f.header.flags);
     }
   }
@@ -599,16 +678,7 @@ void Session::pump_inject() {
       }
     }
   }
-  while (inject_.in >= 0 && !injq_.empty()) {
-    ssize_t n = ::write(inject_.in, injq_.data(), injq_.size());
-    if (n > 0) injq_.erase(0, static_cast<size_t>(n));
-    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    else {
-      ::close(inject_.in);
-      inject_.in = -1;
-      injq_.clear();
-    }
-  }
+  feed_child(&inject_, &injq_);
 }
 
 void Session::check_domain() {
@@ -646,17 +716,23 @@ Status Session::run() {
       client_open = reads;
       break;
     }
-    pollfd fds[4];
+    pollfd fds[5 + 2 * kMaxUsbChannels];
     int n = 0;
     // While the client's backlog is full, what it sends waits: nothing it
     // asks for may queue replies it does not read.
-    bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue;
+    bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue && capq_.size() < kMaxUsbQueue;
+    for (const auto& [id, port] : usb_) up_room = up_room && port->inq.size() < kMaxUsbQueue;
     short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_.wants_write()) ? POLLOUT : 0));
     fds[n++] = {t_.fd(), tev, 0};
     int cap_i = -1, inj_out_i = -1, inj_in_i = -1;
     if (capture_.out >= 0 && outq_.size() < kMaxClientQueue) cap_i = n, fds[n++] = {capture_.out, POLLIN, 0};
     if (inject_.out >= 0) inj_out_i = n, fds[n++] = {inject_.out, POLLIN, 0};
     if (inject_.in >= 0 && !injq_.empty()) inj_in_i = n, fds[n++] = {inject_.in, POLLOUT, 0};
+    if (capture_.in >= 0 && !capq_.empty()) fds[n++] = {capture_.in, POLLOUT, 0};
+    for (const auto& [id, port] : usb_) {
+      if (port->child.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {port->child.out, POLLIN, 0};
+      if (port->child.in >= 0 && !port->inq.empty()) fds[n++] = {port->child.in, POLLOUT, 0};
+    }
     int timeout = t_.pending() ? 0 : 200;
     if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR)
       return fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
@@ -694,6 +770,9 @@ Status Session::run() {
     if (cap_i >= 0 && (fds[cap_i].revents & (POLLIN | POLLHUP | POLLERR))) pump_capture();
     if ((inj_out_i >= 0 && fds[inj_out_i].revents) || (inj_in_i >= 0 && fds[inj_in_i].revents) || !injq_.empty())
       pump_inject();
+    for (auto& [id, port] : usb_)
+      if (phase_ != Phase::kEnding) pump_usb(id, *port);
+    feed_child(&capture_, &capq_);
     if (shutdown_requested_ || capture_gone_ != Clock::time_point{}) check_domain();
     (void)out_.flush();  // the pending DEFLATE piece, when compressing
     if (client_open && !flush(false, Clock::now())) {
@@ -703,7 +782,17 @@ Status Session::run() {
   }
   (void)out_.flush();
   if (client_open) (void)flush(true, Clock::now() + std::chrono::seconds(2));
-  stop_children({&capture_, &inject_}, Clock::now() + std::chrono::seconds(4));
+  // Each USB port gets the end of its stream first, so it unplugs in order.
+  for (auto& [id, port] : usb_) {
+    if (port->child.in < 0) continue;
+    if (!port->input_ended) (void)port->w.end(EndReason::kNormal, end_message_);
+    (void)!::write(port->child.in, port->inq.data(), port->inq.size());  // what the pipe takes now
+    ::close(port->child.in);
+    port->child.in = -1;
+  }
+  std::vector<Child*> children{&capture_, &inject_};
+  for (auto& [id, port] : usb_) children.push_back(&port->child);
+  stop_children(children, Clock::now() + std::chrono::seconds(4));
   (void)rec_.close();
   if (account_) audit("end", end_message_, end_reason_name(reason_));
   if (end_code_ != kExitOk) return fail(end_code_, end_message_);

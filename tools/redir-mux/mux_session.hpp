@@ -14,6 +14,17 @@
 //   server: the capture's channel declarations and frames (display, cursor,
 //           audio), and ack channels for the input the client sends
 //   client: keyboard/pointer/text channels and frames (not for view-only)
+//   client: a bytes channel with purpose usbredir, ids kUsbChannelBase to
+//           kUsbChannelBase + kMaxUsbChannels - 1 (connect --usb), one per
+//           device: the server checks the account (not view-only, a usb=
+//           allow-list) and the VM (a USB controller), runs `redir-usb attach`
+//           for it with that list, and sends the port's side back on the same
+//           id. A refused device ends the session (denied); a VM without a
+//           USB controller is failed {code 3}. Closing the channel unplugs it.
+//   client: select {..., console=1} adds the VM's serial console (a pty
+//           <serial>; else failed {code 3}): its output on the capture's
+//           serial channel; its input from the client's bytes channel
+//           kConsoleChannel (purpose serial), ignored for view-only accounts.
 //   client: resolution {size=WxH} | shutdown | reboot | reset | logoff | disconnect
 //   server: result {command, status=ok|failed, code, message}
 //   either: END; the server's END carries the reason (the VM shut down, the
@@ -56,6 +67,15 @@ inline constexpr size_t kMaxClientBacklog = 8u << 20;
 inline constexpr size_t kMaxPasswordBytes = 1024;
 inline constexpr uint32_t kMaxPreAuthPayload = 64u << 10;
 inline constexpr uint32_t kMaxUpstreamPayload = 2u << 20;
+// USB devices of one session: channel ids, how many, and the most bytes
+// queued for one device's attach process (the client is not read past it).
+inline constexpr uint16_t kUsbChannelBase = 0xffe0;
+inline constexpr uint16_t kMaxUsbChannels = 4;
+inline constexpr size_t kMaxUsbQueue = 1u << 20;
+// connect --console: the client's keystrokes for the VM's serial console (a
+// bytes channel, purpose serial); the console's output is the capture's
+// serial channel. At most kMaxUsbQueue bytes wait for the console.
+inline constexpr uint16_t kConsoleChannel = 0xffe8;
 
 // One VM as the list shows it.
 struct VmEntry {
@@ -113,6 +133,7 @@ struct ServerSessionConfig {
   // a network wants; 0: plain, as a local pipe wants.
   int compress = 0;
   std::string inject_program = "redir-inject";
+  std::string usb_program = "redir-usb";
   // Records both directions of the session into this file ("" = none).
   std::string record_file;
 };

@@ -10,6 +10,7 @@
 #include "sys/stdio_files.hpp"
 #include "subcommands.hpp"
 #include "users_file.hpp"
+#include "usbpolicy/usb_allow.hpp"
 
 using namespace vredir;
 
@@ -18,7 +19,8 @@ namespace redir_mux {
 namespace {
 
 struct UsersOptions {
-  std::string action, name, users, vms, password_file, cert_fingerprint;
+  std::string action, name, users, vms, password_file, cert_fingerprint, usb_allow;
+  bool usb_allow_given = false;
   bool view_only = false, json = false;
 };
 
@@ -29,8 +31,13 @@ Status users(const UsersOptions& o) {
   if (list != o.name.empty()) return fail(kExitUsage, list ? "list takes no NAME" : o.action + " needs a NAME");
   if (!list && !valid_user_name(o.name))
     return fail(kExitUsage, "invalid user name '" + o.name + "' (letters, digits, . _ @ -; at most 64)");
-  if (o.action != "add" && (!o.vms.empty() || o.view_only || !o.cert_fingerprint.empty()))
-    return fail(kExitUsage, "--vms, --view-only and --cert-fingerprint only apply to add");
+  if (o.action != "add" && (!o.vms.empty() || o.view_only || !o.cert_fingerprint.empty() || o.usb_allow_given))
+    return fail(kExitUsage, "--vms, --view-only, --cert-fingerprint and --usb-allow only apply to add");
+  UsbAllowList usb;
+  if (std::string err; o.usb_allow_given && !UsbAllowList::parse(o.usb_allow, &usb, &err))
+    return fail(kExitUsage, "--usb-allow: " + err);
+  if (o.view_only && !usb.empty())
+    return fail(kExitUsage, "--usb-allow and --view-only cannot be combined (view-only accounts never get USB)");
   std::string cert;
   if (!o.cert_fingerprint.empty()) {
     cert = normalize_fingerprint(o.cert_fingerprint);
@@ -51,11 +58,13 @@ Status users(const UsersOptions& o) {
                                       {"vms", a.vm_globs},
                                       {"view_only", a.view_only},
                                       {"login", login},
-                                      {"cert_fingerprint", a.cert_fingerprint}}
+                                      {"cert_fingerprint", a.cert_fingerprint},
+                                      {"usb_allow", a.usb_allow}}
                    .dump() +
                "\n";
       else
-        out += a.name + "\t" + globs + (a.view_only ? "\tview-only" : "\tinput") + "\t" + login + "\n";
+        out += a.name + "\t" + globs + (a.view_only ? "\tview-only" : "\tinput") + "\t" + login +
+               (a.usb_allow.empty() ? "" : "\tusb=" + a.usb_allow) + "\n";
     }
     return write_stdout(out);
   }
@@ -75,6 +84,7 @@ Status users(const UsersOptions& o) {
       return fail(kExitUsage, "--vms needs comma-separated globs, e.g. 'web*,db1'");
     a.view_only = o.view_only;
     a.cert_fingerprint = cert;
+    a.usb_allow = usb.text();
   }
   // An account with a certificate needs no password: one is set only when
   // given (--password-file or $VREDIR_PASSWORD).
@@ -103,6 +113,10 @@ Runner add_users(CLI::App& app) {
   sub->add_option("--cert-fingerprint", o->cert_fingerprint,
                   "add: the SHA-256 fingerprint of the TLS client certificate that logs in as NAME (then no "
                   "password unless one is given)");
+  sub->add_option("--usb-allow", o->usb_allow,
+                  "add: the USB devices the user may redirect into a VM: VID:PID (either side may be *) or "
+                  "class:XX, comma-separated (default: none)")
+      ->each([o](const std::string&) { o->usb_allow_given = true; });
   sub->add_option("--password-file", o->password_file,
                   "add, passwd: read the password from FILE (else $VREDIR_PASSWORD, else a prompt)");
   sub->add_flag("--json", o->json, "list: one JSON object per user");

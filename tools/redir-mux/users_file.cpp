@@ -11,6 +11,7 @@
 
 #include "password_hash.hpp"
 #include "sys/stdio_files.hpp"
+#include "usbpolicy/usb_allow.hpp"
 
 namespace vredir {
 
@@ -85,7 +86,7 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
     for (std::string w; ls >> w;) words.push_back(w);
     if (words.empty() || words[0][0] == '#') continue;
     if (words.size() < 3 || words.size() > 8)
-      return fail(kExitMalformed, where() + "expected 'NAME HASH vms=GLOBS [view-only] [cert=SHA256]'");
+      return fail(kExitMalformed, where() + "expected 'NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST]'");
     UserAccount a;
     a.name = words[0];
     a.hash = words[1];
@@ -102,6 +103,11 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
         a.cert_fingerprint = w.substr(5);
         if (a.cert_fingerprint.size() != 64 || a.cert_fingerprint.find_first_not_of("0123456789abcdef") != std::string::npos)
           return fail(kExitMalformed, where() + "cert= needs a SHA-256 fingerprint (64 lower-case hex digits)");
+      } else if (w.rfind("usb=", 0) == 0 && a.usb_allow.empty()) {
+        UsbAllowList list;
+        if (!UsbAllowList::parse(std::string_view(w).substr(4), &list, &err) || list.empty())
+          return fail(kExitMalformed, where() + "usb=: " + (err.empty() ? "an empty list (leave the field out)" : err));
+        a.usb_allow = list.text();
       } else {
         return fail(kExitMalformed, where() + "unknown or repeated field '" + w.substr(0, 32) + "'");
       }
@@ -115,12 +121,13 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
 }
 
 std::string UsersFile::serialize() const {
-  std::string out = "# redir-mux users: NAME HASH vms=GLOBS [view-only] [cert=SHA256]\n";
+  std::string out = "# redir-mux users: NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST]\n";
   for (const UserAccount& a : accounts_) {
     out += a.name + " " + a.hash + " vms=";
     for (size_t i = 0; i < a.vm_globs.size(); ++i) out += (i ? "," : "") + a.vm_globs[i];
     if (a.view_only) out += " view-only";
     if (!a.cert_fingerprint.empty()) out += " cert=" + a.cert_fingerprint;
+    if (!a.usb_allow.empty()) out += " usb=" + a.usb_allow;
     out += "\n";
   }
   return out;

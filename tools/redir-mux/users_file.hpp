@@ -23,6 +23,9 @@ struct UserAccount {
   std::vector<std::string> vm_globs;
   bool view_only = false;
   std::string cert_fingerprint;  // 64 lower-case hex digits, or ""
+  // The USB devices this account may redirect into a VM, as an allow-list
+  // (usbpolicy/usb_allow.hpp) in canonical form; "" allows none.
+  std::string usb_allow;
 
   // True when one of the globs matches the VM name.
   bool may_use(std::string_view vm) const;

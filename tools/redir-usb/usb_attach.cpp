@@ -11,7 +11,7 @@
 
 #include "net/tls_transport.hpp"
 #include "sys/signals.hpp"
-#include "usb/usb_allow.hpp"
+#include "usbpolicy/usb_allow.hpp"
 #include "usb/usbredir_watch.hpp"
 #include "virt/device_hotplug.hpp"
 #include "virt/hypervisor.hpp"

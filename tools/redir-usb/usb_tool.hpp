@@ -25,7 +25,7 @@ Status run_share(const ShareOptions& o);
 
 struct AttachOptions {
   std::string domain, uri;
-  std::string allow;  // an allow-list (usb/usb_allow.hpp); empty: any device
+  std::string allow;  // an allow-list (usbpolicy/usb_allow.hpp); empty: any device
   bool allow_given = false;
   double timeout_s = 10;  // for QEMU to connect to the hot-plugged port
 };

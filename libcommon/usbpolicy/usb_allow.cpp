@@ -1,4 +1,4 @@
-#include "usb/usb_allow.hpp"
+#include "usbpolicy/usb_allow.hpp"
 
 #include <charconv>
 #include <cstdio>

@@ -1,0 +1,103 @@
+#include "child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+namespace vredir::mux {
+
+std::string program_path(const std::string& name) {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::string dir(buf, static_cast<size_t>(n));
+    dir = dir.substr(0, dir.rfind('/'));
+    for (std::string cand : {dir + "/" + name, dir + "/../" + name + "/" + name})
+      if (::access(cand.c_str(), X_OK) == 0) return cand;
+  }
+  return name;  // found through PATH
+}
+
+Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c) {
+  int in[2] = {-1, -1}, out[2] = {-1, -1};
+  if ((with_stdin && ::pipe2(in, O_CLOEXEC) != 0) || ::pipe2(out, O_CLOEXEC) != 0)
+    return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));
+  std::string path = program_path(args[0]);
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) return fail(kExitFailure, std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    ::signal(SIGPIPE, SIG_DFL);
+    ::signal(SIGINT, SIG_DFL);
+    ::signal(SIGTERM, SIG_DFL);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(with_stdin ? in[0] : devnull, 0);
+    ::dup2(out[1], 1);
+    ::execvp(path.c_str(), argv.data());
+    std::fprintf(stderr, "redir-mux: cannot run %s: %s\n", path.c_str(), std::strerror(errno));
+    ::_exit(127);
+  }
+  if (with_stdin) {
+    ::close(in[0]);
+    c->in = in[1];
+    ::fcntl(c->in, F_SETFL, O_NONBLOCK);
+  }
+  ::close(out[1]);
+  c->out = out[0];
+  ::fcntl(c->out, F_SETFL, O_NONBLOCK);
+  c->pid = pid;
+  return Status::ok();
+}
+
+void feed_child(Child* c, std::string* q, bool close_when_empty) {
+  while (c->in >= 0 && !q->empty()) {
+    ssize_t n = ::write(c->in, q->data(), q->size());
+    if (n > 0) q->erase(0, static_cast<size_t>(n));
+    else if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    else {
+      ::close(c->in);
+      c->in = -1;
+      q->clear();
+    }
+  }
+  if (c->in >= 0 && close_when_empty && q->empty()) {
+    ::close(c->in);
+    c->in = -1;
+  }
+}
+
+void stop_children(std::vector<Child*> children, std::chrono::steady_clock::time_point deadline) {
+  for (Child* c : children) {
+    if (c->in >= 0) ::close(c->in);
+    if (c->out >= 0) ::close(c->out);
+    c->in = c->out = -1;
+    if (c->pid > 0) ::kill(c->pid, SIGTERM);
+  }
+  for (Child* c : children) {
+    while (c->pid > 0) {
+      int status = 0;
+      pid_t r = ::waitpid(c->pid, &status, WNOHANG);
+      if (r == c->pid || (r < 0 && errno == ECHILD)) {
+        c->pid = -1;
+        break;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) {
+        ::kill(c->pid, SIGKILL);
+        ::waitpid(c->pid, &status, 0);
+        c->pid = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+}
+
+}  // namespace vredir::mux

@@ -1,0 +1,35 @@
+// The tools a session runs (redir-capture, redir-inject, redir-usb): found
+// beside this binary first, with stdin/stdout pipes, stopped with SIGTERM
+// then SIGKILL, always reaped. The server's sessions and connect --usb use it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "wire/status.hpp"
+
+namespace vredir::mux {
+
+// A tool run for the session: stdin/stdout pipes, in the session's process group.
+struct Child {
+  pid_t pid = -1;
+  int in = -1;   // its stdin (we write), -1 when not wanted
+  int out = -1;  // its stdout (we read)
+};
+
+// NAME beside this binary (or in the build tree's tools/NAME/), else NAME for PATH.
+std::string program_path(const std::string& name);
+// Both pipe ends on our side are non-blocking and close-on-exec; without
+// with_stdin the child's stdin is /dev/null.
+Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c);
+// Writes what c's stdin takes now from the front of *q. A stdin that is gone
+// is closed and *q dropped; with close_when_empty it is also closed once *q
+// is empty (the stream for it has ended).
+void feed_child(Child* c, std::string* q, bool close_when_empty = false);
+// SIGTERM, then SIGKILL once the deadline passes; always reaped.
+void stop_children(std::vector<Child*> children, std::chrono::steady_clock::time_point deadline);
+
+}  // namespace vredir::mux

@@ -1,0 +1,59 @@
+// connect --usb: the client's USB devices. Each DEVICE (any form that
+// `redir-usb share` takes) runs as `redir-usb share DEVICE`; its usbredir
+// goes up on channel kUsbChannelBase + i (a bytes channel, purpose
+// usbredir), and what the server's port sends back on that id goes to its
+// stdin. A device that goes closes its channel (the server unplugs it); a
+// share that fails ends the session with its message and exit code.
+#pragma once
+
+#include <poll.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+#include "wire/frame_reader.hpp"
+#include "wire/status.hpp"
+#include "wire/stream_writer.hpp"
+
+namespace vredir::mux {
+
+class UsbShares {
+ public:
+  UsbShares() = default;
+  UsbShares(const UsbShares&) = delete;
+  UsbShares& operator=(const UsbShares&) = delete;
+  ~UsbShares() { stop(); }
+
+  // Starts a share per device and declares its channel on up.
+  Status start(const std::vector<std::string>& devices, stream::StreamWriter* up);
+  bool empty() const { return shares_.empty(); }
+  // The fds to poll: stdout while up_room, stdin while bytes wait for it.
+  void poll_fds(bool up_room, std::vector<pollfd>* fds) const;
+  // Moves what the shares have to up (while up_room) and what waits to their
+  // stdin. A failed share: *failed is set (code, message) once.
+  void pump(bool up_room, stream::StreamWriter* up, Status* failed);
+  // A frame of the server's stream: its USB channels go to their share.
+  void from_server(const stream::Frame& f);
+  // Ends each share's return stream and waits for it (then SIGTERM).
+  void stop();
+
+ private:
+  struct Share {
+    std::string device;
+    uint16_t id = 0;
+    Child child;
+    std::string inq;
+    stream::StreamWriter w{[this](std::string_view b) {
+      inq.append(b);
+      return Status::ok();
+    }};
+    stream::FrameReader frames;
+    bool up_closed = false, input_ended = false;
+  };
+  void finish_share(Share& s, stream::StreamWriter* up, Status* failed, const stream::End* end);
+  std::vector<std::unique_ptr<Share>> shares_;
+};
+
+}  // namespace vredir::mux
