@@ -9,6 +9,8 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "wire/stream_format.hpp"
+
 namespace vredir {
 
 namespace {
@@ -163,6 +165,31 @@ void parse_agent(XPath& xp, DomainDevices* out) {
   }
 }
 
+// The machine type, and the PCI controllers with whether a device sits on the
+// bus each provides (<address type='pci' bus='0x01'/> of any device, a
+// controller's own included: a pcie-root-port sits on pcie-root's bus 0).
+void parse_pci(XPath& xp, DomainDevices* out) {
+  for (xmlNode* t : xp.nodes("/domain/os/type")) {
+    out->machine = attr(t, "machine");
+    break;
+  }
+  std::vector<long> buses;
+  for (xmlNode* a : xp.nodes("/domain/devices/*/address[@type='pci']")) {
+    std::string bus = attr(a, "bus");
+    if (bus.empty()) continue;
+    char* end = nullptr;
+    long v = std::strtol(bus.c_str(), &end, 0);
+    if (*end == '\0' && v >= 0 && v <= 0xff) buses.push_back(v);
+  }
+  for (xmlNode* c : xp.nodes("/domain/devices/controller[@type='pci']")) {
+    PciController p;
+    p.model = attr(c, "model");
+    p.index = attr_int(c, "index", 0);
+    for (long b : buses) p.occupied = p.occupied || b == p.index;
+    out->pci.push_back(std::move(p));
+  }
+}
+
 std::string input_abbrev(const std::string& type) {
   if (type == "keyboard") return "kbd";
   return type;
@@ -201,6 +228,7 @@ Status parse_domain_devices(std::string_view xml, DomainDevices* out) {
   parse_usb(xp, out);
   parse_serials(xp, out);
   parse_agent(xp, out);
+  parse_pci(xp, out);
   return Status::ok();
 }
 
@@ -260,6 +288,48 @@ nlohmann::ordered_json to_json(const DomainDevices& d) {
     j["agent"] = nullptr;
   }
   return j;
+}
+
+bool SessionChannels::opens(std::string_view channel) const {
+  for (const std::string& c : channels)
+    if (c == channel) return true;
+  return false;
+}
+
+bool SessionChannels::offers(std::string_view channel) const {
+  for (const std::string& c : on_request)
+    if (c == channel) return true;
+  return false;
+}
+
+SessionChannels session_channels(const DomainDevices& d) {
+  using stream::ChannelKind;
+  using stream::kind_name;
+  SessionChannels s;
+  // Display, cursor and audio come from QEMU's VNC server (audio only with a
+  // sound device to play into it); input goes through it or QMP.
+  if (d.graphics_index("vnc") >= 0) {
+    s.channels.push_back(kind_name(ChannelKind::kDisplay));
+    s.channels.push_back(kind_name(ChannelKind::kCursor));
+    if (!d.sound.empty()) s.channels.push_back(kind_name(ChannelKind::kAudio));
+    s.channels.push_back(kind_name(ChannelKind::kKeyboard));
+    s.channels.push_back(kind_name(ChannelKind::kPointer));
+  }
+  // virDomainOpenConsole opens pty consoles only.
+  bool console = false;
+  for (const SerialConsole& c : d.serials) console = console || c.type == "pty";
+  if (console) s.on_request.push_back(stream::kPurposeSerial);
+  if (!d.usb.empty()) s.on_request.push_back("usb");
+  const bool q35 = d.machine.find("q35") != std::string::npos;
+  for (const PciController& p : d.pci) {
+    if (q35 ? p.model == "pcie-root-port" && !p.occupied : p.model == "pci-root" || p.model == "pci-bridge")
+      s.input_hotplug = true;
+  }
+  return s;
+}
+
+nlohmann::ordered_json to_json(const SessionChannels& s) {
+  return {{"channels", s.channels}, {"on_request", s.on_request}, {"input_hotplug", s.input_hotplug}};
 }
 
 std::string device_summary(const DomainDevices& d) {

@@ -65,6 +65,13 @@ struct SerialConsole {
   std::string source_path;  // pty device, file or socket path
 };
 
+// A <controller type='pci'>: pci-root, pcie-root, pcie-root-port, pci-bridge...
+struct PciController {
+  std::string model;
+  int index = 0;
+  bool occupied = false;  // some device sits on the bus it provides
+};
+
 struct AgentChannel {
   bool present = false;
   std::string state;        // connected, disconnected, or empty when unknown
@@ -72,6 +79,7 @@ struct AgentChannel {
 };
 
 struct DomainDevices {
+  std::string machine;  // <os><type machine=...>: pc-q35-8.2, q35, pc-i440fx-..., pc
   std::vector<GraphicsDevice> graphics;
   std::vector<VideoDevice> video;
   std::vector<InputDevice> inputs;
@@ -80,6 +88,7 @@ struct DomainDevices {
   std::vector<UsbController> usb;
   std::vector<RedirDevice> redirdevs;
   std::vector<SerialConsole> serials;  // <serial> and <console> elements
+  std::vector<PciController> pci;
   AgentChannel agent;
 
   // The primary video model ("" when there is none).
@@ -93,6 +102,29 @@ struct DomainDevices {
 Status parse_domain_devices(std::string_view xml, DomainDevices* out);
 
 nlohmann::ordered_json to_json(const DomainDevices& devices);
+
+// The channels a session on the domain opens: redir-capture without channel
+// flags and a redir-mux session (capture plus inject) open exactly these, and
+// vm-list shows them. Names are the stream's kind names (display, cursor,
+// audio, keyboard, pointer) in declaration order; on_request are the ones
+// opened only when asked for, by the word of their flags: "serial" (a pty
+// console: redir-capture --serial, redir-mux connect --console) and "usb"
+// (a USB controller: redir-usb attach, redir-mux connect --usb).
+struct SessionChannels {
+  std::vector<std::string> channels;
+  std::vector<std::string> on_request;
+  // Whether virtio input devices can be hot-plugged now: a q35 machine needs a
+  // pcie-root-port with nothing on it, other machines a PCI bus.
+  bool input_hotplug = false;
+
+  bool opens(std::string_view channel) const;
+  bool offers(std::string_view channel) const;  // on request
+};
+
+SessionChannels session_channels(const DomainDevices& devices);
+
+// {"channels": [...], "on_request": [...], "input_hotplug": bool}
+nlohmann::ordered_json to_json(const SessionChannels& channels);
 
 // One line for tables: "vnc:1 video:virtio(1) in:kbd,tablet snd:ich9 usb:1 serial:2 agent".
 std::string device_summary(const DomainDevices& devices);

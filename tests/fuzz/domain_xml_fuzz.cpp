@@ -15,6 +15,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (parse_domain_devices(xml, &devices)) {
     (void)device_summary(devices);
     (void)to_json(devices).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    (void)to_json(session_channels(devices)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   return 0;
 }

@@ -101,6 +101,20 @@ DOMAIN_XML_SEEDS = {
     "no-name": "<domain><devices><video><model heads='99999999999'/></video></devices></domain>",
     "entities": "<!DOCTYPE d [<!ENTITY a 'aaaaaaaa'>]><domain><name>&a;&a;</name></domain>",
     "not-xml": "<domain><devices><input type='",
+    # PCI controllers and addresses: whether an input device can be hot-plugged.
+    "q35-pci": """<domain><os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>
+  <controller type='pci' index='0' model='pcie-root'/>
+  <controller type='pci' index='1' model='pcie-root-port'>
+    <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/></controller>
+  <controller type='pci' index='2' model='pcie-root-port'/>
+  <controller type='usb' model='qemu-xhci'><address type='pci' bus='0x01' slot='0x00'/></controller>
+  <serial type='pty'><target port='0'/></serial>
+</devices></domain>""",
+    "pci-hostile": "<domain><os><type machine='q35'/><type machine='pc'/></os><devices>"
+                   "<controller type='pci' index='-7' model='pcie-root-port'/>"
+                   "<controller type='pci' index='99999999999' model='pci-root'/>"
+                   "<x><address type='pci' bus='0xffffffffffffffffff'/></x><y><address type='pci' bus='-1'/></y>"
+                   "<z><address type='pci' bus=''/></z></devices></domain>",
 }
 
 

@@ -128,3 +128,38 @@ TEST_CASE("redir-capture's flags", "[control_protocol]") {
     CHECK(q.wait.region.h == 50);
   }
 }
+
+// Audio follows the domain's sound device; --audio turns a missing one into
+// an error at run time, --no-audio leaves the channel out.
+TEST_CASE("redir-capture's audio flags", "[control_protocol]") {
+  auto resolve = [](CaptureFlags f, CaptureOptions* o) {
+    ControlRequest q;
+    return resolve_capture_flags(f, o, &q);
+  };
+  CaptureFlags f;
+  CaptureOptions o;
+  o.domain_ref = "vm1";
+  REQUIRE(resolve(f, &o).empty());
+  CHECK(o.audio);
+  CHECK_FALSE(o.audio_required);
+  f.audio = true;
+  o = CaptureOptions{};
+  o.domain_ref = "vm1";
+  REQUIRE(resolve(f, &o).empty());
+  CHECK(o.audio);
+  CHECK(o.audio_required);
+  f.no_audio = true;
+  CHECK(resolve(f, &o) == "--audio and --no-audio cannot be combined");
+  f = CaptureFlags{};
+  f.no_audio = true;
+  o = CaptureOptions{};
+  o.domain_ref = "vm1";
+  REQUIRE(resolve(f, &o).empty());
+  CHECK_FALSE(o.audio);
+  f = CaptureFlags{};
+  f.audio = true;
+  f.via = "/tmp/x.sock";
+  f.text = true;
+  o = CaptureOptions{};
+  CHECK(resolve(f, &o) == "--via sends one request: no -o, --control or --audio");
+}

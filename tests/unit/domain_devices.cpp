@@ -222,3 +222,76 @@ TEST_CASE("XML that is not a domain", "[domain_devices]") {
   CHECK(vredir::parse_domain_devices("<network/>", &d).code() == vredir::kExitMalformed);
   CHECK(vredir::parse_domain_devices("", &d).code() == vredir::kExitMalformed);
 }
+
+// The channels a session opens follow the devices (session_channels).
+TEST_CASE("session channels", "[domain_devices]") {
+  using Names = std::vector<std::string>;
+  SECTION("VNC display with sound, a pty console and a USB controller") {
+    vredir::SessionChannels s = vredir::session_channels(parse(kFullDomain));
+    CHECK(s.channels == Names{"display", "cursor", "audio", "keyboard", "pointer"});
+    CHECK(s.on_request == Names{"serial", "usb"});
+    CHECK(s.opens("audio"));
+    CHECK(s.offers("serial"));
+    CHECK_FALSE(s.offers("audio"));
+  }
+  SECTION("no sound device: no audio channel") {
+    vredir::SessionChannels s = vredir::session_channels(
+        parse("<domain><devices><graphics type='vnc'/><audio id='1' type='none'/></devices></domain>"));
+    CHECK(s.channels == Names{"display", "cursor", "keyboard", "pointer"});
+    CHECK_FALSE(s.opens("audio"));
+    CHECK(s.on_request.empty());
+  }
+  SECTION("sound but no VNC display: nothing to capture it through") {
+    vredir::SessionChannels s =
+        vredir::session_channels(parse("<domain><devices><sound model='ich9'/><graphics type='spice'/></devices></domain>"));
+    CHECK(s.channels.empty());
+  }
+  SECTION("a console that is not a pty, a USB controller of model none") {
+    vredir::SessionChannels s = vredir::session_channels(
+        parse("<domain><devices><serial type='file'><source path='/tmp/x'/></serial>"
+              "<controller type='usb' model='none'/></devices></domain>"));
+    CHECK(s.on_request.empty());
+  }
+  SECTION("JSON") {
+    nlohmann::ordered_json j = vredir::to_json(vredir::session_channels(parse(kFullDomain)));
+    CHECK(j.dump() ==
+          R"({"channels":["display","cursor","audio","keyboard","pointer"],"on_request":["serial","usb"],)"
+          R"("input_hotplug":false})");
+  }
+}
+
+TEST_CASE("input hot-plug", "[domain_devices]") {
+  auto hotplug = [](const std::string& xml) { return vredir::session_channels(parse(xml.c_str())).input_hotplug; };
+  const std::string q35 = "<domain><os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>";
+  const std::string pcie_root =
+      "<controller type='pci' index='0' model='pcie-root'/>"
+      "<controller type='pci' index='1' model='pcie-root-port'>"
+      "<address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/></controller>";
+  SECTION("q35 with a free pcie-root-port") {
+    CHECK(hotplug(q35 + pcie_root + "</devices></domain>"));
+  }
+  SECTION("q35 whose only pcie-root-port is taken") {
+    CHECK_FALSE(hotplug(q35 + pcie_root +
+                        "<controller type='usb' model='qemu-xhci'>"
+                        "<address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></controller>"
+                        "</devices></domain>"));
+  }
+  SECTION("q35 without root ports") {
+    CHECK_FALSE(hotplug(q35 + "<controller type='pci' index='0' model='pcie-root'/></devices></domain>"));
+  }
+  SECTION("pc: its PCI bus takes hot-plugged devices") {
+    CHECK(hotplug("<domain><os><type arch='x86_64' machine='pc-i440fx-8.2'>hvm</type></os><devices>"
+                  "<controller type='pci' index='0' model='pci-root'/></devices></domain>"));
+  }
+  SECTION("no PCI bus at all") {
+    CHECK_FALSE(hotplug("<domain><os><type machine='microvm'>hvm</type></os><devices/></domain>"));
+  }
+  SECTION("facts in DomainDevices") {
+    DomainDevices d = parse((q35 + pcie_root + "</devices></domain>").c_str());
+    CHECK(d.machine == "pc-q35-8.2");
+    REQUIRE(d.pci.size() == 2);
+    CHECK(d.pci[0].occupied);  // the root port sits on pcie-root's bus 0
+    CHECK(d.pci[1].model == "pcie-root-port");
+    CHECK_FALSE(d.pci[1].occupied);
+  }
+}

@@ -76,14 +76,17 @@ std::string resolve_capture_flags(const CaptureFlags& f, CaptureOptions* o, Cont
   o->areas = areas;
   o->ignore = ignore;
   o->text = f.text;
+  if (f.audio && f.no_audio) return "--audio and --no-audio cannot be combined";
   o->audio = !f.no_audio;
+  o->audio_required = f.audio;
   o->cursor = !f.no_cursor;
   const bool ci = waits || f.text || !o->needle_new.empty() || !o->snapshot.empty();
 
   o->until_serial = f.until_serial;
   if (via) {
     if (o->serial) return "--via: the serial console is not served through the control socket (use --serial on the capture)";
-    if (!o->output.empty() || !o->control.empty()) return "--via sends one request: no -o or --control";
+    if (!o->output.empty() || !o->control.empty() || f.audio)
+      return "--via sends one request: no -o, --control or --audio";
     if (!ci) return "--via needs a request: --snapshot, --text, --needle-new or an --until-* wait";
     if (o->wait) {
       q->verb = ControlRequest::Verb::kWait;

@@ -15,7 +15,7 @@ struct CaptureFlags {
   std::string encoding = "auto";
   std::string region;
   std::vector<std::string> ignore, areas;
-  bool no_audio = false, no_cursor = false, no_blink_filter = false, text = false;
+  bool audio = false, no_audio = false, no_cursor = false, no_blink_filter = false, text = false;
   double until_stable = -1;
   std::string until_match, until_text, until_serial;
   double threshold = -1, psnr = -1;

@@ -308,6 +308,13 @@ Status Capture::open_source(int* fd) {
   if (Status st = domain_.xml(&xml); !st) return st;
   DomainDevices devices;
   if (Status st = parse_domain_devices(xml, &devices); !st) return st;
+  // The domain's devices decide the channels; asking for one it lacks is
+  // "not found", before anything is opened.
+  const SessionChannels channels = session_channels(devices);
+  if (o_.audio_required && !channels.opens("audio"))
+    return fail(kExitNotFound, "domain '" + domain_.name() +
+                                   "' has no sound device, so no audio channel (add <sound model='ich9'/>; see: "
+                                   "vm-list --json --name " + domain_.name() + ")");
   if (Status st = open_domain_display(domain_, devices, o_.display, fd); !st) return st;
   if (o_.cursor && o_.stream) {
     std::string why;
@@ -316,7 +323,7 @@ Status Capture::open_source(int* fd) {
     else if (!cursor_watch_)
       spdlog::debug("{}: the cursor channel has shapes but no positions: {}", label_, why);
   }
-  sound_ = !devices.sound.empty();
+  sound_ = channels.opens("audio");
   if (!sound_ && o_.audio && o_.stream)
     spdlog::info("domain '{}' has no sound device: the stream has no audio channel", domain_.name());
   if (o_.serial) {

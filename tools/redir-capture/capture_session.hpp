@@ -27,7 +27,11 @@ struct CaptureOptions {
   std::string vnc_address;  // unix:PATH or HOST:PORT
   int display = 0;
 
+  // Channels follow the domain's devices (session_channels): audio only
+  // with a sound device. --audio (audio_required) makes a missing one an
+  // error (exit 3); --no-audio (audio false) leaves it out.
   bool audio = true;
+  bool audio_required = false;
   bool cursor = true;
   // The serial console (--serial): a bytes channel (purpose serial) in the
   // stream, input from a stream of serial DATA frames (--serial-input), and

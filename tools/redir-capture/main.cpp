@@ -22,6 +22,8 @@ int main(int argc, char** argv) {
   app.add_option("--display", o.display, "The domain's VNC display to capture (default 0)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-o,--output", o.output, "Write the stream to FILE ('-': stdout, the default)");
+  app.add_flag("--audio", f.audio,
+               "Require the audio channel: exit 3 when the domain has no sound device (default: audio when it has one)");
   app.add_flag("--no-audio", f.no_audio, "No audio channel");
   app.add_flag("--no-cursor", f.no_cursor, "No cursor channel");
   app.add_option("--encoding", f.encoding, "Rect encoding in the stream: raw, zlib or auto (default: auto)");

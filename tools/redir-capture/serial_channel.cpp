@@ -9,6 +9,8 @@
 #include <cstring>
 
 #include "sys/stdio_files.hpp"
+#include "virt/domain_devices.hpp"
+#include "wire/stream_format.hpp"
 
 namespace vredir {
 
@@ -129,6 +131,15 @@ Status SerialSession::open(const Domain& domain, const Options& o) {
     if (Status st = input_.open(o.input); !st) return st;
     has_input_ = true;
   }
+  // Only a domain with a console offers the channel: asking for it on one
+  // without is "not found", like a missing domain.
+  std::string xml;
+  DomainDevices devices;
+  if (Status st = domain.xml(&xml); !st) return st;
+  if (Status st = parse_domain_devices(xml, &devices); !st) return st;
+  if (!session_channels(devices).offers(stream::kPurposeSerial))
+    return fail(kExitNotFound, "domain '" + domain_ + "' has no pty serial console, so no serial channel (add " +
+                                   "<serial type='pty'/>; see: vm-list --json --name " + domain_ + ")");
   if (Status st = console_.open(domain, ConsoleStream::Takeover::kRefuse,
                                 "end the other client first; virsh console ends with Ctrl-]");
       !st)

@@ -552,19 +552,30 @@ Status Client::run() {
   for (;;) {
     if (Status st = next_control(&c, deadline); !st) return st;
     if (c.verb == "list-end") break;
-    if (c.verb == "vm") vms.push_back({c.args["name"], c.args["state"], c.args["devices"]});
+    if (c.verb == "vm") vms.push_back({c.args["name"], c.args["state"], c.args["devices"], c.args["channels"]});
   }
   if (o_.list) {
     std::string out;
-    size_t w = 4;
-    for (const auto& v : vms) w = std::max(w, v.name.size());
-    if (!o_.json) out = "NAME" + std::string(w - 4 + 2, ' ') + "STATE     DEVICES\n";
+    size_t w = 4, cw = 8;
+    for (const auto& v : vms) w = std::max(w, v.name.size()), cw = std::max(cw, v.channels.size());
+    if (!o_.json)
+      out = "NAME" + std::string(w - 4 + 2, ' ') + "STATE     CHANNELS" + std::string(cw - 8 + 2, ' ') + "DEVICES\n";
     for (const auto& v : vms) {
-      if (o_.json)
-        out += nlohmann::ordered_json{{"name", v.name}, {"state", v.state}, {"devices", v.devices}}.dump() + "\n";
-      else
+      if (o_.json) {
+        // The channels a session opens, as vm-list --json has them.
+        nlohmann::ordered_json channels = nlohmann::ordered_json::array();
+        for (size_t at = 0; at < v.channels.size();) {
+          size_t comma = std::min(v.channels.find(',', at), v.channels.size());
+          channels.push_back(v.channels.substr(at, comma - at));
+          at = comma + 1;
+        }
+        out += nlohmann::ordered_json{{"name", v.name}, {"state", v.state}, {"channels", channels},
+                                      {"devices", v.devices}}.dump() + "\n";
+      } else {
         out += v.name + std::string(w - v.name.size() + 2, ' ') + v.state +
-               std::string(v.state.size() < 10 ? 10 - v.state.size() : 1, ' ') + v.devices + "\n";
+               std::string(v.state.size() < 10 ? 10 - v.state.size() : 1, ' ') + v.channels +
+               std::string(cw - v.channels.size() + 2, ' ') + v.devices + "\n";
+      }
     }
     (void)up_.end();
     (void)flush_up(deadline);

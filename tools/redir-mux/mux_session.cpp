@@ -65,7 +65,10 @@ Status list_vms(const std::string& uri, const UserAccount& account, std::vector<
     e.state = state_name(state);
     std::string xml;
     DomainDevices devices;
-    if (d.xml(&xml) && parse_domain_devices(xml, &devices)) e.devices = device_summary(devices);
+    if (d.xml(&xml) && parse_domain_devices(xml, &devices)) {
+      e.devices = device_summary(devices);
+      for (const std::string& c : session_channels(devices).channels) e.channels += (e.channels.empty() ? "" : ",") + c;
+    }
     out->push_back(std::move(e));
   }
   return Status::ok();
@@ -334,7 +337,8 @@ Status Session::do_auth(const Params& args) {
     finish(EndReason::kError, st.message(), st.code());
     return Status::ok();
   }
-  for (const VmEntry& v : vms) (void)control("vm", {{"name", v.name}, {"state", v.state}, {"devices", v.devices}});
+  for (const VmEntry& v : vms)
+    (void)control("vm", {{"name", v.name}, {"state", v.state}, {"devices", v.devices}, {"channels", v.channels}});
   return control("list-end", {{"count", std::to_string(vms.size())}});
 }
 

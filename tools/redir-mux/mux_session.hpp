@@ -82,6 +82,7 @@ struct VmEntry {
   std::string name;
   std::string state;
   std::string devices;
+  std::string channels;  // what a session opens (session_channels): "display,cursor,audio,keyboard,pointer"
 };
 
 bool is_control_command(const std::string& verb);  // resolution, shutdown, ...

@@ -76,6 +76,8 @@ std::string json_line(const Row& r) {
                       {"autostart", r.summary.autostart},
                       {"summary", vredir::device_summary(r.devices)},
                       {"devices", vredir::to_json(r.devices)}};
+  // What a session would open: channels, on_request, input_hotplug.
+  j.update(vredir::to_json(vredir::session_channels(r.devices)));
   return j.dump() + "\n";
 }
 
@@ -137,7 +139,7 @@ int main(int argc, char** argv) {
   app.add_option("--state", o.states, "Only domains in these states (comma list: running, paused, shutoff, "
                                       "crashed, pmsuspended, shutting-down, unknown)");
   app.add_option("--name", o.name_glob, "Only domains whose name matches this glob");
-  app.add_flag("--json", o.json, "One JSON object per line per domain, with all devices");
+  app.add_flag("--json", o.json, "One JSON object per line per domain, with all devices and the channels a session opens");
   app.add_flag("--watch", o.watch, "Print lifecycle events as JSON lines until interrupted");
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
   vredir::install_interrupt_handlers();
