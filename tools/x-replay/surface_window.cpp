@@ -6,6 +6,7 @@
 #include <xcb/shm.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -62,6 +63,7 @@ SurfaceWindow::~SurfaceWindow() { close(); }
 
 void SurfaceWindow::close(bool destroyed) {
   retired_ = true;
+  grabbed_ = false;  // X ends a grab when its window goes
   if (!win_) return;
   free_image();
   xcb_free_gc(x_.conn(), gc_);
@@ -71,13 +73,51 @@ void SurfaceWindow::close(bool destroyed) {
   gc_ = 0;
 }
 
+void SurfaceWindow::show_title(const std::string& title) {
+  xcb_connection_t* c = x_.conn();
+  const uint32_t n = static_cast<uint32_t>(title.size());
+  xcb_change_property(c, XCB_PROP_MODE_REPLACE, win_, XCB_ATOM_WM_NAME, XCB_ATOM_STRING, 8, n, title.data());
+  xcb_change_property(c, XCB_PROP_MODE_REPLACE, win_, x_.net_wm_name, x_.utf8_string, 8, n, title.data());
+}
+
+bool SurfaceWindow::grab_pointer() {
+  if (!win_ || grabbed_) return grabbed_;
+  xcb_connection_t* c = x_.conn();
+  const uint16_t events = XCB_EVENT_MASK_POINTER_MOTION | XCB_EVENT_MASK_BUTTON_PRESS | XCB_EVENT_MASK_BUTTON_RELEASE;
+  auto cookie = xcb_grab_pointer(c, 0, win_, events, XCB_GRAB_MODE_ASYNC, XCB_GRAB_MODE_ASYNC, win_, XCB_NONE,
+                                 XCB_CURRENT_TIME);
+  xcb_grab_pointer_reply_t* r = xcb_grab_pointer_reply(c, cookie, nullptr);
+  grabbed_ = r && r->status == XCB_GRAB_STATUS_SUCCESS;
+  std::free(r);
+  if (!grabbed_) return false;
+  warp_to_centre();
+  show_title(title_ + " [pointer grabbed: relative motion; escape key, G releases]");
+  xcb_flush(c);
+  return true;
+}
+
+void SurfaceWindow::release_pointer() {
+  if (!grabbed_) return;
+  grabbed_ = false;
+  if (!win_) return;
+  xcb_ungrab_pointer(x_.conn(), XCB_CURRENT_TIME);
+  show_title(title_);
+  xcb_flush(x_.conn());
+}
+
+void SurfaceWindow::warp_to_centre() {
+  if (!win_) return;
+  xcb_warp_pointer(x_.conn(), XCB_NONE, win_, 0, 0, 0, 0, static_cast<int16_t>(centre_x()),
+                   static_cast<int16_t>(centre_y()));
+  xcb_flush(x_.conn());
+}
+
 void SurfaceWindow::set_properties() {
   xcb_connection_t* c = x_.conn();
   auto set = [&](xcb_atom_t prop, xcb_atom_t type, uint8_t format, uint32_t n, const void* data) {
     xcb_change_property(c, XCB_PROP_MODE_REPLACE, win_, prop, type, format, n, data);
   };
-  set(XCB_ATOM_WM_NAME, XCB_ATOM_STRING, 8, static_cast<uint32_t>(title_.size()), title_.data());
-  set(x_.net_wm_name, x_.utf8_string, 8, static_cast<uint32_t>(title_.size()), title_.data());
+  show_title(title_);
   // WM_CLASS: instance "x-replay", class "vredir".
   static const char kClass[] = "x-replay\0vredir";
   set(XCB_ATOM_WM_CLASS, XCB_ATOM_STRING, 8, sizeof(kClass), kClass);

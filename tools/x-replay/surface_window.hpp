@@ -55,6 +55,16 @@ class SurfaceWindow {
   void set_cursor_pos(int32_t x, int32_t y, bool visible);
   void hide_cursor();
 
+  // The pointer grab (escape chord Menu, G): the X pointer is held in the
+  // window and warped back to its centre after each motion, so the motion
+  // can be sent as relative; the title says so. False when X refuses.
+  bool grab_pointer();
+  void release_pointer();
+  bool grabbed() const { return grabbed_; }
+  int32_t centre_x() const { return static_cast<int32_t>(width() / 2); }
+  int32_t centre_y() const { return static_cast<int32_t>(height() / 2); }
+  void warp_to_centre();
+
   // Reads the window back from the X server (what X shows, not our buffer).
   vredir::Status capture(vredir::Image* out);
   // Destroys the X window; the channel is still decoded but no longer shown.
@@ -76,6 +86,7 @@ class SurfaceWindow {
   void put(const Box& b);
   void damage_cursor();
   void set_properties();
+  void show_title(const std::string& title);
 
   XDisplay& x_;
   uint16_t channel_;
@@ -91,6 +102,7 @@ class SurfaceWindow {
   uint32_t shmseg_ = 0;
   void* shmaddr_ = nullptr;
   bool retired_ = false;
+  bool grabbed_ = false;
   bool shm_in_flight_ = false;  // the server may still be reading image_
   std::vector<uint8_t> strip_;
 };
