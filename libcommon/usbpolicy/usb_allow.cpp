@@ -36,7 +36,7 @@ std::string hex2(unsigned v) {
 std::string hex4_or_star(int v) {
   if (v < 0) return "*";
   char b[8];
-  std::snprintf(b, sizeof(b), "%04x", unsigned(v));
+  std::snprintf(b, sizeof(b), "%04x", unsigned(v) & 0xffffu);
   return b;
 }
 

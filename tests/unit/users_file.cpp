@@ -46,8 +46,8 @@ TEST_CASE("save, load and round trip with mode 0600", "[users_file]") {
   std::string dir = temp_dir(), path = dir + "/users";
   UsersFile f;
   REQUIRE(f.load(path, true));  // missing is fine when creating
-  UserAccount a{"alice", "", {"web*"}, false, ""}, b{"bob", "", {"*"}, true, ""};
-  UserAccount c{"carl", "-", {"*"}, false, std::string(64, 'a')};
+  UserAccount a{"alice", "", {"web*"}, false, "", ""}, b{"bob", "", {"*"}, true, "", ""};
+  UserAccount c{"carl", "-", {"*"}, false, std::string(64, 'a'), ""};
   REQUIRE(hash_password("pa", &a.hash, ScryptParams{10, 8, 1}));
   REQUIRE(hash_password("pb", &b.hash, ScryptParams{10, 8, 1}));
   f.put(a);
@@ -95,7 +95,7 @@ TEST_CASE("save, load and round trip with mode 0600", "[users_file]") {
   SECTION("a missing file is an error when reading") {
     CHECK(g.load(dir + "/nope").code() == kExitNotFound);
   }
-  std::system(("rm -rf " + dir).c_str());
+  CHECK(std::system(("rm -rf " + dir).c_str()) == 0);
 }
 
 TEST_CASE("malformed lines are reported with their line number", "[users_file]") {
