@@ -322,7 +322,9 @@ check "stream POINTER_REL frames (rc $rc): sums $got (want 120,-18)" [ "$rc $got
 check "stream POINTER_REL frames: three ACKs delivered" \
     [ "$(redir-dump "$out/rel-acks.vrs" 2>&1 | grep ' ACK ' | grep -c 'delivered')" = 3 ]
 redir-inject --vnc unix:/nonexistent --move-rel 1,1 2>"$out/err"
-check "--move-rel with --vnc: usage error, exit 2, one line" exits_one_line $? 2 "$out/err"
+rc=$?
+check "--move-rel with --vnc: usage error, exit 2, its reason and the --help hint ($(head -n 1 "$out/err"))" \
+    eval '[ $rc = 2 ] && grep -q "needs a DOMAIN" "$out/err" && [ "$(lines "$out/err")" = 2 ]'
 redir-inject "$name" --move-rel 40000,1 2>"$out/err"
 check "--move-rel out of range: exit 2, one line" exits_one_line $? 2 "$out/err"
 

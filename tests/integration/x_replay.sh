@@ -180,7 +180,7 @@ wait_viewer
 # "dx,dy" sums of the POINTER_REL frames, and the kinds of pointer frames in order.
 rel_sum() { redir-dump "$1" | awk '/ POINTER_REL /{ for (i = 1; i <= NF; i++) if ($i ~ /^[-+][0-9]+,[-+][0-9]+$/) { split($i, v, ","); x += v[1]; y += v[2] } }
     END { printf "%d,%d\n", x, y }'; }
-kinds() { redir-dump "$1" | awk '/ POINTER(_REL)? /{ print $3 }' | uniq | tr '\n' ' '; }
+kinds() { redir-dump "$1" | awk '/ POINTER(_REL)? /{ print $4 }' | uniq | tr '\n' ' '; }
 check "grab: the title says the pointer is grabbed ($title_grabbed)" grep -q 'pointer grabbed' <<<"$title_grabbed"
 check "grab: released, the title is the plain one again ($title_released)" [ "$title_released" = "card - test-card" ]
 got=$(rel_sum grab.vrs)

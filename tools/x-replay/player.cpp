@@ -49,8 +49,8 @@ constexpr int64_t kStreamSliceUs = 10000;
 class Player {
  public:
   explicit Player(const ReplayOptions& opt)
-      : opt_(opt), clock_(opt.speed), audio_(opt.audio_device), input_(isatty(1) ? -1 : 1), chord_(opt.escape_key),
-        budget_(opt.max_memory) {}
+      : opt_(opt), clock_(opt.speed), audio_(opt.audio_device), budget_(opt.max_memory), input_(isatty(1) ? -1 : 1),
+        chord_(opt.escape_key) {}
 
   Status run();
 
@@ -546,12 +546,12 @@ void Player::on_pointer(xcb_window_t win, int16_t x, int16_t y, int button, bool
     mask = press ? (mask | bit) : (mask & ~bit);
   }
   if (w->grabbed()) {
-    // Motion away from the centre is sent as relative and the pointer warped
-    // back; the warp's own motion event is at the centre and sends nothing.
-    int32_t dx = x - w->centre_x(), dy = y - w->centre_y();
-    if (dx != 0 || dy != 0) {
+    // Motion is sent as relative and the pointer warped back to the centre;
+    // the warp's own motion event sends nothing.
+    int32_t dx = 0, dy = 0;
+    if (button == 0 && w->grab_motion(x, y, &dx, &dy)) {
       send(input_.pointer_rel(w->channel(), dx, dy, mask));
-      w->warp_to_centre();
+      if (x != w->centre_x() || y != w->centre_y()) w->warp_to_centre();
     } else if (button != 0) {
       send(input_.pointer_rel(w->channel(), 0, 0, mask));
     }

@@ -90,7 +90,17 @@ bool SurfaceWindow::grab_pointer() {
   grabbed_ = r && r->status == XCB_GRAB_STATUS_SUCCESS;
   std::free(r);
   if (!grabbed_) return false;
-  warp_to_centre();
+  last_known_ = warp_pending_ = false;
+  // Already at the centre, a warp makes no event: the position is known.
+  xcb_query_pointer_reply_t* q = xcb_query_pointer_reply(c, xcb_query_pointer(c, win_), nullptr);
+  if (q && q->same_screen && q->win_x == centre_x() && q->win_y == centre_y()) {
+    last_known_ = true;
+    last_x_ = centre_x();
+    last_y_ = centre_y();
+  } else {
+    warp_to_centre();
+  }
+  std::free(q);
   show_title(title_ + " [pointer grabbed: relative motion; escape key, G releases]");
   xcb_flush(c);
   return true;
@@ -99,14 +109,32 @@ bool SurfaceWindow::grab_pointer() {
 void SurfaceWindow::release_pointer() {
   if (!grabbed_) return;
   grabbed_ = false;
+  warp_pending_ = last_known_ = false;
   if (!win_) return;
   xcb_ungrab_pointer(x_.conn(), XCB_CURRENT_TIME);
   show_title(title_);
   xcb_flush(x_.conn());
 }
 
+bool SurfaceWindow::grab_motion(int32_t x, int32_t y, int32_t* dx, int32_t* dy) {
+  if (warp_pending_ && x == centre_x() && y == centre_y()) {
+    warp_pending_ = false;
+    last_known_ = true;
+    last_x_ = x;
+    last_y_ = y;
+    return false;
+  }
+  if (!last_known_) return false;
+  *dx = x - last_x_;
+  *dy = y - last_y_;
+  last_x_ = x;
+  last_y_ = y;
+  return *dx != 0 || *dy != 0;
+}
+
 void SurfaceWindow::warp_to_centre() {
   if (!win_) return;
+  warp_pending_ = true;
   xcb_warp_pointer(x_.conn(), XCB_NONE, win_, 0, 0, 0, 0, static_cast<int16_t>(centre_x()),
                    static_cast<int16_t>(centre_y()));
   xcb_flush(x_.conn());
