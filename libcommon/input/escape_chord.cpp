@@ -30,6 +30,9 @@ void EscapeChord::feed(uint16_t code, bool down, std::vector<KeyStroke>* out) {
     out->push_back({code, true});
     out->push_back({code, false});
     swallow_release_.insert(code);
+  } else if (code == keys::kG) {
+    grab_toggle_ = true;
+    swallow_release_.insert(code);
   } else if (code == keys::kDelete || code == keys::kBackspace || keys::function_key_number(code) != 0) {
     combo(code, out);
     swallow_release_.insert(code);

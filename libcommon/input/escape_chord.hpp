@@ -4,6 +4,8 @@
 //   Menu, Delete      sends Ctrl-Alt-Delete
 //   Menu, Backspace   sends Ctrl-Alt-Backspace
 //   Menu, F1..F12     sends Ctrl-Alt-F1..F12
+//   Menu, G           toggles the viewer's pointer grab (nothing is sent;
+//                     take_grab_toggle() says so)
 //   Menu, Menu        sends Menu itself
 //   Menu, other key   drops the escape; the other key is sent as usual
 // Keys are evdev codes; the chord works on physical keys, whatever the layout.
@@ -38,6 +40,13 @@ class EscapeChord {
     swallow_release_.clear();
   }
 
+  // True once after Menu, G: the viewer grabs or releases the pointer.
+  bool take_grab_toggle() {
+    bool t = grab_toggle_;
+    grab_toggle_ = false;
+    return t;
+  }
+
   bool armed() const { return armed_; }
   uint16_t escape_key() const { return escape_; }
 
@@ -46,6 +55,7 @@ class EscapeChord {
 
   uint16_t escape_;
   bool armed_ = false;
+  bool grab_toggle_ = false;
   // Keys whose release must not be sent: their press was used by the chord.
   std::set<uint16_t> swallow_release_;
 };

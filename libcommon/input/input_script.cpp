@@ -50,6 +50,15 @@ bool parse_coordinate(std::string_view s, const char* axis, uint32_t* out, std::
   return true;
 }
 
+bool parse_delta(std::string_view s, const char* axis, int32_t* out, std::string* err) {
+  if (!parse_int<int32_t>(s, -kMaxRelMove, kMaxRelMove, out)) {
+    *err = std::string("bad ") + axis + " motion '" + std::string(s) + "' (" + std::to_string(-kMaxRelMove) + ".." +
+           std::to_string(kMaxRelMove) + ")";
+    return false;
+  }
+  return true;
+}
+
 bool parse_button(std::string_view s, uint8_t* out, std::string* err) {
   std::string low;
   for (char c : s) low += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -120,6 +129,11 @@ bool script_line(std::string_view line, Layout layout, InputAction* a, bool* emp
     a->kind = InputAction::Kind::kMove;
     return parse_coordinate(args[0], "x", &a->x, err) && parse_coordinate(args[1], "y", &a->y, err);
   }
+  if (verb == "move-rel") {
+    if (!want(2, 2)) return false;
+    a->kind = InputAction::Kind::kMoveRel;
+    return parse_delta(args[0], "dx", &a->dx, err) && parse_delta(args[1], "dy", &a->dy, err);
+  }
   if (verb == "click") {
     if (!want(2, 3)) return false;
     a->kind = InputAction::Kind::kClick;
@@ -142,7 +156,7 @@ bool script_line(std::string_view line, Layout layout, InputAction* a, bool* emp
   std::string shown(verb.substr(0, 40));
   for (char& c : shown)
     if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7f) c = '?';
-  *err = "unknown action '" + shown + "' (type, key, move, click, scroll, sleep)";
+  *err = "unknown action '" + shown + "' (type, key, move, move-rel, click, scroll, sleep)";
   return false;
 }
 
@@ -170,6 +184,16 @@ bool make_move_action(std::string_view point, InputAction* out, std::string* err
   }
   out->kind = InputAction::Kind::kMove;
   return parse_coordinate(p[0], "x", &out->x, err) && parse_coordinate(p[1], "y", &out->y, err);
+}
+
+bool make_move_rel_action(std::string_view delta, InputAction* out, std::string* err) {
+  std::vector<std::string_view> p = split_commas(delta);
+  if (p.size() != 2) {
+    *err = "expected DX,DY, got '" + std::string(delta) + "'";
+    return false;
+  }
+  out->kind = InputAction::Kind::kMoveRel;
+  return parse_delta(p[0], "dx", &out->dx, err) && parse_delta(p[1], "dy", &out->dy, err);
 }
 
 bool make_click_action(std::string_view spec, InputAction* out, std::string* err) {

@@ -9,6 +9,7 @@
 //                        surround it with double quotes to keep outer spaces
 //   key COMBO [COMBO...] each combo pressed in order, released in reverse
 //   move X Y             pointer to surface pixel X,Y
+//   move-rel DX DY       relative motion by DX,DY (the guest's relative mouse)
 //   click X Y [BUTTON]   left (default), middle, right or 1, 2, 3
 //   scroll N             wheel notches: negative up, positive down
 //   sleep MS             pause
@@ -29,12 +30,14 @@ inline constexpr size_t kMaxScriptLine = 65536;
 inline constexpr uint32_t kMaxSleepMs = 24u * 3600u * 1000u;
 inline constexpr int32_t kMaxScroll = 10000;
 inline constexpr uint32_t kMaxCoordinate = 65535;  // RFB pointer fields are 16-bit
+inline constexpr int32_t kMaxRelMove = 32767;       // per axis, as a stream's POINTER_REL frame
 
 struct InputAction {
-  enum class Kind { kKeys, kMove, kClick, kScroll, kSleep };
+  enum class Kind { kKeys, kMove, kMoveRel, kClick, kScroll, kSleep };
   Kind kind = Kind::kKeys;
   std::vector<KeyPress> keys;  // kKeys: typed text or combos, resolved
   uint32_t x = 0, y = 0;       // kMove, kClick
+  int32_t dx = 0, dy = 0;      // kMoveRel
   uint8_t button = 1;          // kClick: RFB button number 1 left, 2 middle, 3 right
   int32_t amount = 0;          // kScroll
   uint32_t ms = 0;             // kSleep
@@ -46,6 +49,8 @@ bool make_type_action(std::string_view escaped_text, Layout layout, InputAction*
 bool make_key_action(std::string_view combo, InputAction* out, std::string* err);
 // "X,Y"
 bool make_move_action(std::string_view point, InputAction* out, std::string* err);
+// "DX,DY"
+bool make_move_rel_action(std::string_view delta, InputAction* out, std::string* err);
 // "X,Y" or "X,Y,BUTTON"
 bool make_click_action(std::string_view spec, InputAction* out, std::string* err);
 bool make_scroll_action(std::string_view amount, InputAction* out, std::string* err);

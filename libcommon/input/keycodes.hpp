@@ -15,6 +15,7 @@ namespace vredir::keys {
 inline constexpr uint16_t kEsc = 1;
 inline constexpr uint16_t kBackspace = 14;
 inline constexpr uint16_t kEnter = 28;
+inline constexpr uint16_t kG = 34;
 inline constexpr uint16_t kLeftCtrl = 29;
 inline constexpr uint16_t kLeftShift = 42;
 inline constexpr uint16_t kRightShift = 54;

@@ -377,6 +377,17 @@ Status InputDelivery::pointer(int64_t x, int64_t y, uint8_t buttons, const AckTa
   return Status::ok();
 }
 
+Status InputDelivery::pointer_rel(int32_t dx, int32_t dy, uint8_t buttons, const AckTag& tag) {
+  if (!rel_) return fail(kExitFailure, "relative pointer motion needs the VM's monitor (a DOMAIN, not --vnc)");
+  if (Status st = flush_virtio_keys(); !st) return st;
+  // Everything before it is out first: the motion takes another route.
+  if (Status st = flush(); !st) return st;
+  if (Status st = wait_until(std::max(free_at_[kKeyboard], free_at_[kPointer])); !st) return st;
+  if (Status st = rel_->move(dx, dy, buttons); !st) return st;
+  ++pointer_events_;
+  return mark(tag);
+}
+
 Status InputDelivery::mark(const AckTag& tag) {
   if (Status st = flush(); !st) return st;
   acks_.emplace_back(std::max({free_at_[kKeyboard], free_at_[kPointer], InputClock::now()}), tag);

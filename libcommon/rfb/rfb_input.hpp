@@ -81,6 +81,15 @@ class KeyBatchPath {
   virtual int max_batch() const = 0;
 };
 
+// Relative pointer motion goes around the VNC server, whose pointer events
+// are absolute (they reach the tablet): virt/relative_mouse.hpp sends it to
+// the guest's relative mouse. buttons is the PointerButton mask held.
+class RelMotionPath {
+ public:
+  virtual ~RelMotionPath() = default;
+  virtual Status move(int32_t dx, int32_t dy, uint8_t buttons) = 0;
+};
+
 using InputClock = std::chrono::steady_clock;
 
 // A VNC connection used for input only: it never asks for pixels.
@@ -166,6 +175,10 @@ class InputDelivery {
   Status key(const KeyPress& key, const AckTag& tag = {});
   // Surface pixels; clamped to the current surface.
   Status pointer(int64_t x, int64_t y, uint8_t buttons, const AckTag& tag = {});
+  // Relative motion through the path given to use_rel_motion, after
+  // everything before it is delivered; kExitFailure without a path.
+  Status pointer_rel(int32_t dx, int32_t dy, uint8_t buttons, const AckTag& tag = {});
+  bool has_rel_motion() const { return rel_ != nullptr; }
   // An acknowledgement due once everything before it is delivered.
   Status mark(const AckTag& tag);
   // Sends what is pending and waits until t, reading server messages.
@@ -186,6 +199,7 @@ class InputDelivery {
   // on the guest's buffers, instead of through the VNC server (pointer
   // events still do). The order across the two devices is kept.
   void use_virtio_keyboard(KeyBatchPath* keyboard) { virtio_ = keyboard; }
+  void use_rel_motion(RelMotionPath* path) { rel_ = path; }
 
   uint16_t surface_width() const { return vnc_.width(); }
   uint16_t surface_height() const { return vnc_.height(); }
@@ -216,6 +230,7 @@ class InputDelivery {
   };
   std::vector<Pending> batch_;
   KeyBatchPath* virtio_ = nullptr;
+  RelMotionPath* rel_ = nullptr;
   std::vector<KeyPress> virtio_keys_;
   std::vector<AckTag> virtio_tags_;
   InputClock::time_point virtio_next_{};

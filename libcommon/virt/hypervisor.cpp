@@ -150,6 +150,12 @@ Domain::Domain(DomainHandle handle, std::string uri) : handle_(std::move(handle)
   if (const char* n = virDomainGetName(handle_.get())) name_ = n;
 }
 
+Domain Domain::share() const {
+  if (!handle_) return Domain();
+  virDomainRef(handle_.get());
+  return Domain(DomainHandle(handle_.get()), uri_);
+}
+
 std::string Domain::uuid() const {
   char buf[VIR_UUID_STRING_BUFLEN] = {};
   if (virDomainGetUUIDString(handle_.get(), buf) < 0) return {};

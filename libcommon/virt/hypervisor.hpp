@@ -55,6 +55,9 @@ class Domain {
   Domain(DomainHandle handle, std::string uri);
 
   virDomainPtr get() const { return handle_.get(); }
+  // Another handle on the same domain (libvirt counts the references), for a
+  // second user that outlives a move of this one.
+  Domain share() const;
   const std::string& name() const { return name_; }
   const std::string& uri() const { return uri_; }
   std::string uuid() const;

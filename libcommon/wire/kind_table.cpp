@@ -286,6 +286,16 @@ void describe_pointer(const Event& ev, Description* d) {
   d->both("buttons", uint64_t(v->buttons));
 }
 
+void describe_pointer_rel(const Event& ev, Description* d) {
+  const PointerRel* v = payload_of<PointerRel>(ev);
+  if (!v) return;
+  d->both("seq", v->seq);
+  d->text((v->dx < 0 ? "" : "+") + std::to_string(v->dx) + "," + (v->dy < 0 ? "" : "+") + std::to_string(v->dy));
+  d->json("dx", int64_t(v->dx));
+  d->json("dy", int64_t(v->dy));
+  d->both("buttons", uint64_t(v->buttons));
+}
+
 void describe_text_frame(const Event& ev, Description* d) {
   const Text* v = payload_of<Text>(ev);
   if (!v) return;
@@ -342,7 +352,7 @@ KindTable make_standard_table() {
           {k(K::kCursor), "cursor", false, "display", "the pointer's shape and position", nullptr},
           {k(K::kAudio), "audio", false, "rate channels format", "PCM samples", declare_audio},
           {k(K::kKeyboard), "keyboard", true, "device", "key presses and releases (evdev codes)", nullptr},
-          {k(K::kPointer), "pointer", true, "device width height", "pointer positions and buttons", nullptr},
+          {k(K::kPointer), "pointer", true, "device width height", "pointer positions (or relative motion) and buttons", nullptr},
           {k(K::kText), "text", true, "keymap", "text to type (UTF-8)", nullptr},
           {k(K::kControl), "control", false, "", "VM control commands", nullptr},
           {k(K::kAck), "ack", false, "", "acknowledgements of input", nullptr},
@@ -368,6 +378,8 @@ KindTable make_standard_table() {
           {t(FrameType::kKey), "KEY", k(K::kKeyboard), decode_plain<Key, decode_key>, describe_key},
           {t(FrameType::kPointer), "POINTER", k(K::kPointer), decode_plain<Pointer, decode_pointer>,
            describe_pointer},
+          {t(FrameType::kPointerRel), "POINTER_REL", k(K::kPointer), decode_plain<PointerRel, decode_pointer_rel>,
+           describe_pointer_rel},
           {t(FrameType::kText), "TEXT", k(K::kText), decode_plain<Text, decode_text>, describe_text_frame},
           {t(FrameType::kAck), "ACK", k(K::kAck), decode_plain<Ack, decode_ack>, describe_ack},
           {t(FrameType::kControl), "CONTROL", k(K::kControl), decode_plain<Control, decode_control>,

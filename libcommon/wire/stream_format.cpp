@@ -279,6 +279,18 @@ bool decode_pointer(std::span<const uint8_t> p, Pointer* out, std::string* err) 
   return done(r, err);
 }
 
+bool decode_pointer_rel(std::span<const uint8_t> p, PointerRel* out, std::string* err) {
+  ByteReader r(p);
+  out->seq = r.u64le();
+  out->dx = r.i32le();
+  out->dy = r.i32le();
+  out->buttons = r.u32le();
+  if (r.ok() && (out->dx < -kMaxRelMotion || out->dx > kMaxRelMotion || out->dy < -kMaxRelMotion ||
+                 out->dy > kMaxRelMotion))
+    r.fail("relative motion " + std::to_string(out->dx) + "," + std::to_string(out->dy) + " out of range");
+  return done(r, err);
+}
+
 bool decode_text(std::span<const uint8_t> p, Text* out, std::string* err) {
   ByteReader r(p);
   out->seq = r.u64le();
@@ -387,6 +399,13 @@ void encode_pointer(const Pointer& v, std::string& out) {
   put_u64le(out, v.seq);
   put_u32le(out, static_cast<uint32_t>(v.x));
   put_u32le(out, static_cast<uint32_t>(v.y));
+  put_u32le(out, v.buttons);
+}
+
+void encode_pointer_rel(const PointerRel& v, std::string& out) {
+  put_u64le(out, v.seq);
+  put_u32le(out, static_cast<uint32_t>(v.dx));
+  put_u32le(out, static_cast<uint32_t>(v.dy));
   put_u32le(out, v.buttons);
 }
 

@@ -34,6 +34,7 @@ inline constexpr size_t kMaxParamValue = 4096;
 inline constexpr size_t kMaxName = 255;
 inline constexpr size_t kMaxText = 65536;
 inline constexpr uint32_t kMaxChannels = 1024;  // declared at once in one stream
+inline constexpr int32_t kMaxRelMotion = 32767;  // per axis in one POINTER_REL frame
 inline constexpr uint32_t kMaxAudioRate = 384000;
 inline constexpr uint32_t kMaxAudioChannels = 8;
 inline constexpr uint32_t kMaxInflatedPiece = kMaxPayload;  // the frames one DEFLATE piece holds
@@ -74,6 +75,8 @@ enum class FrameType : uint8_t {
   kKey = 0x40,
   kPointer = 0x41,
   kText = 0x42,
+  // Relative pointer motion, for guests without an absolute device (tablet).
+  kPointerRel = 0x43,
   // Ack.
   kAck = 0x50,
   // Control.
@@ -229,6 +232,14 @@ struct Pointer {
   uint32_t buttons = 0;  // PointerButton mask
 };
 
+// Motion by (dx, dy) device units from wherever the pointer is, with the
+// buttons held; a guest's relative mouse (PS/2, virtio) takes these.
+struct PointerRel {
+  uint64_t seq = 0;
+  int32_t dx = 0, dy = 0;
+  uint32_t buttons = 0;  // PointerButton mask
+};
+
 struct Text {
   uint64_t seq = 0;
   std::string utf8;
@@ -257,6 +268,7 @@ bool decode_cursor_shape(std::span<const uint8_t> p, CursorShape* out, std::stri
 bool decode_cursor_pos(std::span<const uint8_t> p, CursorPos* out, std::string* err);
 bool decode_key(std::span<const uint8_t> p, Key* out, std::string* err);
 bool decode_pointer(std::span<const uint8_t> p, Pointer* out, std::string* err);
+bool decode_pointer_rel(std::span<const uint8_t> p, PointerRel* out, std::string* err);
 bool decode_text(std::span<const uint8_t> p, Text* out, std::string* err);
 bool decode_ack(std::span<const uint8_t> p, Ack* out, std::string* err);
 bool decode_control(std::span<const uint8_t> p, Control* out, std::string* err);
@@ -272,6 +284,7 @@ void encode_cursor_shape(const CursorShape& v, std::string& out);
 void encode_cursor_pos(const CursorPos& v, std::string& out);
 void encode_key(const Key& v, std::string& out);
 void encode_pointer(const Pointer& v, std::string& out);
+void encode_pointer_rel(const PointerRel& v, std::string& out);
 void encode_text(const Text& v, std::string& out);
 void encode_ack(const Ack& v, std::string& out);
 void encode_control(const Control& v, std::string& out);

@@ -181,6 +181,12 @@ Status StreamWriter::pointer(uint16_t ch, const Pointer& ptr, uint8_t flags) {
   return frame(ch, FrameType::kPointer, p, flags);
 }
 
+Status StreamWriter::pointer_rel(uint16_t ch, const PointerRel& ptr, uint8_t flags) {
+  std::string p;
+  encode_pointer_rel(ptr, p);
+  return frame(ch, FrameType::kPointerRel, p, flags);
+}
+
 Status StreamWriter::ack(uint16_t ch, const Ack& a) {
   std::string p;
   encode_ack(a, p);

@@ -49,6 +49,7 @@ class StreamWriter {
   Status frame_end(uint16_t ch, uint64_t seq);
   Status key(uint16_t ch, const Key& k, uint8_t flags = 0);
   Status pointer(uint16_t ch, const Pointer& p, uint8_t flags = 0);
+  Status pointer_rel(uint16_t ch, const PointerRel& p, uint8_t flags = 0);
   Status ack(uint16_t ch, const Ack& a);
   Status control(uint16_t ch, const Control& c);
 

@@ -74,6 +74,7 @@ wanted=(
     drm_kms_helper:fbdev_emulation=0
     virtio-gpu
     evdev
+    psmouse
     virtio_input
     button
     xhci-pci

@@ -267,7 +267,68 @@ flag_acks_declared() {
 }
 check "--ack with flags: ACKs name the declared keyboard (2) and pointer (3) channels" flag_acks_declared "$out/acks2.txt"
 
-# ---- 7. bad input ---------------------------------------------------------------------------
+# ---- 7. relative motion -------------------------------------------------------------------
+# Through QEMU's monitor to the guest's relative mouse (the domain's PS/2
+# mouse; the tablet takes only absolute positions). The probe logs its REL_X
+# as "rel 0 N" and REL_Y as "rel 1 N"; PS/2 splits a move into packets of at
+# most 127, so the sums are what must match.
+rel_sums() {
+    vg_events | tail -n +"$(($1 + 1))" |
+        awk '$2 == "rel" && ($3 == "0" || $3 == "1") { s[$3] += $4 } END { printf "%d,%d\n", s["0"], s["1"] }'
+}
+# wait_rel MARK WANT: the sums after MARK once they equal WANT, or after 15 s.
+wait_rel() {
+    local end=$((SECONDS + 15))
+    while [ "$(rel_sums "$1")" != "$2" ] && [ "$SECONDS" -lt "$end" ]; do sleep 0.3; done
+    rel_sums "$1"
+}
+mark=$(vg_mark)
+redir-inject "$name" --move-rel 40,-25 2>"$out/err"
+rc=$?
+got=$(wait_rel "$mark" 40,-25)
+check "--move-rel 40,-25 (rc $rc): REL_X/REL_Y sum to $got" [ "$rc $got" = "0 40,-25" ]
+mark=$(vg_mark)
+redir-inject "$name" --move-rel 300,200 --move-rel -7,3 --move-rel 0,-150 --move-rel -500,-1 2>"$out/err"
+rc=$?
+got=$(wait_rel "$mark" -207,52)
+check "four --move-rel (rc $rc): REL_X/REL_Y sum to $got (want -207,52)" [ "$rc $got" = "0 -207,52" ]
+# Ordered with absolute moves: abs, then the relative motion, then abs.
+mark=$(vg_mark)
+redir-inject "$name" --move 100,100 --move-rel 20,10 --move 200,150 2>"$out/err"
+vg_wait_log --after "$mark" '^abs [0-9]+ [0-9]+ 200 150$' 10 >/dev/null
+order_of() { vg_events | tail -n +"$(($1 + 1))" | grep -E '^[0-9]+ (abs|rel [01]) ' | cut -d' ' -f2 | uniq | tr '\n' ' '; }
+check "--move, --move-rel, --move arrive in that order ($(order_of "$mark"))" [ "$(order_of "$mark")" = "abs rel abs " ]
+printf 'move-rel 11 -4\nsleep 100\nmove-rel -1 -1\n' >"$out/rel-script"
+mark=$(vg_mark)
+redir-inject "$name" --script "$out/rel-script" 2>"$out/err"
+rc=$?
+got=$(wait_rel "$mark" 10,-5)
+check "script move-rel lines (rc $rc): sums $got" [ "$rc $got" = "0 10,-5" ]
+# A stream's POINTER_REL frames, acknowledged like the other input frames.
+cat >"$out/rel.txt" <<'EOF'
+hello producer=test
+declare 1 pointer mouse
+pointer-rel 1 1 25 -30 0
+pointer-rel 1 2 -5 12 0
+pointer-rel 1 3 100 0 0
+end normal
+EOF
+vrs-build <"$out/rel.txt" >"$out/rel.vrs"
+mark=$(vg_mark)
+redir-inject "$name" --no-timing --ack <"$out/rel.vrs" >"$out/rel-acks.vrs" 2>"$out/err"
+rc=$?
+got=$(wait_rel "$mark" 120,-18)
+check "stream POINTER_REL frames (rc $rc): sums $got (want 120,-18)" [ "$rc $got" = "0 120,-18" ]
+check "stream POINTER_REL frames: three ACKs delivered" \
+    [ "$(redir-dump "$out/rel-acks.vrs" 2>&1 | grep ' ACK ' | grep -c 'delivered')" = 3 ]
+redir-inject --vnc unix:/nonexistent --move-rel 1,1 2>"$out/err"
+rc=$?
+check "--move-rel with --vnc: usage error, exit 2, its reason and the --help hint ($(head -n 1 "$out/err"))" \
+    eval '[ $rc = 2 ] && grep -q "needs a DOMAIN" "$out/err" && [ "$(lines "$out/err")" = 2 ]'
+redir-inject "$name" --move-rel 40000,1 2>"$out/err"
+check "--move-rel out of range: exit 2, one line" exits_one_line $? 2 "$out/err"
+
+# ---- 8. bad input ---------------------------------------------------------------------------
 redir-inject no-such-domain-$$ --type x 2>"$out/err"
 check "unknown domain: exit 3, one line" exits_one_line $? 3 "$out/err"
 printf 'this is not a vredir stream at all, just text\n' | redir-inject "$name" 2>"$out/err"
@@ -290,7 +351,7 @@ check "bad script line: the message names file:line" grep -q "bad-script:2: unkn
 sleep 1
 check "nothing was typed by the rejected invocations" [ "$(keys_after "$mark" | wc -l)" = 0 ]
 
-# ---- 8. ctrl-alt-delete (last: the probe reboots on it) ---------------------------------------
+# ---- 9. ctrl-alt-delete (last: the probe reboots on it) ---------------------------------------
 mark=$(vg_mark)
 redir-inject "$name" --key ctrl-alt-delete 2>"$out/err"
 settle "$mark" 3 10

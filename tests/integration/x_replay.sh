@@ -156,6 +156,41 @@ check "chord: Menu F1 gives ctrl+alt+F1" grep -q '29:down 56:down 59:down 59:up 
 check "chord: Menu Menu gives Menu" grep -q '127:down 127:up' <<<"$got"
 check "chord: Menu then another key drops the escape, sends the key" grep -q '127:up 45:down 45:up$' <<<"$got"
 
+# --- 3b. the pointer grab: escape key, G ------------------------------------
+# Grabbed, the pointer is warped back to the window's centre after each
+# motion and the motion goes out as POINTER_REL frames; the title says so.
+start_viewer grab.vrs "card - test-card" --no-audio --hold card.vrs
+xdotool key Menu g
+sleep 0.3
+title_grabbed=$(xdotool getwindowname "$win")
+for d in "7 -3" "-2 5" "10 4" "-30 -12"; do
+    # shellcheck disable=SC2086
+    xdotool mousemove_relative -- $d
+    sleep 0.2
+done
+xdotool click 1
+sleep 0.2
+xdotool key Menu g
+sleep 0.3
+title_released=$(xdotool getwindowname "$win")
+xdotool mousemove --window "$win" 10 12
+sleep 0.3
+x_client close "$win"
+wait_viewer
+# "dx,dy" sums of the POINTER_REL frames, and the kinds of pointer frames in order.
+rel_sum() { redir-dump "$1" | awk '/ POINTER_REL /{ for (i = 1; i <= NF; i++) if ($i ~ /^[-+][0-9]+,[-+][0-9]+$/) { split($i, v, ","); x += v[1]; y += v[2] } }
+    END { printf "%d,%d\n", x, y }'; }
+kinds() { redir-dump "$1" | awk '/ POINTER(_REL)? /{ print $4 }' | uniq | tr '\n' ' '; }
+check "grab: the title says the pointer is grabbed ($title_grabbed)" grep -q 'pointer grabbed' <<<"$title_grabbed"
+check "grab: released, the title is the plain one again ($title_released)" [ "$title_released" = "card - test-card" ]
+got=$(rel_sum grab.vrs)
+check "grab: POINTER_REL frames sum to the motion made (got $got, want -15,-6)" [ "$got" = "-15,-6" ]
+check "grab: the click while grabbed is a POINTER_REL with buttons=1, then 0" \
+    sh -c 'redir-dump grab.vrs | grep " POINTER_REL " | grep -q "+0,+0 buttons=1" && redir-dump grab.vrs | grep " POINTER_REL " | grep -q "+0,+0 buttons=0"'
+got=$(kinds grab.vrs)
+check "grab: relative frames, then absolute ones again after the release (got: $got)" grep -q 'POINTER_REL POINTER $' <<<"$got"
+check "grab: the input stream is valid" redir-dump --check grab.vrs
+
 # A window destroyed by another client counts as closed.
 start_viewer destroyed.vrs "card - test-card" --no-audio --hold card.vrs
 xdotool windowclose "$win"

@@ -174,6 +174,11 @@ Status build_line(StreamWriter& w, const std::vector<std::string>& t) {
                 static_cast<uint32_t>(num(t.at(5)))};
     return w.pointer(ch(), ptr);
   }
+  if (v == "pointer-rel") {
+    PointerRel rel{num(t.at(2)), static_cast<int32_t>(std::stol(t.at(3))), static_cast<int32_t>(std::stol(t.at(4))),
+                   static_cast<uint32_t>(num(t.at(5)))};
+    return w.pointer_rel(ch(), rel);
+  }
   if (v == "text") {
     encode_text(Text{num(t.at(2)), t.at(3)}, p);
     return w.frame(ch(), FrameType::kText, p);

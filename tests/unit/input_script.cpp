@@ -41,7 +41,7 @@ TEST_CASE("a bad line is reported as file:line and nothing is kept", "[input_scr
   std::string err;
   SECTION("unknown action") {
     CHECK_FALSE(parse_input_script("type ok\njump 1\n", "f", Layout::kUs, &actions, &err));
-    CHECK(err == "f:2: unknown action 'jump' (type, key, move, click, scroll, sleep)");
+    CHECK(err == "f:2: unknown action 'jump' (type, key, move, move-rel, click, scroll, sleep)");
   }
   SECTION("bad numbers") {
     CHECK_FALSE(parse_input_script("move 1\n", "f", Layout::kUs, &actions, &err));
@@ -82,6 +82,18 @@ TEST_CASE("flag actions share the script's rules", "[input_script]") {
   CHECK(a.button == 2);
   CHECK_FALSE(make_click_action("3", &a, &err));
   CHECK_FALSE(make_move_action("3,4,5", &a, &err));
+  CHECK(make_move_rel_action("40,-25", &a, &err));
+  CHECK(a.kind == InputAction::Kind::kMoveRel);
+  CHECK(a.dx == 40);
+  CHECK(a.dy == -25);
+  CHECK_FALSE(make_move_rel_action("40", &a, &err));
+  CHECK_FALSE(make_move_rel_action("40000,0", &a, &err));
+  CHECK(err.find("bad dx motion") == 0);
+  std::vector<InputAction> rel;
+  CHECK(parse_input_script("move-rel -3 +7\n", "f", Layout::kUs, &rel, &err));
+  REQUIRE(rel.size() == 1);
+  CHECK(rel[0].dx == -3);
+  CHECK(rel[0].dy == 7);
   CHECK(make_scroll_action("+2", &a, &err));
   CHECK(a.amount == 2);
   CHECK(make_type_action("a\\tb", Layout::kUs, &a, &err));

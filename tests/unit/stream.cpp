@@ -102,6 +102,33 @@ TEST_CASE("payload encoders and decoders round-trip", "[stream]") {
     CHECK(ptr.x == -3);
     CHECK(ptr.buttons == (kButtonLeft | kWheelDown));
   }
+  SECTION("relative pointer motion") {
+    encode_pointer_rel(PointerRel{9, 40, -25, kButtonRight}, p);
+    CHECK(p.size() == 20);
+    PointerRel rel;
+    REQUIRE(decode_pointer_rel({reinterpret_cast<const uint8_t*>(p.data()), p.size()}, &rel, &err));
+    CHECK(rel.seq == 9);
+    CHECK(rel.dx == 40);
+    CHECK(rel.dy == -25);
+    CHECK(rel.buttons == kButtonRight);
+  }
+  SECTION("relative motion of a bad length or out of range is rejected") {
+    encode_pointer_rel(PointerRel{1, -kMaxRelMotion, kMaxRelMotion, 0}, p);
+    PointerRel rel;
+    auto span = [&] { return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size()); };
+    REQUIRE(decode_pointer_rel(span(), &rel, &err));
+    p.pop_back();
+    CHECK_FALSE(decode_pointer_rel(span(), &rel, &err));
+    CHECK_FALSE(err.empty());
+    p.append("\0\0", 2);  // trailing bytes are room to grow, as for every fixed frame
+    err.clear();
+    CHECK(decode_pointer_rel(span(), &rel, &err));
+    p.clear();
+    encode_pointer_rel(PointerRel{1, kMaxRelMotion + 1, 0, 0}, p);
+    err.clear();
+    CHECK_FALSE(decode_pointer_rel(span(), &rel, &err));
+    CHECK(err.find("out of range") != std::string::npos);
+  }
   SECTION("truncated payloads fail") {
     encode_ack(Ack{3, 99, AckStatus::kDelivered}, p);
     Ack a;

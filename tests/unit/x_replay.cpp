@@ -88,6 +88,15 @@ TEST_CASE("escape chord", "[x_replay]") {
     CHECK(feed(c, {{kMenu, true}, {kMenu, false}, {kA, true}, {kA, false}}) ==
           std::vector<KeyStroke>{{kA, true}, {kA, false}});
   }
+  SECTION("Menu then G toggles the pointer grab and sends nothing") {
+    CHECK_FALSE(c.take_grab_toggle());
+    CHECK(feed(c, {{kMenu, true}, {kMenu, false}, {keys::kG, true}, {keys::kG, false}}).empty());
+    CHECK(c.take_grab_toggle());
+    CHECK_FALSE(c.take_grab_toggle());
+    CHECK(feed(c, {{keys::kG, true}, {keys::kG, false}}) ==
+          std::vector<KeyStroke>{{keys::kG, true}, {keys::kG, false}});
+    CHECK_FALSE(c.take_grab_toggle());
+  }
   SECTION("reset forgets a pending escape") {
     feed(c, {{kMenu, true}});
     c.reset();

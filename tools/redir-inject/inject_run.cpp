@@ -18,6 +18,7 @@
 #include "virt/domain_devices.hpp"
 #include "virt/hypervisor.hpp"
 #include "virt/input_hotplug.hpp"
+#include "virt/relative_mouse.hpp"
 #include "virt/console_stream.hpp"
 #include "virt/virtio_keyboard.hpp"
 #include "virt/vnc_session.hpp"
@@ -103,6 +104,9 @@ Status run_actions(const std::vector<InputAction>& actions, InputDelivery* d, bo
       case InputAction::Kind::kMove:
         if (Status st = d->pointer(a.x, a.y, d->buttons(), ptr_tag()); !st) return st;
         break;
+      case InputAction::Kind::kMoveRel:
+        if (Status st = d->pointer_rel(a.dx, a.dy, d->buttons(), ptr_tag()); !st) return st;
+        break;
       case InputAction::Kind::kClick: {
         uint8_t mask = static_cast<uint8_t>(1u << (a.button - 1));
         uint8_t base = d->buttons() & static_cast<uint8_t>(~mask);
@@ -144,6 +148,10 @@ Status check_inject_options(const InjectOptions& o) {
     return fail(kExitUsage, "--force only applies to --serial-text");
   }
   if (o.domain.empty() && o.vnc.empty()) return fail(kExitUsage, "a DOMAIN (or --vnc ADDRESS) is required");
+  if (!o.vnc.empty())
+    for (const auto& a : o.actions)
+      if (a.first == ActionFlag::kMoveRel)
+        return fail(kExitUsage, "--move-rel goes through the VM's monitor: it needs a DOMAIN, not --vnc");
   if (!o.vnc.empty() && o.keyboard == "virtio")
     return fail(kExitUsage, "--keyboard virtio needs a DOMAIN's virtio keyboard, not --vnc");
   return Status::ok();
@@ -152,7 +160,7 @@ Status check_inject_options(const InjectOptions& o) {
 Status resolve_actions(const InjectOptions& o, std::vector<InputAction>* actions) {
   std::optional<Layout> layout = parse_layout(o.keymap);
   if (!layout) return fail(kExitUsage, "unknown keymap '" + o.keymap + "' (us, de, fr, gb)");
-  static const char* const kFlagNames[] = {"--type", "--key", "--move", "--click", "--scroll", "--script"};
+  static const char* const kFlagNames[] = {"--type", "--key", "--move", "--move-rel", "--click", "--scroll", "--script"};
   for (const auto& [flag, v] : o.actions) {
     InputAction a;
     std::string err;
@@ -161,6 +169,7 @@ Status resolve_actions(const InjectOptions& o, std::vector<InputAction>* actions
       case ActionFlag::kType: ok = make_type_action(v, *layout, &a, &err); break;
       case ActionFlag::kKey: ok = make_key_action(v, &a, &err); break;
       case ActionFlag::kMove: ok = make_move_action(v, &a, &err); break;
+      case ActionFlag::kMoveRel: ok = make_move_rel_action(v, &a, &err); break;
       case ActionFlag::kClick: ok = make_click_action(v, &a, &err); break;
       case ActionFlag::kScroll: ok = make_scroll_action(v, &a, &err); break;
       case ActionFlag::kScript: {
@@ -259,6 +268,9 @@ Status run_inject(const InjectOptions& o) {
   // Keys: through the VM's virtio keyboard, or one hot-plugged for this run
   // when the VM has none, or else through the VNC server (said once, why).
   // The hot-plugged keyboard is unplugged when the run ends, however it ends.
+  // Relative motion through the monitor, to the VM's relative mouse.
+  std::optional<RelativeMouse> rel_mouse;
+  if (o.vnc.empty()) rel_mouse.emplace(dom.share());
   InputHotplug hotplug;
   VirtioKeyboard virtio;
   bool use_virtio = false;
@@ -306,6 +318,7 @@ Status run_inject(const InjectOptions& o) {
   }
   InputDelivery delivery(vnc_input, pacing, on_ack);
   if (use_virtio) delivery.use_virtio_keyboard(&virtio);
+  if (rel_mouse) delivery.use_rel_motion(&*rel_mouse);
 
   auto t0 = InputClock::now();
   uint64_t key_seq = 0, ptr_seq = 0;

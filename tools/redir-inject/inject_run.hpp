@@ -14,7 +14,7 @@
 namespace vredir {
 
 // An action flag as given on the command line, in command-line order.
-enum class ActionFlag { kType, kKey, kMove, kClick, kScroll, kScript };
+enum class ActionFlag { kType, kKey, kMove, kMoveRel, kClick, kScroll, kScript };
 
 struct InjectOptions {
   std::string domain, uri, vnc;

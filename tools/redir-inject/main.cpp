@@ -16,17 +16,20 @@ int main(int argc, char** argv) {
             "Events arrive in order and are never dropped.");
   CLI::App& app = tool.app();
   InjectOptions o;
-  std::vector<std::string> types, keys, moves, clicks, scrolls, scripts;
+  std::vector<std::string> types, keys, moves, move_rels, clicks, scrolls, scripts;
   app.add_option("DOMAIN", o.domain, "Domain name, UUID or id");
   app.add_option("-c,--connect", o.uri, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, then qemu:///system)");
   app.add_option("--vnc", o.vnc, "Use this VNC server instead of the domain's: unix:PATH or HOST:PORT");
   auto* o_type = app.add_option("--type", types, "Type TEXT through the keymap (escapes: \\n \\t \\\\ \\e \\b)");
   auto* o_key = app.add_option("--key", keys, "Press key combinations, e.g. ctrl-alt-delete shift-a f12 ret");
   auto* o_move = app.add_option("--move", moves, "Move the pointer to surface pixel X,Y");
+  auto* o_move_rel = app.add_option("--move-rel", move_rels,
+                                    "Move the pointer by DX,DY through the VM's relative mouse (for guests without a "
+                                    "tablet)");
   auto* o_click = app.add_option("--click", clicks, "Click at X,Y[,BUTTON] (left, middle, right or 1, 2, 3)");
   auto* o_scroll = app.add_option("--scroll", scrolls, "Scroll N wheel notches (negative up, positive down)");
   auto* o_script = app.add_option("--script", scripts, "Run the actions of a script file (see redir-inject(1))");
-  for (CLI::Option* o : {o_type, o_move, o_click, o_scroll, o_script}) o->type_size(1)->allow_extra_args(false);
+  for (CLI::Option* o : {o_type, o_move, o_move_rel, o_click, o_scroll, o_script}) o->type_size(1)->allow_extra_args(false);
   o_key->type_size(1)->expected(1, 64)->allow_extra_args(true);
   auto* o_serial = app.add_option("--serial-text", o.serial_texts,
                                   "Write TEXT to the VM's serial console (escapes as --type; repeatable)");
@@ -49,7 +52,8 @@ int main(int argc, char** argv) {
 
   // The action flags in command-line order; inject_run resolves them.
   const std::map<const CLI::Option*, ActionFlag> flags = {{o_type, ActionFlag::kType},     {o_key, ActionFlag::kKey},
-                                                          {o_move, ActionFlag::kMove},     {o_click, ActionFlag::kClick},
+                                                          {o_move, ActionFlag::kMove},     {o_move_rel, ActionFlag::kMoveRel},
+                                                          {o_click, ActionFlag::kClick},
                                                           {o_scroll, ActionFlag::kScroll}, {o_script, ActionFlag::kScript}};
   std::map<const CLI::Option*, size_t> used;
   for (const CLI::Option* opt : app.parse_order()) {

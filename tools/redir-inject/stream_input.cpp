@@ -57,6 +57,7 @@ Status replay_input_stream(int fd, const std::string& what, const StreamInputOpt
   uint64_t offset = 0;
   uint8_t chunk[65536];
   stream::Event ev;
+  bool rel_warned = false;
   for (;;) {
     std::string err;
     stream::StreamDecoder::Result r = decoder.next(&ev, &err);
@@ -81,7 +82,9 @@ Status replay_input_stream(int fd, const std::string& what, const StreamInputOpt
     }
     if (ev.what != stream::Event::What::kFrame || !ev.channel) continue;
     FrameType type = ev.type();
-    if (type != FrameType::kKey && type != FrameType::kPointer && type != FrameType::kText) continue;
+    if (type != FrameType::kKey && type != FrameType::kPointer && type != FrameType::kPointerRel &&
+        type != FrameType::kText)
+      continue;
 
     if (opt.timing) {
       int64_t wait = clock.wait_us(ev.frame.header.timestamp_us, now_us());
@@ -112,6 +115,17 @@ Status replay_input_stream(int fd, const std::string& what, const StreamInputOpt
         y = y * delivery->surface_height() / s.height;
       }
       if (Status st = delivery->pointer(x, y, static_cast<uint8_t>(p.buttons & 0x7f), {ack, channel, p.seq}); !st)
+        return st;
+    } else if (type == FrameType::kPointerRel) {
+      const auto& p = std::get<stream::PointerRel>(ev.payload);
+      if (!delivery->has_rel_motion()) {
+        if (!rel_warned) spdlog::warn("{}: relative pointer motion needs a DOMAIN (not --vnc); skipped", what);
+        rel_warned = true;
+        if (Status st = delivery->mark({ack, channel, p.seq, true}); !st) return st;
+        continue;
+      }
+      if (Status st = delivery->pointer_rel(p.dx, p.dy, static_cast<uint8_t>(p.buttons & 0x7f), {ack, channel, p.seq});
+          !st)
         return st;
     } else {
       const auto& t = std::get<stream::Text>(ev.payload);

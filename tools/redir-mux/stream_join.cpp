@@ -278,7 +278,7 @@ Status UpstreamRouter::add(const Event& ev) {
     ++dropped_;
     return Status::ok();
   }
-  if (type == FrameType::kPointer && ch.fixed) focus_ = ch.fixed;
+  if ((type == FrameType::kPointer || type == FrameType::kPointerRel) && ch.fixed) focus_ = ch.fixed;
   targets_[*target].writer->set_fixed_time(ev.frame.header.timestamp_us);
   uint16_t there = 0;
   if (Status st = ensure_declared(id, ch, *target, &there); !st) return st;

@@ -58,6 +58,12 @@ Status InputWriter::pointer(uint16_t display, int32_t x, int32_t y, uint32_t but
   return writer_.pointer(it->second.id, stream::Pointer{++it->second.seq, x, y, buttons});
 }
 
+Status InputWriter::pointer_rel(uint16_t display, int32_t dx, int32_t dy, uint32_t buttons) {
+  auto it = pointers_.find(display);
+  if (!begun_ || it == pointers_.end()) return Status::ok();
+  return writer_.pointer_rel(it->second.id, stream::PointerRel{++it->second.seq, dx, dy, buttons});
+}
+
 bool InputWriter::id_used(uint16_t id) const {
   if (id == kKeyboardChannel) return true;
   for (const auto& [d, p] : pointers_)

@@ -27,6 +27,8 @@ class InputWriter {
   vredir::Status display_shown(uint16_t display, const std::string& name, uint32_t width, uint32_t height);
   vredir::Status display_gone(uint16_t display);
   vredir::Status pointer(uint16_t display, int32_t x, int32_t y, uint32_t buttons);
+  // Relative motion on the same pointer channel (the pointer grab).
+  vredir::Status pointer_rel(uint16_t display, int32_t dx, int32_t dy, uint32_t buttons);
   // An upstream GDI record (vredir-gdi(5)) for the windows of the gdi
   // channel `gdi` of the input stream. Its upstream gdi channel is declared
   // on first use with the same id when free (else the next free id), params

@@ -49,8 +49,8 @@ constexpr int64_t kStreamSliceUs = 10000;
 class Player {
  public:
   explicit Player(const ReplayOptions& opt)
-      : opt_(opt), clock_(opt.speed), audio_(opt.audio_device), input_(isatty(1) ? -1 : 1), chord_(opt.escape_key),
-        budget_(opt.max_memory) {}
+      : opt_(opt), clock_(opt.speed), audio_(opt.audio_device), budget_(opt.max_memory), input_(isatty(1) ? -1 : 1),
+        chord_(opt.escape_key) {}
 
   Status run();
 
@@ -70,7 +70,8 @@ class Player {
   // The X side.
   void drain_x();
   void on_x_event(xcb_generic_event_t* e);
-  void on_key(uint8_t keycode, uint16_t state, bool down);
+  void on_key(xcb_window_t win, uint8_t keycode, uint16_t state, bool down);
+  void toggle_grab(xcb_window_t win);
   void on_pointer(xcb_window_t win, int16_t x, int16_t y, int button, bool press);
   void release_held_keys();
   void on_window_closed(SurfaceWindow& w, bool destroyed);
@@ -445,7 +446,7 @@ void Player::on_x_event(xcb_generic_event_t* e) {
     case XCB_KEY_PRESS:
     case XCB_KEY_RELEASE: {
       auto* k = reinterpret_cast<xcb_key_press_event_t*>(e);
-      on_key(k->detail, k->state, (e->response_type & 0x7f) == XCB_KEY_PRESS);
+      on_key(k->event, k->detail, k->state, (e->response_type & 0x7f) == XCB_KEY_PRESS);
       return;
     }
     case XCB_BUTTON_PRESS:
@@ -496,12 +497,13 @@ void Player::on_window_closed(SurfaceWindow& w, bool destroyed) {
   if (!any_window_shown()) stop(Status::ok());
 }
 
-void Player::on_key(uint8_t keycode, uint16_t state, bool down) {
+void Player::on_key(xcb_window_t win, uint8_t keycode, uint16_t state, bool down) {
   std::optional<uint16_t> code = keys::evdev_from_x_keycode(keycode);
   if (!code) return;
   uint32_t sym = x_.keysym(keycode, state);
   std::vector<vredir::KeyStroke> out;
   chord_.feed(*code, down, &out);
+  if (chord_.take_grab_toggle()) toggle_grab(win);
   for (const vredir::KeyStroke& k : out) {
     if (k.down) held_keys_.insert(k.code);
     else held_keys_.erase(k.code);
@@ -516,6 +518,23 @@ void Player::release_held_keys() {
   chord_.reset();
 }
 
+// Grabs the pointer in the window that has the keyboard, or releases the
+// grab wherever it is.
+void Player::toggle_grab(xcb_window_t win) {
+  for (auto& [id, w] : windows_)
+    if (w->grabbed()) {
+      w->release_pointer();
+      spdlog::info("pointer released: absolute positions again");
+      return;
+    }
+  SurfaceWindow* w = window_of(win);
+  if (!w || w->width() == 0) return;
+  if (w->grab_pointer())
+    spdlog::info("pointer grabbed in display {}: relative motion (escape key, G releases)", w->channel());
+  else
+    spdlog::warn("the X server refused the pointer grab (another client holds it)");
+}
+
 void Player::on_pointer(xcb_window_t win, int16_t x, int16_t y, int button, bool press) {
   SurfaceWindow* w = window_of(win);
   if (!w || w->width() == 0) return;
@@ -525,6 +544,18 @@ void Player::on_pointer(xcb_window_t win, int16_t x, int16_t y, int button, bool
   if (button >= 1 && button <= 7) {
     uint32_t bit = 1u << (button - 1);
     mask = press ? (mask | bit) : (mask & ~bit);
+  }
+  if (w->grabbed()) {
+    // Motion is sent as relative and the pointer warped back to the centre;
+    // the warp's own motion event sends nothing.
+    int32_t dx = 0, dy = 0;
+    if (button == 0 && w->grab_motion(x, y, &dx, &dy)) {
+      send(input_.pointer_rel(w->channel(), dx, dy, mask));
+      if (x != w->centre_x() || y != w->centre_y()) w->warp_to_centre();
+    } else if (button != 0) {
+      send(input_.pointer_rel(w->channel(), 0, 0, mask));
+    }
+    return;
   }
   // The window is 1:1 with the surface, drawn at its top left; a window made
   // larger or smaller by the window manager maps onto the surface's edge.

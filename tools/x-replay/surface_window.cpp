@@ -6,6 +6,7 @@
 #include <xcb/shm.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -62,6 +63,7 @@ SurfaceWindow::~SurfaceWindow() { close(); }
 
 void SurfaceWindow::close(bool destroyed) {
   retired_ = true;
+  grabbed_ = false;  // X ends a grab when its window goes
   if (!win_) return;
   free_image();
   xcb_free_gc(x_.conn(), gc_);
@@ -71,13 +73,79 @@ void SurfaceWindow::close(bool destroyed) {
   gc_ = 0;
 }
 
+void SurfaceWindow::show_title(const std::string& title) {
+  xcb_connection_t* c = x_.conn();
+  const uint32_t n = static_cast<uint32_t>(title.size());
+  xcb_change_property(c, XCB_PROP_MODE_REPLACE, win_, XCB_ATOM_WM_NAME, XCB_ATOM_STRING, 8, n, title.data());
+  xcb_change_property(c, XCB_PROP_MODE_REPLACE, win_, x_.net_wm_name, x_.utf8_string, 8, n, title.data());
+}
+
+bool SurfaceWindow::grab_pointer() {
+  if (!win_ || grabbed_) return grabbed_;
+  xcb_connection_t* c = x_.conn();
+  const uint16_t events = XCB_EVENT_MASK_POINTER_MOTION | XCB_EVENT_MASK_BUTTON_PRESS | XCB_EVENT_MASK_BUTTON_RELEASE;
+  auto cookie = xcb_grab_pointer(c, 0, win_, events, XCB_GRAB_MODE_ASYNC, XCB_GRAB_MODE_ASYNC, win_, XCB_NONE,
+                                 XCB_CURRENT_TIME);
+  xcb_grab_pointer_reply_t* r = xcb_grab_pointer_reply(c, cookie, nullptr);
+  grabbed_ = r && r->status == XCB_GRAB_STATUS_SUCCESS;
+  std::free(r);
+  if (!grabbed_) return false;
+  last_known_ = warp_pending_ = false;
+  // Already at the centre, a warp makes no event: the position is known.
+  xcb_query_pointer_reply_t* q = xcb_query_pointer_reply(c, xcb_query_pointer(c, win_), nullptr);
+  if (q && q->same_screen && q->win_x == centre_x() && q->win_y == centre_y()) {
+    last_known_ = true;
+    last_x_ = centre_x();
+    last_y_ = centre_y();
+  } else {
+    warp_to_centre();
+  }
+  std::free(q);
+  show_title(title_ + " [pointer grabbed: relative motion; escape key, G releases]");
+  xcb_flush(c);
+  return true;
+}
+
+void SurfaceWindow::release_pointer() {
+  if (!grabbed_) return;
+  grabbed_ = false;
+  warp_pending_ = last_known_ = false;
+  if (!win_) return;
+  xcb_ungrab_pointer(x_.conn(), XCB_CURRENT_TIME);
+  show_title(title_);
+  xcb_flush(x_.conn());
+}
+
+bool SurfaceWindow::grab_motion(int32_t x, int32_t y, int32_t* dx, int32_t* dy) {
+  if (warp_pending_ && x == centre_x() && y == centre_y()) {
+    warp_pending_ = false;
+    last_known_ = true;
+    last_x_ = x;
+    last_y_ = y;
+    return false;
+  }
+  if (!last_known_) return false;
+  *dx = x - last_x_;
+  *dy = y - last_y_;
+  last_x_ = x;
+  last_y_ = y;
+  return *dx != 0 || *dy != 0;
+}
+
+void SurfaceWindow::warp_to_centre() {
+  if (!win_) return;
+  warp_pending_ = true;
+  xcb_warp_pointer(x_.conn(), XCB_NONE, win_, 0, 0, 0, 0, static_cast<int16_t>(centre_x()),
+                   static_cast<int16_t>(centre_y()));
+  xcb_flush(x_.conn());
+}
+
 void SurfaceWindow::set_properties() {
   xcb_connection_t* c = x_.conn();
   auto set = [&](xcb_atom_t prop, xcb_atom_t type, uint8_t format, uint32_t n, const void* data) {
     xcb_change_property(c, XCB_PROP_MODE_REPLACE, win_, prop, type, format, n, data);
   };
-  set(XCB_ATOM_WM_NAME, XCB_ATOM_STRING, 8, static_cast<uint32_t>(title_.size()), title_.data());
-  set(x_.net_wm_name, x_.utf8_string, 8, static_cast<uint32_t>(title_.size()), title_.data());
+  show_title(title_);
   // WM_CLASS: instance "x-replay", class "vredir".
   static const char kClass[] = "x-replay\0vredir";
   set(XCB_ATOM_WM_CLASS, XCB_ATOM_STRING, 8, sizeof(kClass), kClass);

@@ -55,6 +55,22 @@ class SurfaceWindow {
   void set_cursor_pos(int32_t x, int32_t y, bool visible);
   void hide_cursor();
 
+  // The pointer grab (escape chord Menu, G): the X pointer is held in the
+  // window and warped back to its centre after each motion, so the motion
+  // can be sent as relative; the title says so. False when X refuses.
+  bool grab_pointer();
+  void release_pointer();
+  bool grabbed() const { return grabbed_; }
+  int32_t centre_x() const { return static_cast<int32_t>(width() / 2); }
+  int32_t centre_y() const { return static_cast<int32_t>(height() / 2); }
+  void warp_to_centre();
+  // While grabbed: the motion since the last position seen, for an event at
+  // x,y. False (nothing to send) for the warp's own event, for no motion, and
+  // for positions from before the grab's first warp arrived: a delta is
+  // always between two positions the pointer really had, so events already
+  // queued when a warp is asked for still count once.
+  bool grab_motion(int32_t x, int32_t y, int32_t* dx, int32_t* dy);
+
   // Reads the window back from the X server (what X shows, not our buffer).
   vredir::Status capture(vredir::Image* out);
   // Destroys the X window; the channel is still decoded but no longer shown.
@@ -76,6 +92,7 @@ class SurfaceWindow {
   void put(const Box& b);
   void damage_cursor();
   void set_properties();
+  void show_title(const std::string& title);
 
   XDisplay& x_;
   uint16_t channel_;
@@ -91,6 +108,10 @@ class SurfaceWindow {
   uint32_t shmseg_ = 0;
   void* shmaddr_ = nullptr;
   bool retired_ = false;
+  bool grabbed_ = false;
+  bool warp_pending_ = false;  // a warp to the centre whose event has not come
+  bool last_known_ = false;    // last_x_, last_y_ hold a position seen under the grab
+  int32_t last_x_ = 0, last_y_ = 0;
   bool shm_in_flight_ = false;  // the server may still be reading image_
   std::vector<uint8_t> strip_;
 };
