@@ -14,6 +14,7 @@ need_tools vm-list redir-capture redir-dump redir-mux
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/mux_server.sh"
 
 out=$(mktemp -d /tmp/vredir-devcfg.XXXXXX)
 virsh=(virsh -q -c qemu:///system)
@@ -86,12 +87,10 @@ check "redir-capture --audio on $name exits 3 with one line (rc $rc): $(cat "$ou
 users=$out/users
 echo 'alice-pw' >"$out/alice.pw"
 VREDIR_PASSWORD=alice-pw redir-mux users add alice --users "$users" --vms 'vredir-test-devcfg-*'
-redir-mux serve --listen tcp://127.0.0.1:0 --users "$users" -c qemu:///system 2>"$out/serve.log" &
-serve_pid=$!
-for _ in $(seq 1 100); do grep -q 'listening on' "$out/serve.log" && break; sleep 0.1; done
-url=$(sed -n 's|.*listening on \(tcp://127.0.0.1:[0-9]*\).*|\1|p' "$out/serve.log")
-[ -n "$url" ] || vg_fail "serve did not start: $(cat "$out/serve.log")"
-mux() { redir-mux connect "$url" --user alice --password-file "$out/alice.pw" "$@"; }
+command -v openssl >/dev/null || vg_fail "openssl is missing (apt-get install -y openssl)"
+mux_make_cert || vg_fail "openssl could not make a certificate"
+mux_start_serve "$out/serve.log" --users "$users" -c qemu:///system || vg_fail "serve did not start: $(cat "$out/serve.log")"
+mux() { redir-mux connect "$url" --ca "$out/ca.pem" --user alice --password-file "$out/alice.pw" "$@"; }
 mux --list --json >"$out/mux.json" 2>"$out/mux.err"
 check "redir-mux connect --list --json: the same channels as vm-list [$(tr '\n' ' ' <"$out/mux.json")]" eval \
     "json_check $name 'd[\"channels\"] == [\"display\", \"cursor\", \"keyboard\", \"pointer\"]' <$out/mux.json &&
@@ -99,7 +98,7 @@ check "redir-mux connect --list --json: the same channels as vm-list [$(tr '\n' 
 mux --list >"$out/mux.txt" 2>&1
 check "redir-mux connect --list: a CHANNELS column" \
     eval "grep -q '^NAME .*CHANNELS .*DEVICES' $out/mux.txt && grep -qE '^$name +running +display,cursor,keyboard,pointer ' $out/mux.txt"
-timeout -s INT 8 redir-mux connect "$url" --user alice --password-file "$out/alice.pw" --vm "$name" </dev/null \
+timeout -s INT 8 redir-mux connect "$url" --ca "$out/ca.pem" --user alice --password-file "$out/alice.pw" --vm "$name" </dev/null \
     2>"$out/session.err" | head -c 400000 >"$out/session.vrs"
 k=$(kinds "$out/session.vrs")
 check "a redir-mux session on $name opens a display and no audio channel [$k]" \
