@@ -372,8 +372,10 @@ loop_end() {
     wait "$loop_pid"
     return 0
 }
-# x-replay's window titled exactly TITLE on the second display.
-local_window() { on2 timeout 20 xdotool search --sync --onlyvisible --name "^$1\$" 2>/dev/null | head -1; }
+# x-replay's window titled exactly TITLE on the second display. A Wine app's
+# start takes a few seconds on a quiet host and has taken over 20 on a busy
+# one: the wait is up to 60 s (the loop itself is given 90).
+local_window() { on2 timeout 60 xdotool search --sync --onlyvisible --name "^$1\$" 2>/dev/null | head -1; }
 # geometry WIN: "W H X Y" of a window of the second display.
 geometry() { on2 xwininfo -id "$1" | awk '/Absolute upper-left X/ {x = $4} /Absolute upper-left Y/ {y = $4}
     /Width:/ {w = $2} /Height:/ {h = $2} END {print w, h, x, y}'; }
@@ -440,6 +442,7 @@ for app in primitives textview gdicalls; do
     loop_start "loop-$app" "$apps/$app.exe"
     win=$(local_window "vredir $app")
     check "loop: the $app window appears on the x-replay display" test -n "$win"
+    [ -n "$win" ] || echo "# gdi-forward: $(tail -n 3 "loop-$app.gf.err" | tr '\n' ' ') x-replay: $(tail -n 3 "loop-$app.xr.err" | tr '\n' ' ')"
     if [ -n "$win" ]; then
         sleep 2
         fidelity "$app" "$win"
