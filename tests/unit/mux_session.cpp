@@ -4,9 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstdlib>
 #include <thread>
 
 #include "mux_session.hpp"
@@ -35,6 +38,8 @@ class TestClient {
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds_) == 0);
     server_t_.adopt(fds_[1]);
     ::fcntl(fds_[1], F_SETFL, O_NONBLOCK);
+    // As every tool's main does (sys/cli): a child that is gone is EPIPE.
+    std::signal(SIGPIPE, SIG_IGN);
   }
   ~TestClient() {
     if (server_.joinable()) server_.join();
@@ -61,6 +66,17 @@ class TestClient {
     if (!capture_program.empty()) cfg_.capture_program = capture_program;
     cfg_.inject_program = "true";
     cfg_.idle_timeout = idle_timeout;
+    if (apps) {
+      cfg_.apps = apps;
+      cfg_.app_program = app_program;
+      cfg_.state_dir = state_dir;
+      cfg_.offer_vms = offer_vms;
+      cfg_.reserve_apps = [this](const std::string& u, size_t n, std::string* why) {
+        reserved.push_back(u + " " + std::to_string(n));
+        if (!reserve_ok) *why = "too many apps";
+        return reserve_ok;
+      };
+    }
     // As serve's session process does, the server's end closes when it is done.
     server_ = std::thread([this] {
       status = mux::run_server_session(server_t_, cfg_);
@@ -109,6 +125,11 @@ class TestClient {
   std::string capture_program;
   std::vector<std::string> logins;
   Status status;
+  // serve --apps
+  const apps::AppRegistry* apps = nullptr;
+  std::string app_program = "true", state_dir;
+  bool offer_vms = true, reserve_ok = true;
+  std::vector<std::string> reserved;  // "USER N" per reserve_apps call
 
  private:
   int fds_[2];
@@ -504,4 +525,133 @@ TEST_CASE("a client that stops reading a VM's display is dropped, its memory bou
   CHECK(c.status.message().find("stopped reading") != std::string::npos);
   CHECK(Clock::now() - t0 < std::chrono::seconds(15));
   CHECK(std::system(("rm -rf " + std::string(dir)).c_str()) == 0);
+}
+
+namespace {
+apps::AppRegistry app_registry() {
+  apps::AppRegistry reg;
+  std::string err;
+  REQUIRE(apps::parse_registry("[app edit]\npath = edit.exe\nallow = alice\ndescription = an editor\n"
+                               "[app paint]\npath = paint.exe\nallow = @artists\n"
+                               "[app secret]\npath = secret.exe\nallow = carl\n"
+                               "[group artists]\nmembers = alice vic\n",
+                               &reg, &err));
+  return reg;
+}
+
+std::string temp_state_dir() {
+  char tmpl[] = "/tmp/vredir-apps-XXXXXX";
+  REQUIRE(::mkdtemp(tmpl) != nullptr);
+  return tmpl;
+}
+}  // namespace
+
+TEST_CASE("apps: the list shows what the registry allows the account", "[mux_session]") {
+  UsersFile users = make_users();
+  apps::AppRegistry reg = app_registry();
+  TestClient c;
+  c.apps = &reg;
+  c.offer_vms = false;
+  c.start(users);
+  c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+  c.end();
+  Reply r = c.read_all();
+  std::vector<std::string> names;
+  for (const Control& x : r.controls)
+    if (x.verb == "app") names.push_back(x.args.at("name"));
+  CHECK(names == std::vector<std::string>{"edit", "paint"});
+  CHECK(find(r, "vm") == nullptr);  // an apps-only server lists no VMs
+  CHECK(find(r, "list-end")->args.at("apps") == "2");
+  CHECK(find(r, "list-end")->args.at("count") == "0");
+}
+
+TEST_CASE("apps: an unknown app and a forbidden one get the same answer, and nothing starts", "[mux_session]") {
+  UsersFile users = make_users();
+  apps::AppRegistry reg = app_registry();
+  auto launch = [&](const std::string& list, std::vector<std::string>* reserved) {
+    TestClient c;
+    c.apps = &reg;
+    c.state_dir = temp_state_dir();
+    c.start(users);
+    c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+    c.send("launch", {{"apps", list}});
+    Reply r = c.read_all();
+    c.wait();
+    *reserved = c.reserved;
+    (void)!std::system(("rm -rf " + c.state_dir).c_str());
+    return r;
+  };
+  std::vector<std::string> reserved;
+  Reply unknown = launch("edit,nosuch", &reserved);
+  CHECK(reserved.empty());
+  Reply forbidden = launch("edit,secret", &reserved);
+  CHECK(reserved.empty());
+  REQUIRE(unknown.ended);
+  REQUIRE(forbidden.ended);
+  CHECK(unknown.end.reason == EndReason::kDenied);
+  CHECK(forbidden.end.reason == EndReason::kDenied);
+  CHECK(find(unknown, "failed")->args.at("code") == "4");
+  CHECK(find(forbidden, "failed")->args.at("code") == "4");
+  CHECK(find(unknown, "launched") == nullptr);
+  CHECK(find(forbidden, "launched") == nullptr);
+  auto strip = [](std::string m, const std::string& name) { return m.replace(m.find(name), name.size(), "X"); };
+  CHECK(strip(unknown.end.message, "nosuch") == strip(forbidden.end.message, "secret"));
+}
+
+TEST_CASE("apps: a launch reserves the account's apps, makes its prefix, and ends when they exit", "[mux_session]") {
+  UsersFile users = make_users();
+  apps::AppRegistry reg = app_registry();
+  TestClient c;
+  c.apps = &reg;
+  c.state_dir = temp_state_dir();
+  c.start(users);
+  c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+  c.send("launch", {{"apps", "edit,paint"}});
+  // "true" stands in for gdi-forward: it exits at once without a stream.
+  Reply r = c.read_all();
+  c.wait();
+  CHECK(c.reserved == std::vector<std::string>{"alice 2"});
+  REQUIRE(find(r, "progress"));  // a first launch: the prefix is made
+  REQUIRE(find(r, "launched"));
+  CHECK(find(r, "launched")->args.at("channels") == "1,2");
+  REQUIRE(r.ended);
+  CHECK(r.end.reason == EndReason::kSourceGone);
+  struct stat st {};
+  REQUIRE(::stat((c.state_dir + "/apps/alice").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0700);
+  (void)!std::system(("rm -rf " + c.state_dir).c_str());
+}
+
+TEST_CASE("apps: over the account's limit, or a VM on an apps-only server, is denied", "[mux_session]") {
+  UsersFile users = make_users();
+  apps::AppRegistry reg = app_registry();
+  {
+    TestClient c;
+    c.apps = &reg;
+    c.state_dir = temp_state_dir();
+    c.reserve_ok = false;
+    c.start(users);
+    c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+    c.send("launch", {{"apps", "edit"}});
+    Reply r = c.read_all();
+    c.wait();
+    CHECK(r.end.reason == EndReason::kDenied);
+    CHECK(r.end.message == "too many apps");
+    CHECK(find(r, "launched") == nullptr);
+    (void)!std::system(("rm -rf " + c.state_dir).c_str());
+  }
+  {
+    TestClient c;
+    c.apps = &reg;
+    c.offer_vms = false;
+    c.start(users);
+    c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+    c.send("select", {{"vm", "test"}});
+    Reply r = c.read_all();
+    c.wait();
+    CHECK(r.end.reason == EndReason::kDenied);
+    CHECK(find(r, "failed")->args.at("code") == "4");
+  }
+  CHECK(mux::app_prefix_dir("/s", "..").empty());
+  CHECK(mux::app_prefix_dir("/s", "alice") == "/s/apps/alice");
 }

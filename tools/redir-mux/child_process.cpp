@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 #include <thread>
 
 namespace vredir::mux {
@@ -24,7 +25,22 @@ std::string program_path(const std::string& name) {
   return name;  // found through PATH
 }
 
-Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c) {
+Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c, const std::vector<std::string>& env_set,
+             const std::vector<std::string>& env_unset) {
+  // The environment is built before fork: the child only calls exec.
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    std::string_view var(*e);
+    std::string_view name = var.substr(0, var.find('='));
+    bool drop = false;
+    for (const std::string& u : env_unset) drop = drop || name == u;
+    for (const std::string& kv : env_set) drop = drop || name == std::string_view(kv).substr(0, kv.find('='));
+    if (!drop) env.emplace_back(var);
+  }
+  env.insert(env.end(), env_set.begin(), env_set.end());
+  std::vector<char*> envp;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
   int in[2] = {-1, -1}, out[2] = {-1, -1};
   if ((with_stdin && ::pipe2(in, O_CLOEXEC) != 0) || ::pipe2(out, O_CLOEXEC) != 0)
     return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));
@@ -41,7 +57,7 @@ Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c) {
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(with_stdin ? in[0] : devnull, 0);
     ::dup2(out[1], 1);
-    ::execvp(path.c_str(), argv.data());
+    ::execvpe(path.c_str(), argv.data(), envp.data());
     std::fprintf(stderr, "redir-mux: cannot run %s: %s\n", path.c_str(), std::strerror(errno));
     ::_exit(127);
   }

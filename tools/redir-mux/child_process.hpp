@@ -23,8 +23,10 @@ struct Child {
 // NAME beside this binary (or in the build tree's tools/NAME/), else NAME for PATH.
 std::string program_path(const std::string& name);
 // Both pipe ends on our side are non-blocking and close-on-exec; without
-// with_stdin the child's stdin is /dev/null.
-Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c);
+// with_stdin the child's stdin is /dev/null. The child's environment is ours
+// without the variables named in env_unset, with env_set ("NAME=VALUE") on top.
+Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c,
+             const std::vector<std::string>& env_set = {}, const std::vector<std::string>& env_unset = {});
 // Writes what c's stdin takes now from the front of *q. A stdin that is gone
 // is closed and *q dropped; with close_when_empty it is also closed once *q
 // is empty (the stream for it has ended).

@@ -36,8 +36,8 @@ namespace {
 
 struct ConnectOptions {
   std::string url, user, password_file, ca, fingerprint, known_hosts, vm, control, record, source, cert, key;
-  std::vector<std::string> command, usb;
-  bool list = false, json = false, insecure = false, console = false;
+  std::vector<std::string> command, usb, apps;
+  bool list = false, list_apps = false, json = false, insecure = false, console = false;
   double timeout_s = 30;
 };
 
@@ -53,6 +53,18 @@ int end_code(EndReason r) {
     default:
       return kExitFailure;
   }
+}
+
+// The apps an account may launch: a table, or one JSON object per app.
+std::string app_table(const std::vector<std::pair<std::string, std::string>>& apps, bool json) {
+  std::string out;
+  size_t w = 4;
+  for (const auto& [name, description] : apps) w = std::max(w, name.size());
+  if (!json) out = "APP" + std::string(w - 3 + 2, ' ') + "DESCRIPTION\n";
+  for (const auto& [name, description] : apps)
+    out += json ? nlohmann::ordered_json{{"app", name}, {"description", description}}.dump() + "\n"
+                : name + std::string(w - name.size() + 2, ' ') + description + "\n";
+  return out;
 }
 
 class Client {
@@ -75,6 +87,7 @@ class Client {
   Status ended_status();
   Status stream(int out_fd, int in_fd, pid_t child);
   Status console(bool input);
+  Status launch(Clock::time_point deadline);
   Status spawn_command(int* out_fd, int* in_fd, pid_t* pid);
 
   const ConnectOptions& o_;
@@ -549,11 +562,19 @@ Status Client::run() {
   if (Status st = next_control(&c, deadline); !st) return st;
   if (c.verb != "auth-ok") return fail(kExitMalformed, "unexpected '" + c.verb + "' from server instead of auth-ok");
   std::vector<mux::VmEntry> vms;
+  std::vector<std::pair<std::string, std::string>> apps;  // name, description
   for (;;) {
     if (Status st = next_control(&c, deadline); !st) return st;
     if (c.verb == "list-end") break;
     if (c.verb == "vm") vms.push_back({c.args["name"], c.args["state"], c.args["devices"], c.args["channels"]});
+    if (c.verb == "app") apps.emplace_back(c.args["name"], c.args["description"]);
   }
+  if (o_.list_apps && !o_.list) {
+    (void)up_.end();
+    (void)flush_up(deadline);
+    return write_stdout(app_table(apps, o_.json));
+  }
+  if (!o_.apps.empty()) return launch(deadline);
   if (o_.list) {
     std::string out;
     size_t w = 4, cw = 8;
@@ -577,6 +598,7 @@ Status Client::run() {
                std::string(cw - v.channels.size() + 2, ' ') + v.devices + "\n";
       }
     }
+    if (o_.list_apps) out += (o_.json ? "" : "\n") + app_table(apps, o_.json);
     (void)up_.end();
     (void)flush_up(deadline);
     return write_stdout(out);
@@ -627,12 +649,47 @@ Status Client::run() {
   return stream(out_fd, in_fd, child);
 }
 
+// connect --app: launches the apps and relays their drawing to COMMAND (or
+// stdout), and their input back.
+Status Client::launch(Clock::time_point deadline) {
+  std::string names;
+  for (const std::string& a : o_.apps) names += (names.empty() ? "" : ",") + a;
+  if (Status st = send("launch", {{"apps", names}}); !st) return st;
+  Control c;
+  for (;;) {
+    // A first launch creates the account's Wine prefix: each step restarts the clock.
+    if (Status st = next_control(&c, std::max(deadline, Clock::now() + std::chrono::seconds(180))); !st) return st;
+    if (c.verb == "progress") spdlog::info("{}: {}", names, c.args["stage"]);
+    if (c.verb == "launched") break;
+  }
+  spdlog::debug("{}: streaming (input {})", names, c.args["input"] == "1" ? "on" : "off (view-only)");
+  int out_fd = 1, in_fd = 0;
+  pid_t child = -1;
+  if (!o_.command.empty())
+    if (Status st = spawn_command(&out_fd, &in_fd, &child); !st) return st;
+  return stream(out_fd, in_fd, child);
+}
+
 Status connect(const ConnectOptions& o) {
-  if (o.list == !o.vm.empty()) return fail(kExitUsage, "give either --list or --vm NAME");
+  if (!o.apps.empty() && (o.list || o.list_apps || !o.vm.empty()))
+    return fail(kExitUsage, "--app cannot be combined with --vm, --list or --list-apps");
+  if (o.apps.size() > mux::kMaxAppsPerLaunch)
+    return fail(kExitUsage, "at most " + std::to_string(mux::kMaxAppsPerLaunch) + " --app per connection");
+  for (const std::string& a : o.apps)
+    if (!apps::valid_app_name(a)) return fail(kExitUsage, "--app: bad app name '" + a + "' (letters, digits, '-', '_', '.')");
+  if (!o.apps.empty() || o.list_apps) {
+    if (o.json && !o.list_apps) return fail(kExitUsage, "--json only applies to --list and --list-apps");
+    if (!o.control.empty() || o.console || !o.usb.empty())
+      return fail(kExitUsage, "--control, --console and --usb are for VMs (--vm NAME)");
+    install_interrupt_handlers();
+    Client c(o);
+    return c.run();
+  }
+  if (o.list == !o.vm.empty()) return fail(kExitUsage, "give one of --list, --list-apps, --vm NAME or --app NAME");
   if (o.json && !o.list) return fail(kExitUsage, "--json only applies to --list");
   if (!o.control.empty() && o.vm.empty()) return fail(kExitUsage, "--control needs --vm NAME");
   if (!o.control.empty() && !o.command.empty()) return fail(kExitUsage, "--control and a COMMAND cannot be combined");
-  if (!o.command.empty() && o.vm.empty()) return fail(kExitUsage, "a COMMAND needs --vm NAME");
+  if (!o.command.empty() && o.vm.empty()) return fail(kExitUsage, "a COMMAND needs --vm NAME or --app NAME");
   if (o.console && (o.vm.empty() || !o.control.empty() || !o.command.empty()))
     return fail(kExitUsage, "--console needs --vm NAME (and neither --control nor a COMMAND)");
   if (!o.usb.empty() && (o.vm.empty() || !o.control.empty()))
@@ -663,7 +720,8 @@ Runner add_connect(CLI::App& app) {
   CLI::App* sub = app.add_subcommand("connect", "Log in to a redir-mux server: list VMs, control one, or open it");
   sub->add_option("URL", o->url, "The server: tls://HOST:PORT (tcp://HOST:PORT or unix:PATH on this machine)")
       ->required();
-  sub->add_option("COMMAND", o->command, "After --: run COMMAND with the VM's stream on stdin, its stdout sent up");
+  sub->add_option("COMMAND", o->command,
+                  "After --: run COMMAND with the VM's (or the apps') stream on stdin, its stdout sent up");
   sub->add_option("--user", o->user, "The account to log in as")->required();
   sub->add_option("--password-file", o->password_file,
                   "Read the password from FILE (else $VREDIR_PASSWORD, else a prompt on the terminal)");
@@ -673,7 +731,12 @@ Runner add_connect(CLI::App& app) {
   sub->add_option("--known-hosts", o->known_hosts,
                   "Known-hosts file for trust on first use (default ~/.config/vredir/known_hosts)");
   sub->add_flag("--list", o->list, "Print the VMs this user may open");
-  sub->add_flag("--json", o->json, "--list: one JSON object per VM");
+  sub->add_flag("--json", o->json, "--list, --list-apps: one JSON object per VM or app");
+  sub->add_flag("--list-apps", o->list_apps, "Print the Windows apps this user may launch (with --list: VMs too)");
+  sub->add_option("--app", o->apps,
+                  "Launch this Windows app (repeatable) and relay its windows to COMMAND (typically x-replay) or "
+                  "stdout")
+      ->allow_extra_args(false);
   sub->add_option("--vm", o->vm, "Open this VM (booting it if it is off) and relay its streams");
   sub->add_option("--control", o->control,
                   "With --vm: send one command and exit: resolution=WxH, shutdown, reboot, reset, logoff, disconnect");

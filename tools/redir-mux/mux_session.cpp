@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -74,6 +75,11 @@ Status list_vms(const std::string& uri, const UserAccount& account, std::vector<
   return Status::ok();
 }
 
+std::string app_prefix_dir(const std::string& state_dir, const std::string& account) {
+  if (!valid_user_name(account) || account == "." || account == ".." || state_dir.empty()) return "";
+  return state_dir + "/apps/" + account;
+}
+
 void SessionTap::frame(const Frame& f) {
   if (!rec_ || !rec_->is_open()) return;
   if (upstream_ && f.header.channel == kSessionChannel && static_cast<FrameType>(f.header.type) == FrameType::kControl) {
@@ -120,6 +126,24 @@ struct UsbPort {
   bool closed_down = false;  // the client's channel closed downstream
 };
 
+// One launched app: `gdi-forward run` for it. Its stdin gets a stream with
+// the client's input for it on gdi channel 1; its output (DEFLATE pieces) is
+// read frame by frame, and its gdi channel goes to the client as id.
+struct AppPort {
+  std::string name;
+  uint16_t id = 0;  // the client's channel
+  Child child;
+  std::string inq;  // at most kMaxAppQueue (+1 frame)
+  StreamWriter w{[this](std::string_view b) {
+    inq.append(b);
+    return Status::ok();
+  }};
+  FrameReader frames;
+  uint16_t gdi = 0;          // its gdi channel in its own stream
+  bool closed_down = false;  // the client's channel closed
+  bool exited = false;       // its stream ended
+};
+
 class Session {
  public:
   Session(Transport& t, const ServerSessionConfig& cfg)
@@ -155,6 +179,9 @@ class Session {
   Status on_control(const Control& c);
   Status do_auth(const Params& args);
   Status do_select(const Params& args);
+  Status do_launch(const Params& args);
+  void pump_app(AppPort& app);
+  void close_app_down(AppPort& app);
   Status do_command(const Control& c);
   Status start_streams();
   Status open_usb(const Declare& d);
@@ -195,6 +222,8 @@ class Session {
   FrameReader capture_frames_, inject_frames_;
   std::map<uint16_t, uint8_t> input_channels_;  // upstream input channels forwarded
   std::map<uint16_t, std::unique_ptr<UsbPort>> usb_;  // by the client's channel id
+  std::vector<std::unique_ptr<AppPort>> apps_;        // launch {apps}
+  std::map<uint16_t, AppPort*> app_inputs_;           // the client's gdi channels
   bool shutdown_requested_ = false;
   Clock::time_point capture_gone_{};  // when the display source ended
   Clock::time_point next_check_ = Clock::now();
@@ -333,13 +362,21 @@ Status Session::do_auth(const Params& args) {
   if (cfg_.on_authenticated) cfg_.on_authenticated();
   (void)control("auth-ok", {{"user", user_}, {"view-only", a->view_only ? "1" : "0"}});
   std::vector<VmEntry> vms;
-  if (Status st = list_vms(cfg_.uri, *a, &vms); !st) {
-    finish(EndReason::kError, st.message(), st.code());
-    return Status::ok();
-  }
+  if (cfg_.offer_vms)
+    if (Status st = list_vms(cfg_.uri, *a, &vms); !st) {
+      finish(EndReason::kError, st.message(), st.code());
+      return Status::ok();
+    }
   for (const VmEntry& v : vms)
     (void)control("vm", {{"name", v.name}, {"state", v.state}, {"devices", v.devices}, {"channels", v.channels}});
-  return control("list-end", {{"count", std::to_string(vms.size())}});
+  size_t n_apps = 0;
+  if (cfg_.apps)
+    for (const apps::RegisteredApp& app : cfg_.apps->apps)
+      if (cfg_.apps->allowed(app, a->name)) {
+        ++n_apps;
+        (void)control("app", {{"name", app.name}, {"description", app.description}});
+      }
+  return control("list-end", {{"count", std::to_string(vms.size())}, {"apps", std::to_string(n_apps)}});
 }
 
 Status Session::do_select(const Params& args) {
@@ -397,6 +434,153 @@ Status Session::do_select(const Params& args) {
   (void)control("selected", {{"vm", dom_.name()}, {"input", input_ ? "1" : "0"}});
   if (streams_) return start_streams();
   return Status::ok();
+}
+
+Status Session::do_launch(const Params& args) {
+  // What was asked for: names, each checked before anything is launched.
+  std::vector<std::string> names;
+  const std::string list = args.count("apps") ? args.at("apps") : "";
+  for (size_t at = 0; at <= list.size() && !list.empty();) {
+    size_t comma = std::min(list.find(',', at), list.size());
+    names.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  if (names.empty() || names.size() > kMaxAppsPerLaunch) {
+    finish(EndReason::kError, "launch needs 1 to " + std::to_string(kMaxAppsPerLaunch) + " app names", kExitMalformed);
+    return Status::ok();
+  }
+  std::vector<const apps::RegisteredApp*> chosen;
+  for (const std::string& name : names) {
+    const apps::RegisteredApp* app = cfg_.apps ? cfg_.apps->launchable(name, account_->name) : nullptr;
+    if (!app) {
+      // Unknown and not allowed read the same, so app names do not leak.
+      spdlog::info("session {} user={}: app {} refused: unknown or not allowed", cfg_.peer, log_quote(user_),
+                   log_quote(name, 64));
+      audit("launch", name.substr(0, 64), "denied");
+      finish(EndReason::kDenied, "app " + log_quote(name, 64) + " is not available to user '" + user_ + "'",
+             kExitDenied);
+      return Status::ok();
+    }
+    chosen.push_back(app);
+  }
+  std::string why;
+  if (cfg_.reserve_apps && !cfg_.reserve_apps(user_, chosen.size(), &why)) {
+    audit("launch", list.substr(0, 256), "denied");
+    finish(EndReason::kDenied, why, kExitDenied);
+    return Status::ok();
+  }
+  // The account's own Wine prefix: no two accounts share app state.
+  const std::string prefix = app_prefix_dir(cfg_.state_dir, user_);
+  std::string apps_dir = cfg_.state_dir + "/apps";
+  if (prefix.empty() || (::mkdir(cfg_.state_dir.c_str(), 0755) != 0 && errno != EEXIST) ||
+      (::mkdir(apps_dir.c_str(), 0711) != 0 && errno != EEXIST) ||
+      (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)) {
+    std::string e = prefix.empty() ? "not a directory name" : std::strerror(errno);
+    spdlog::error("session {} user={}: cannot create the app prefix under {}: {}", cfg_.peer, log_quote(user_),
+                  cfg_.state_dir, e);
+    finish(EndReason::kError, "cannot create the account's app directory on the server", kExitFailure);
+    return Status::ok();
+  }
+  if (::access((prefix + "/system.reg").c_str(), F_OK) != 0) {
+    (void)control("progress", {{"stage", "creating the Wine prefix of '" + user_ + "' (first launch; about 20 s)"}});
+    (void)flush(true, Clock::now() + std::chrono::seconds(5));
+  }
+  phase_ = Phase::kStreaming;
+  streams_ = true;
+  input_ = !account_->view_only;
+  std::string channels;
+  for (const apps::RegisteredApp* app : chosen) {
+    auto port = std::make_unique<AppPort>();
+    port->name = app->name;
+    port->id = static_cast<uint16_t>(apps_.size() + 1);
+    std::vector<std::string> argv{cfg_.app_program, "run", "--user", user_, "--", app->path};
+    for (const std::string& a : apps::split_args(app->args)) argv.push_back(a);
+    // Headless: the apps draw for the client only, never on a display the
+    // server may have (Wine's null driver, see gdi-forward(1)).
+    if (Status st = spawn(argv, true, &port->child, {"WINEPREFIX=" + prefix, "WINEDEBUG=-all"},
+                          {"DISPLAY", "WAYLAND_DISPLAY"});
+        !st) {
+      finish(EndReason::kError, "cannot start app '" + app->name + "': " + st.message(), st.code());
+      return Status::ok();
+    }
+    (void)port->w.begin("redir-mux serve", {{"user", user_}});
+    (void)port->w.declare(1, ChannelKind::kGdi, "gdi", {{"app", app->name}});
+    spdlog::info("session {} (pid {}) user={}: app '{}' (pid {}, channel {})", cfg_.peer, ::getpid(), log_quote(user_),
+                 app->name, port->child.pid, port->id);
+    audit("launch", app->name, "ok");
+    channels += (channels.empty() ? "" : ",") + std::to_string(port->id);
+    apps_.push_back(std::move(port));
+  }
+  if (cfg_.compress > 0) out_.set_compression(cfg_.compress);
+  return control("launched", {{"apps", list}, {"channels", channels}, {"input", input_ ? "1" : "0"}});
+}
+
+void Session::close_app_down(AppPort& app) {
+  if (app.closed_down) return;
+  app.closed_down = true;
+  if (app.gdi) (void)out_.close_channel(app.id);
+}
+
+// One app's drawing to the client (its gdi channel only, renumbered), and the
+// client's input to it.
+void Session::pump_app(AppPort& app) {
+  uint8_t buf[65536];
+  while (app.child.out >= 0 && outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding) {
+    ssize_t n = ::read(app.child.out, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    if (n <= 0) {
+      ::close(app.child.out);
+      app.child.out = -1;
+      app.exited = true;
+      close_app_down(app);
+      break;
+    }
+    app.frames.feed(buf, static_cast<size_t>(n));
+    Frame f;
+    std::string err;
+    FrameReader::Result r;
+    while ((r = app.frames.next(&f, &err)) == FrameReader::Result::kFrame) {
+      auto type = static_cast<FrameType>(f.header.type);
+      if (f.header.channel == 0 && type == FrameType::kDeclare) {
+        Declare d;
+        if (!app.gdi && decode_declare(f.payload, &d, &err) && d.kind == static_cast<uint8_t>(ChannelKind::kGdi)) {
+          app.gdi = d.id;
+          d.id = app.id;
+          d.name = "gdi." + app.name;
+          d.params["app"] = app.name;
+          (void)out_.declare_raw(d);
+        }
+      } else if (f.header.channel == 0 && type == FrameType::kEnd) {
+        End e;
+        (void)decode_end(f.payload, &e, &err);
+        app.exited = true;
+        close_app_down(app);
+        if (e.reason != EndReason::kNormal && e.reason != EndReason::kSourceGone)
+          (void)control("result", {{"command", "app"},
+                                   {"status", "failed"},
+                                   {"code", std::to_string(kExitFailure)},
+                                   {"message", "app '" + app.name + "': " + e.message}});
+      } else if (app.gdi && f.header.channel == app.gdi && !app.closed_down) {
+        if (type == FrameType::kClose) close_app_down(app);
+        else
+          (void)out_.frame(app.id, type, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
+                           f.header.flags);
+      }
+    }
+    if (r == FrameReader::Result::kError) {
+      spdlog::warn("session {} user={}: app '{}' wrote a malformed stream: {}", cfg_.peer, log_quote(user_), app.name,
+                   err);
+      ::close(app.child.out);
+      app.child.out = -1;
+      app.exited = true;
+      close_app_down(app);
+    }
+  }
+  feed_child(&app.child, &app.inq);
+  // Every app has gone: the session is over.
+  bool all = !apps_.empty();
+  for (const auto& a : apps_) all = all && a->exited;
+  if (all && phase_ != Phase::kEnding) finish(EndReason::kSourceGone, "the apps have exited");
 }
 
 Status Session::start_streams() {
@@ -553,10 +737,15 @@ Status Session::on_control(const Control& c) {
     return do_auth(c.args);
   }
   if (phase_ == Phase::kSelect) {
+    if (c.verb == "launch") return do_launch(c.args);
     if (c.verb != "select") return finish(EndReason::kError, "select a VM first", kExitMalformed), Status::ok();
+    if (!cfg_.offer_vms)
+      return finish(EndReason::kDenied, "this server offers apps only (no VMs)", kExitDenied), Status::ok();
     return do_select(c.args);
   }
-  if (phase_ == Phase::kStreaming && is_control_command(c.verb)) return do_command(c);
+  if (phase_ == Phase::kStreaming && !apps_.empty() && c.verb == "disconnect")
+    return finish(EndReason::kNormal, "client disconnected; its apps are closed"), Status::ok();
+  if (phase_ == Phase::kStreaming && apps_.empty() && is_control_command(c.verb)) return do_command(c);
   return control("result", {{"command", c.verb.substr(0, 64)}, {"status", "failed"}, {"code", "2"},
                             {"message", "unknown command"}});
 }
@@ -573,7 +762,8 @@ Status Session::on_upstream(const Event& ev) {
     case FrameType::kHello:
       return Status::ok();
     case FrameType::kEnd:
-      finish(EndReason::kNormal, "client disconnected; the VM keeps running");
+      finish(EndReason::kNormal, apps_.empty() ? "client disconnected; the VM keeps running"
+                                               : "client disconnected; its apps are closed");
       return Status::ok();
     case FrameType::kDeclare: {
       const Declare& d = std::get<Declare>(ev.payload);
@@ -583,6 +773,14 @@ Status Session::on_upstream(const Event& ev) {
       if (console_ && input_ && d.kind == static_cast<uint8_t>(ChannelKind::kBytes) && d.id == kConsoleChannel &&
           d.params.count("purpose") && d.params.at("purpose") == "serial") {
         console_in_ = d.id;
+        return Status::ok();
+      }
+      if (!apps_.empty()) {
+        // An app's input: a gdi channel naming the app's channel it answers.
+        uint32_t down = d.id;
+        (void)param_u32(d.params, "downstream", &down);
+        if (input_ && d.kind == static_cast<uint8_t>(ChannelKind::kGdi) && down >= 1 && down <= apps_.size())
+          app_inputs_[d.id] = apps_[down - 1].get();
         return Status::ok();
       }
       if (ev.channel && ev.channel->is_input() && input_ && d.id != kSessionChannel && d.id < kUsbChannelBase) {
@@ -595,6 +793,7 @@ Status Session::on_upstream(const Event& ev) {
       if (f.header.channel == kSessionChannel) return on_control(std::get<Control>(ev.payload));
       return Status::ok();
     case FrameType::kClose:
+      if (app_inputs_.erase(f.header.channel)) return Status::ok();
       if (input_channels_.erase(f.header.channel)) return inject_w_.close_channel(f.header.channel);
       if (auto it = usb_.find(f.header.channel); it != usb_.end() && !it->second->input_ended) {
         it->second->input_ended = true;  // the client unplugs the device
@@ -609,6 +808,12 @@ Status Session::on_upstream(const Event& ev) {
         if (ev.type() != FrameType::kData || it->second->input_ended) return Status::ok();
         return it->second->w.frame(1, FrameType::kData,
                                    std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
+      }
+      if (auto it = app_inputs_.find(f.header.channel); it != app_inputs_.end()) {
+        AppPort* app = it->second;
+        if (ev.type() != FrameType::kGdi || app->exited || app->child.in < 0) return Status::ok();
+        return app->w.frame(1, FrameType::kGdi,
+                            std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
       }
       if (input_channels_.count(f.header.channel))
         return inject_w_.frame(f.header.channel, ev.type(),
@@ -720,12 +925,13 @@ Status Session::run() {
       client_open = reads;
       break;
     }
-    pollfd fds[5 + 2 * kMaxUsbChannels];
+    pollfd fds[5 + 2 * kMaxUsbChannels + 2 * kMaxAppsPerLaunch];
     int n = 0;
     // While the client's backlog is full, what it sends waits: nothing it
     // asks for may queue replies it does not read.
     bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue && capq_.size() < kMaxUsbQueue;
     for (const auto& [id, port] : usb_) up_room = up_room && port->inq.size() < kMaxUsbQueue;
+    for (const auto& app : apps_) up_room = up_room && app->inq.size() < kMaxAppQueue;
     short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_.wants_write()) ? POLLOUT : 0));
     fds[n++] = {t_.fd(), tev, 0};
     int cap_i = -1, inj_out_i = -1, inj_in_i = -1;
@@ -736,6 +942,10 @@ Status Session::run() {
     for (const auto& [id, port] : usb_) {
       if (port->child.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {port->child.out, POLLIN, 0};
       if (port->child.in >= 0 && !port->inq.empty()) fds[n++] = {port->child.in, POLLOUT, 0};
+    }
+    for (const auto& app : apps_) {
+      if (app->child.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {app->child.out, POLLIN, 0};
+      if (app->child.in >= 0 && !app->inq.empty()) fds[n++] = {app->child.in, POLLOUT, 0};
     }
     int timeout = t_.pending() ? 0 : 200;
     if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR)
@@ -748,7 +958,8 @@ Status Session::run() {
         if (io == Transport::Io::kWouldBlock) break;
         if (io != Transport::Io::kOk) {
           client_open = false;
-          finish(EndReason::kNormal, "client connection closed; the VM keeps running");
+          finish(EndReason::kNormal, apps_.empty() ? "client connection closed; the VM keeps running"
+                                                   : "client connection closed; its apps are closed");
           break;
         }
         up_.feed(buf, got);
@@ -776,12 +987,15 @@ Status Session::run() {
       pump_inject();
     for (auto& [id, port] : usb_)
       if (phase_ != Phase::kEnding) pump_usb(id, *port);
+    for (auto& app : apps_)
+      if (phase_ != Phase::kEnding) pump_app(*app);
     feed_child(&capture_, &capq_);
     if (shutdown_requested_ || capture_gone_ != Clock::time_point{}) check_domain();
     (void)out_.flush();  // the pending DEFLATE piece, when compressing
     if (client_open && !flush(false, Clock::now())) {
       client_open = false;
-      finish(EndReason::kNormal, "client connection lost; the VM keeps running");
+      finish(EndReason::kNormal, apps_.empty() ? "client connection lost; the VM keeps running"
+                                               : "client connection lost; its apps are closed");
     }
   }
   (void)out_.flush();
@@ -794,8 +1008,30 @@ Status Session::run() {
     ::close(port->child.in);
     port->child.in = -1;
   }
+  // Apps close as gdi-forward closes them at the end of its input (WM_CLOSE,
+  // then terminated after its close timeout); what is left is stopped.
+  auto apps_deadline = Clock::now() + std::chrono::seconds(6);
+  for (auto& app : apps_) {
+    if (app->child.in < 0) continue;
+    (void)app->w.end(EndReason::kNormal, end_message_);
+    (void)!::write(app->child.in, app->inq.data(), app->inq.size());
+    ::close(app->child.in);
+    app->child.in = -1;
+    if (app->child.out >= 0) ::close(app->child.out);  // nobody reads its drawing now
+    app->child.out = -1;
+  }
+  for (auto& app : apps_)
+    while (app->child.pid > 0 && Clock::now() < apps_deadline) {
+      int status = 0;
+      if (::waitpid(app->child.pid, &status, WNOHANG) == app->child.pid) {
+        app->child.pid = -1;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   std::vector<Child*> children{&capture_, &inject_};
   for (auto& [id, port] : usb_) children.push_back(&port->child);
+  for (auto& app : apps_) children.push_back(&app->child);
   stop_children(children, Clock::now() + std::chrono::seconds(4));
   (void)rec_.close();
   if (account_) audit("end", end_message_, end_reason_name(reason_));

@@ -7,8 +7,18 @@
 //           client certificate is the credential)
 //   server: auth-ok {user, view-only}          or END denied
 //   server: vm {name, state, devices} ...      the VMs the user's ACL allows
-//   server: list-end {count}
+//   server: app {name, description} ...        the apps the account may launch
+//                                              (serve --apps)
+//   server: list-end {count, apps}
 //   client: select {vm, streams=1|0}           or END (a --list client)
+//   client: launch {apps=NAME,NAME...}          instead of select: Windows apps
+//   server: progress {stage} (the account's Wine prefix is created), then
+//           launched {apps, channels}: each app's gdi channel (ids 1, 2, ...
+//           in the order asked for), its drawing; the client's gdi channels
+//           (declared with downstream=ID, as x-replay does) carry its input
+//           back. An unknown app and one the account may not launch get the
+//           same END denied, and nothing is launched. The session ends when
+//           the client goes (the apps are closed) or every app has exited.
 //   server: progress {stage=booting | waiting for display}   when it was off
 //   server: selected {vm, input=1|0}
 //   server: the capture's channel declarations and frames (display, cursor,
@@ -44,6 +54,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/app_registry.hpp"
 #include "audit_log.hpp"
 #include "net/tls_transport.hpp"
 #include "stream_recorder.hpp"
@@ -76,6 +87,10 @@ inline constexpr size_t kMaxUsbQueue = 1u << 20;
 // bytes channel, purpose serial); the console's output is the capture's
 // serial channel. At most kMaxUsbQueue bytes wait for the console.
 inline constexpr uint16_t kConsoleChannel = 0xffe8;
+// Apps of one session: most bytes queued for one app's gdi-forward (the
+// client is not read past it), and the most apps one launch may ask for.
+inline constexpr size_t kMaxAppQueue = 1u << 20;
+inline constexpr size_t kMaxAppsPerLaunch = 32;
 
 // One VM as the list shows it.
 struct VmEntry {
@@ -137,7 +152,21 @@ struct ServerSessionConfig {
   std::string usb_program = "redir-usb";
   // Records both directions of the session into this file ("" = none).
   std::string record_file;
+  // serve --apps: the registry (nullptr: no apps offered), the program
+  // that runs one app (gdi-forward run), where each account's Wine prefix
+  // lives (STATE/apps/ACCOUNT), and whether VMs are offered too.
+  const apps::AppRegistry* apps = nullptr;
+  std::string app_program = "gdi-forward";
+  std::string state_dir = "/var/lib/vredir";
+  bool offer_vms = true;
+  // Before apps are launched: may this account run n more at once? (The
+  // listener counts each account's apps over all its sessions.) Unset: yes.
+  std::function<bool(const std::string& user, size_t n, std::string* why)> reserve_apps;
 };
+
+// Where an account's apps keep their Wine prefix: STATE/apps/ACCOUNT ("" for
+// a name that is not a plain directory name, such as "..").
+std::string app_prefix_dir(const std::string& state_dir, const std::string& account);
 
 // Feeds the bytes of one direction of a session to a recorder, frame by
 // frame, with the password of an auth request removed.

@@ -18,6 +18,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <random>
 #include <thread>
@@ -42,7 +43,9 @@ namespace {
 
 struct ServeOptions {
   std::string listen, cert, key, users, uri, record_dir, audit, startups = "10:30:32";
-  bool insecure = false, idle_viewers = false;
+  std::string apps, state_dir = "/var/lib/vredir";
+  unsigned max_apps = 8;
+  bool insecure = false, idle_viewers = false, no_vms = false;
   double auth_timeout_s = 15, stall_timeout_s = 30, idle_timeout_s = 0;
   unsigned max_pending_per_source = 4, max_failures = 5;
   double ban_time_s = 300;
@@ -56,7 +59,20 @@ struct SessionProc {
   bool authenticated = false;
   uint64_t ticket = 0;  // a login attempt the limiter counts, until its result
   std::string user;     // of that attempt
+  unsigned apps = 0;    // apps it launched (serve --apps)
 };
+
+// The app registry of serve --apps: a file of at most kMaxRegistryBytes.
+Status load_app_registry(const std::string& path, apps::AppRegistry* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(kExitNotFound, "cannot open the app registry '" + path + "'");
+  std::string text(apps::kMaxRegistryBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  std::string err;
+  if (!apps::parse_registry(text, out, &err)) return fail(kExitMalformed, path + ":" + err);
+  return Status::ok();
+}
 
 int g_sigchld_pipe[2] = {-1, -1};
 void on_sigchld(int) {
@@ -114,8 +130,26 @@ std::chrono::milliseconds ms_of(double s) { return std::chrono::milliseconds(sta
     spdlog::error("{}", st.message());
     ::_exit(st.code());
   }
+  // So is the app registry.
+  apps::AppRegistry registry;
+  if (!o.apps.empty())
+    if (Status st = load_app_registry(o.apps, &registry); !st) {
+      spdlog::error("{}", st.message());
+      ::_exit(st.code());
+    }
   mux::ServerSessionConfig cfg;
   cfg.users = &users;
+  if (!o.apps.empty()) {
+    cfg.apps = &registry;
+    cfg.state_dir = o.state_dir;
+    cfg.reserve_apps = [&](const std::string&, size_t n, std::string* why) {
+      std::string reply = ask(ctl, "apps " + std::to_string(n));
+      if (reply == "ok") return true;
+      *why = reply.rfind("no ", 0) == 0 ? reply.substr(3) : "the server did not answer";
+      return false;
+    };
+  }
+  cfg.offer_vms = !o.no_vms;
   cfg.uri = o.uri;
   cfg.peer = peer;
   cfg.auth_deadline = deadline;
@@ -281,6 +315,22 @@ void Listener::serve_ctl(SessionProc& s) {
     }
   } else if (msg == "authed") {
     s.authenticated = true;
+  } else if (msg.rfind("apps ", 0) == 0 && s.authenticated) {
+    // "apps N": may this session's account run N more apps? Counted over
+    // all its sessions, against --max-apps.
+    unsigned n = 0, running = 0;
+    std::from_chars(msg.data() + 5, msg.data() + msg.size(), n);
+    for (const auto& [pid, other] : sessions_)
+      if (other.authenticated && other.user == s.user) running += other.apps;
+    std::string reply;
+    if (n == 0 || running + n > o_.max_apps) {
+      reply = "no user '" + s.user + "' may run at most " + std::to_string(o_.max_apps) + " apps at once (" +
+              std::to_string(running) + " running, " + std::to_string(n) + " asked for)";
+    } else {
+      s.apps += n;
+      reply = "ok";
+    }
+    (void)::send(s.ctl, reply.data(), reply.size(), MSG_NOSIGNAL);
   }
 }
 
@@ -370,6 +420,12 @@ Status serve(const ServeOptions& o) {
   }
   UsersFile users;  // checked now; each session reads it afresh
   if (Status st = users.load(o.users); !st) return st;
+  if (o.no_vms && o.apps.empty()) return fail(kExitUsage, "--no-vms needs --apps REGISTRY (else nothing is offered)");
+  if (!o.apps.empty()) {
+    apps::AppRegistry registry;
+    if (Status st = load_app_registry(o.apps, &registry); !st) return st;
+    spdlog::info("offering {} app(s) from {}", registry.apps.size(), o.apps);
+  }
   if (users.accounts().empty()) spdlog::warn("users file '{}' has no accounts (add one: redir-mux users add)", o.users);
   mux::AuditLog audit;
   if (!o.audit.empty())
@@ -441,6 +497,13 @@ Runner add_serve(CLI::App& app) {
                   "Record each session, both directions, into DIR/session-TIME-PID.vrs, mode 0600 (passwords "
                   "left out)")
       ->check(CLI::ExistingDirectory);
+  sub->add_option("--apps", o->apps,
+                  "Offer the Windows apps of this registry (the format of gdi-forward(1)) to the accounts it allows");
+  sub->add_option("--state-dir", o->state_dir,
+                  "Where each account's apps keep their Wine prefix: DIR/apps/ACCOUNT (default /var/lib/vredir)");
+  sub->add_option("--max-apps", o->max_apps, "Most apps one account runs at once, over all its sessions (default 8)")
+      ->check(CLI::Range(1, 1000));
+  sub->add_flag("--no-vms", o->no_vms, "Offer apps only: no VM list, no libvirt (with --apps)");
   return [o] { return serve(*o); };
 }
 

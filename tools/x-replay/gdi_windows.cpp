@@ -239,6 +239,9 @@ struct GdiWindows::Impl {
   GC gc = nullptr;
   Atom wm_protocols = 0, wm_delete = 0, net_wm_name = 0, utf8 = 0;
   std::map<uint16_t, std::unique_ptr<Channel>> channels;
+  // The remote window with the focus (channel, target), as last said either
+  // way: apps of one desktop share one active window.
+  std::pair<uint16_t, uint32_t> focused{0, 0};
   std::map<uint64_t, XftFont*> fonts;  // (channel << 32 | font id)
   XftFont* default_font = nullptr;
   Status pending_error;
@@ -351,7 +354,7 @@ struct GdiWindows::Impl {
     a.background_pixmap = None;
     a.override_redirect = (v.role == 2 || v.role == 3) ? True : False;
     a.event_mask = ExposureMask | KeyPressMask | KeyReleaseMask | ButtonPressMask | ButtonReleaseMask |
-                   PointerMotionMask | StructureNotifyMask | PropertyChangeMask;
+                   PointerMotionMask | StructureNotifyMask | PropertyChangeMask | FocusChangeMask;
     int x, y;
     local_position(ch, st, &x, &y);
     t.win = XCreateWindow(dpy, RootWindow(dpy, screen), x, y, t.w, t.h, 0, depth, InputOutput, visual,
@@ -998,6 +1001,7 @@ struct GdiWindows::Impl {
             if (v.above == 0) XRaiseWindow(dpy, target(ch, v.target).win);
           } else if constexpr (std::is_same_v<T, gdi::WindowFocus>) {
             Target& t = target(ch, v.target);
+            focused = {ch.id, v.target};
             if (t.mapped) XRaiseWindow(dpy, t.win);
           } else if constexpr (std::is_same_v<T, gdi::FillRect>) {
             fill_rect(ch, target(ch, v.target), v.rect, v.rop3);
@@ -1194,6 +1198,17 @@ struct GdiWindows::Impl {
           XFree(data);
         }
         return Status::ok();
+      }
+      case FocusIn: {
+        // The local window got the keyboard: the app's window becomes the
+        // active one there too, so its keys reach its focused control (with
+        // several apps, the one launched last is active otherwise).
+        if (e.xfocus.detail == NotifyInferior || e.xfocus.detail == NotifyPointer || e.xfocus.mode == NotifyGrab ||
+            e.xfocus.mode == NotifyUngrab || t->role == 2 || t->role == 3 ||
+            focused == std::pair<uint16_t, uint32_t>{ch->id, t->id})
+          return Status::ok();
+        focused = {ch->id, t->id};
+        return send(*ch, gdi::WindowRequest{t->id, gdi::WindowRequest::kFocus, {}});
       }
       case ClientMessage:
         if (e.xclient.message_type == wm_protocols && e.xclient.format == 32 &&

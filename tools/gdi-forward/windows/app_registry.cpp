@@ -10,107 +10,7 @@
 
 namespace gdi_forward {
 
-namespace {
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  size_t e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
-std::vector<std::string> words(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  std::string w;
-  while (in >> w) {
-    while (!w.empty() && w.back() == ',') w.pop_back();
-    if (!w.empty()) out.push_back(w);
-  }
-  return out;
-}
-
-bool valid_name(const std::string& n) {
-  if (n.empty() || n.size() > 64) return false;
-  for (char c : n)
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
-  return true;
-}
-}  // namespace
-
-const RegisteredApp* AppRegistry::find(const std::string& name) const {
-  for (const RegisteredApp& a : apps)
-    if (a.name == name) return &a;
-  return nullptr;
-}
-
-bool AppRegistry::allowed(const RegisteredApp& app, const std::string& user) const {
-  for (const std::string& who : app.allow) {
-    if (who == "*") return true;
-    if (user.empty()) continue;
-    if (who == user) return true;
-    if (who.size() > 1 && who[0] == '@') {
-      auto g = groups.find(who.substr(1));
-      if (g != groups.end())
-        for (const std::string& m : g->second)
-          if (m == user) return true;
-    }
-  }
-  return false;
-}
-
-bool parse_registry(const std::string& text, AppRegistry* out, std::string* err) {
-  std::istringstream in(text);
-  std::string line;
-  int n = 0;
-  RegisteredApp* app = nullptr;
-  std::vector<std::string>* group = nullptr;
-  auto fail = [&](const std::string& why) {
-    *err = std::to_string(n) + ": " + why;
-    return false;
-  };
-  while (std::getline(in, line)) {
-    ++n;
-    std::string t = trim(line);
-    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
-    if (t[0] == '[') {
-      if (t.back() != ']') return fail("section header needs a closing ']'");
-      std::vector<std::string> w = words(t.substr(1, t.size() - 2));
-      if (w.size() != 2 || (w[0] != "app" && w[0] != "group")) return fail("expected [app NAME] or [group NAME]");
-      if (!valid_name(w[1])) return fail("bad name '" + w[1] + "' (letters, digits, '-', '_', '.')");
-      app = nullptr;
-      group = nullptr;
-      if (w[0] == "app") {
-        if (out->find(w[1])) return fail("app '" + w[1] + "' is defined twice");
-        out->apps.push_back(RegisteredApp{w[1], "", "", "", {}});
-        app = &out->apps.back();
-      } else {
-        group = &out->groups[w[1]];
-      }
-      continue;
-    }
-    size_t eq = t.find('=');
-    if (eq == std::string::npos) return fail("expected KEY = VALUE");
-    std::string key = trim(t.substr(0, eq)), value = trim(t.substr(eq + 1));
-    if (app) {
-      if (key == "path") app->path = value;
-      else if (key == "args") app->args = value;
-      else if (key == "allow") app->allow = words(value);
-      else if (key == "description") app->description = value;
-      else return fail("unknown key '" + key + "' (path, args, allow, description)");
-    } else if (group) {
-      if (key == "members") *group = words(value);
-      else return fail("unknown key '" + key + "' (members)");
-    } else {
-      return fail("KEY = VALUE outside an [app] or [group] section");
-    }
-  }
-  for (const RegisteredApp& a : out->apps)
-    if (a.path.empty()) {
-      *err = "app '" + a.name + "' has no path";
-      return false;
-    }
-  return true;
-}
+using vredir::apps::parse_registry;
 
 bool load_registry(const std::string& path, AppRegistry* out, int* code, std::string* err) {
   std::wstring p = host_path(to_wide(path));
@@ -123,7 +23,8 @@ bool load_registry(const std::string& path, AppRegistry* out, int* code, std::st
   std::string text;
   char buf[65536];
   DWORD got = 0;
-  while (ReadFile(f, buf, sizeof(buf), &got, nullptr) && got > 0 && text.size() < (4u << 20)) text.append(buf, got);
+  while (ReadFile(f, buf, sizeof(buf), &got, nullptr) && got > 0 && text.size() <= vredir::apps::kMaxRegistryBytes)
+    text.append(buf, got);
   CloseHandle(f);
   std::string why;
   if (!parse_registry(text, out, &why)) {

@@ -141,26 +141,7 @@ std::wstring command_line_of(const std::string& program, const std::vector<std::
   return cmd;
 }
 
-std::vector<std::string> split_args(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  bool quoted = false, any = false;
-  for (char c : s) {
-    if (c == '"') {
-      quoted = !quoted;
-      any = true;
-    } else if ((c == ' ' || c == '\t') && !quoted) {
-      if (any) out.push_back(cur);
-      cur.clear();
-      any = false;
-    } else {
-      cur += c;
-      any = true;
-    }
-  }
-  if (any) out.push_back(cur);
-  return out;
-}
+using vredir::apps::split_args;
 
 std::string base_name(const std::string& program) {
   size_t slash = program.find_last_of("\\/");
@@ -435,7 +416,10 @@ int list_command(const Options& o) {
     for (const std::string& w : a.allow) allow += (allow.empty() ? "" : " ") + w;
     if (o.json) {
       std::string list;
-      for (const std::string& w : a.allow) list += (list.empty() ? "" : ",") + json_str(w);
+      for (const std::string& w : a.allow) {
+        if (!list.empty()) list += ',';
+        list += json_str(w);
+      }
       text += "{\"name\":" + json_str(a.name) + ",\"path\":" + json_str(a.path) + ",\"args\":" + json_str(a.args) +
               ",\"description\":" + json_str(a.description) + ",\"allow\":[" + list + "]}\n";
     } else {

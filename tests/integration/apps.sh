@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Windows apps over the network: redir-mux serve --apps on TLS over loopback,
+# headless (no DISPLAY: the apps draw through Wine's null driver), with the
+# Windows test apps built by the CMake build (tests/winapps) under Wine.
+# Clients run `redir-mux connect --app NAME -- x-replay -` on Xvfb servers of
+# their own:
+#  - discovery: --list-apps shows each account the apps the registry allows
+#    it (by name, by @group), nothing more; --json;
+#  - a denied app and an unknown one get the same answer (exit 4, END
+#    denied, the same message) and nothing is launched;
+#  - the first launch creates the account's own Wine prefix under the state
+#    directory, with a progress note; two accounts never share one (the app
+#    processes' WINEPREFIX);
+#  - the window appears on the client's display, xdotool typing reaches the
+#    app's EDIT control, a view-only account's typing does not;
+#  - closing the window locally ends the app and the client (exit 0); an
+#    interrupted client (exit 130) ends its apps;
+#  - two clients with two apps each at the same time, input kept apart;
+#  - --max-apps counts an account's apps over all its sessions.
+# Every check prints "ok - ..." or "not ok - ..."; the script fails if any did.
+set -u
+
+source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+need_tools redir-mux gdi-forward x-replay redir-dump
+apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
+[ -f "$apps/editapp.exe" ] || { echo "not ok - the Windows test apps are not built ($apps)"; exit 1; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/mux_server.sh"
+need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine Xvfb:xvfb xdotool:xdotool openssl:openssl \
+    python3:python3 py:Xlib:python3-xlib "font:Liberation Sans:fonts-liberation"
+
+work=$(mktemp -d)
+out=$work
+serve_pid= serve2_pid= xa_pid= xb_pid=
+cleanup() {
+    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null
+    [ -n "$serve2_pid" ] && kill "$serve2_pid" 2>/dev/null
+    for p in "$work"/state/apps/*; do [ -d "$p" ] && WINEPREFIX=$p wineserver -k 2>/dev/null; done
+    [ -n "$xa_pid" ] && kill "$xa_pid" 2>/dev/null
+    [ -n "$xb_pid" ] && kill "$xb_pid" 2>/dev/null
+    wait 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work" || exit 1
+
+# The server is headless: nothing below gives it a display.
+unset DISPLAY WAYLAND_DISPLAY
+start_xvfb xa 1024x768x24
+start_xvfb xb 1024x768x24
+
+mux_make_cert || { echo "not ok - openssl could not make the test certificates"; exit 1; }
+for u in alice bob vera eve; do
+    echo "$u-pw" >"$u.pw"
+    chmod 600 "$u.pw"
+done
+VREDIR_PASSWORD=alice-pw redir-mux users add alice --users users --vms 'none' >/dev/null
+VREDIR_PASSWORD=bob-pw redir-mux users add bob --users users --vms 'none' >/dev/null
+VREDIR_PASSWORD=vera-pw redir-mux users add vera --users users --vms 'none' --view-only >/dev/null
+VREDIR_PASSWORD=eve-pw redir-mux users add eve --users users --vms 'none' >/dev/null
+cat >apps.conf <<EOF
+# The registry of this group: each edit app reports its EDIT control's text
+# into a file of its own.
+[app edit]
+path = $apps/editapp.exe
+args = /report $work/alice-edit.txt
+allow = alice @staff
+description = an edit control
+
+[app edit-b]
+path = $apps/editapp.exe
+args = /report $work/bob-edit.txt
+allow = bob
+
+[app prim]
+path = $apps/primitives.exe
+allow = alice bob
+description = GDI primitives
+
+[app secret]
+path = $apps/primitives.exe
+args = /secret
+allow = carol
+
+[group staff]
+members = vera
+EOF
+mux_start_serve serve.log --users users --apps apps.conf --no-vms --state-dir "$work/state" ||
+    { echo "not ok - redir-mux serve --apps did not listen: $(tail -2 serve.log)"; exit 1; }
+note "serve --apps on $url (no DISPLAY)"
+
+conn() { local u=$1; shift; redir-mux connect "$url" --ca "$out/ca.pem" --user "$u" --password-file "$out/$u.pw" "$@"; }
+# on DPY CMD...: a client on display DPY.
+on() { local d=$1; shift; DISPLAY=$d "$@"; }
+# window DPY TITLE: the id of the visible window titled exactly TITLE (waits
+# up to 60 s: a first launch creates the account's Wine prefix).
+window() { on "$1" timeout 60 xdotool search --sync --onlyvisible --name "^$2\$" 2>/dev/null | head -1; }
+windows_named() { on "$1" xdotool search --onlyvisible --name "^$2\$" 2>/dev/null | wc -l; }
+# app_pids PATTERN: the Wine processes whose command line matches.
+app_pids() { pgrep -f "$1" 2>/dev/null | tr '\n' ' '; }
+# gone PATTERN: no such process within 15 s.
+gone() { for _ in $(seq 150); do [ -z "$(app_pids "$1")" ] && return 0; sleep 0.1; done; return 1; }
+# exits PID SECONDS: the background job ends within SECONDS; its status in $rc.
+exits() {
+    local i
+    for i in $(seq $(($2 * 10))); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$1" 2>/dev/null && return 1
+    wait "$1"
+    rc=$?
+    return 0
+}
+# typed DPY WIN TEXT FILE: types TEXT into WIN and waits up to 10 s for FILE to say it.
+typed() {
+    on "$1" xdotool windowfocus --sync "$2" 2>/dev/null
+    on "$1" xdotool type --delay 40 "$3"
+    for _ in $(seq 100); do [ "$(cat "$4" 2>/dev/null)" = "$3" ] && return 0; sleep 0.1; done
+    return 1
+}
+
+# --- discovery ----------------------------------------------------------------
+list_of() { conn "$1" --list-apps --json 2>/dev/null | python3 -c 'import json, sys
+print(" ".join(sorted(json.loads(l)["app"] for l in sys.stdin if l.strip())))'; }
+check "alice lists the apps the registry allows her: edit prim (got '$(list_of alice)')" test "$(list_of alice)" = "edit prim"
+check "bob lists edit-b prim (got '$(list_of bob)')" test "$(list_of bob)" = "edit-b prim"
+check "vera lists edit through @staff (got '$(list_of vera)')" test "$(list_of vera)" = "edit"
+check "eve lists nothing (got '$(list_of eve)')" test -z "$(list_of eve)"
+conn alice --list-apps >table.txt 2>&1
+check "--list-apps prints a table with the description" grep -q '^prim  *GDI primitives$' table.txt
+conn alice --list --list-apps --json >both.txt 2>&1
+check "--list --list-apps on an apps-only server: the apps, no VMs" test "$(grep -c '"app"' both.txt)" = 2
+conn alice --vm anything --control disconnect 2>vm.err
+rc=$?
+check "an apps-only server refuses a VM: exit 4 (got $rc: $(cat vm.err))" test "$rc" = 4
+
+# --- a denied app and an unknown app look the same -----------------------------
+conn alice --app secret --record denied.vrs 2>denied.err
+rc_denied=$?
+conn alice --app nosuch --record unknown.vrs 2>unknown.err
+rc_unknown=$?
+check "a denied app: exit 4 (got $rc_denied)" test "$rc_denied" = 4
+check "an unknown app: exit 4 (got $rc_unknown)" test "$rc_unknown" = 4
+check "both get one line, the same but for the name ($(cat denied.err))" \
+    test "$(sed 's/"secret"/NAME/' denied.err)" = "$(sed 's/"nosuch"/NAME/' unknown.err)" -a "$(wc -l <denied.err)" = 1
+check "both end with END denied" sh -c 'redir-dump denied.vrs | grep -q "END reason=denied" &&
+    redir-dump unknown.vrs | grep -q "END reason=denied"'
+check "the denied app was never launched" test -z "$(grep "app 'secret' (pid" serve.log)$(app_pids '[/]secret')"
+
+# --- alice: first launch, typing, local close ------------------------------------
+rm -f alice-edit.txt
+DISPLAY=$xa_dpy redir-mux connect "$url" --ca ca.pem --user alice --password-file alice.pw --app edit -- x-replay - \
+    2>alice1.err &
+client=$!
+win=$(window "$xa_dpy" "vredir edit")
+check "alice's edit app appears as a window on her display" test -n "$win"
+check "the first launch tells the client the Wine prefix is being created" grep -q "creating the Wine prefix of 'alice'" alice1.err
+check "alice's Wine prefix is under the state directory, mode 0700" \
+    sh -c "test -f '$work/state/apps/alice/system.reg' && test \"\$(stat -c %a '$work/state/apps/alice')\" = 700"
+if [ -n "$win" ]; then
+    sleep 1
+    typed "$xa_dpy" "$win" "Hello over TLS" alice-edit.txt
+    check "xdotool typing in x-replay's window reaches the app over TLS (got '$(cat alice-edit.txt 2>/dev/null)')" \
+        test "$(cat alice-edit.txt 2>/dev/null)" = "Hello over TLS"
+    on "$xa_dpy" x_client close "$win"
+fi
+check "closing the window locally ends the app and the client" exits "$client" 30
+check "the client exits 0 when its app has exited (got ${rc:-none})" test "${rc:-1}" = 0
+check "the app process is gone" gone "$work/alice-edit.txt"
+
+# --- bob: a prefix of his own; an interrupted client ends his app -------------
+DISPLAY=$xb_dpy redir-mux connect "$url" --ca ca.pem --user bob --password-file bob.pw --app prim -- x-replay - \
+    2>bob1.err &
+client=$!
+win=$(window "$xb_dpy" "vredir primitives")
+check "bob's primitives app appears on his display" test -n "$win"
+pid=$(pgrep -f 'primitives.exe' | head -1)
+prefix=$(tr '\0' '\n' <"/proc/${pid:-0}/environ" 2>/dev/null | sed -n 's/^WINEPREFIX=//p')
+check "bob's app runs in his own prefix (got '${prefix:-none}')" test "$prefix" = "$work/state/apps/bob"
+kill -INT "$client"
+check "an interrupted client exits" exits "$client" 15
+check "... with 130 (got ${rc:-none})" test "${rc:-1}" = 130
+check "its app is closed" gone 'primitives.exe'
+
+# --- two clients with two apps each, at the same time ----------------------------
+rm -f alice-edit.txt bob-edit.txt
+DISPLAY=$xa_dpy redir-mux connect "$url" --ca ca.pem --user alice --password-file alice.pw --app edit --app prim \
+    -- x-replay - 2>alice2.err &
+ca=$!
+DISPLAY=$xb_dpy redir-mux connect "$url" --ca ca.pem --user bob --password-file bob.pw --app edit-b --app prim \
+    -- x-replay - 2>bob2.err &
+cb=$!
+wa=$(window "$xa_dpy" "vredir edit")
+wb=$(window "$xb_dpy" "vredir edit")
+pa=$(window "$xa_dpy" "vredir primitives")
+pb=$(window "$xb_dpy" "vredir primitives")
+check "alice's two apps are windows on her display" test -n "$wa" -a -n "$pa"
+check "bob's two apps are windows on his display" test -n "$wb" -a -n "$pb"
+check "each display shows only its client's apps (one edit window each)" \
+    test "$(windows_named "$xa_dpy" "vredir edit")" = 1 -a "$(windows_named "$xb_dpy" "vredir edit")" = 1
+if [ -n "$wa" ] && [ -n "$wb" ]; then
+    sleep 1
+    check "alice's typing reaches her edit app" typed "$xa_dpy" "$wa" "from alice" alice-edit.txt
+    check "bob's typing reaches his edit app" typed "$xb_dpy" "$wb" "from bob" bob-edit.txt
+    check "neither reached the other's app" test "$(cat alice-edit.txt)" = "from alice" -a "$(cat bob-edit.txt)" = "from bob"
+fi
+check "four app processes run for the two clients" test "$(pgrep -fc 'editapp.exe|primitives.exe')" -ge 4
+kill -INT "$ca" "$cb"
+exits "$ca" 15
+exits "$cb" 15
+check "ending both clients closes all four apps" gone 'editapp.exe|primitives.exe'
+
+# --- a view-only account sees its app but cannot type into it ---------------------
+rm -f alice-edit.txt
+DISPLAY=$xa_dpy redir-mux connect "$url" --ca ca.pem --user vera --password-file vera.pw --app edit -- x-replay - \
+    2>vera.err &
+client=$!
+win=$(window "$xa_dpy" "vredir edit")
+check "vera's (view-only) app appears on her display" test -n "$win"
+if [ -n "$win" ]; then
+    sleep 1
+    typed "$xa_dpy" "$win" "not allowed" alice-edit.txt
+    check "a view-only account's typing never reaches the app (report: '$(cat alice-edit.txt 2>/dev/null)')" \
+        test "$(cat alice-edit.txt 2>/dev/null)" = ""
+fi
+kill -INT "$client"
+exits "$client" 15
+gone 'editapp.exe' >/dev/null
+
+# --- --max-apps: an account's apps over all its sessions ---------------------------
+serve1_pid=$serve_pid
+mux_start_serve serve2.log --users users --apps apps.conf --no-vms --state-dir "$work/state" --max-apps 1 ||
+    not_ok "a second server with --max-apps 1 listens"
+serve2_pid=$serve_pid serve_pid=$serve1_pid
+conn alice --app edit --app prim 2>max.err >/dev/null
+rc=$?
+check "two apps at once with --max-apps 1: exit 4 (got $rc: $(cat max.err))" \
+    sh -c "test $rc = 4 && grep -q 'at most 1 apps at once' max.err"
+DISPLAY=$xa_dpy redir-mux connect "$url" --ca ca.pem --user alice --password-file alice.pw --app edit -- x-replay - \
+    2>max1.err &
+client=$!
+win=$(window "$xa_dpy" "vredir edit")
+check "one app runs under --max-apps 1" test -n "$win"
+conn alice --app prim 2>max2.err >/dev/null
+rc=$?
+check "a second session of the same account is refused its app: exit 4 (got $rc: $(cat max2.err))" test "$rc" = 4
+kill -INT "$client"
+exits "$client" 15
+gone 'editapp.exe' >/dev/null
+
+tap_finish
