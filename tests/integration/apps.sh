@@ -91,6 +91,16 @@ mux_start_serve serve.log --users users --apps apps.conf --no-vms --state-dir "$
 note "serve --apps on $url (no DISPLAY)"
 
 conn() { local u=$1; shift; redir-mux connect "$url" --ca "$out/ca.pem" --user "$u" --password-file "$out/$u.pw" "$@"; }
+# start_client DPY USER ERR APP...: `connect --app APP... -- x-replay -` in the
+# background on display DPY, stderr to ERR; its pid in $client.
+start_client() {
+    local dpy=$1 u=$2 err=$3 a args=()
+    shift 3
+    for a in "$@"; do args+=(--app "$a"); done
+    DISPLAY=$dpy redir-mux connect "$url" --ca "$out/ca.pem" --user "$u" --password-file "$out/$u.pw" "${args[@]}" \
+        -- x-replay - 2>"$err" &
+    client=$!
+}
 # on DPY CMD...: a client on display DPY.
 on() { local d=$1; shift; DISPLAY=$d "$@"; }
 # window DPY TITLE: the id of the visible window titled exactly TITLE (waits
@@ -148,9 +158,7 @@ check "the denied app was never launched" test -z "$(grep "app 'secret' (pid" se
 
 # --- alice: first launch, typing, local close ------------------------------------
 rm -f alice-edit.txt
-DISPLAY=$xa_dpy redir-mux connect "$url" --ca ca.pem --user alice --password-file alice.pw --app edit -- x-replay - \
-    2>alice1.err &
-client=$!
+start_client "$xa_dpy" alice alice1.err edit
 win=$(window "$xa_dpy" "vredir edit")
 check "alice's edit app appears as a window on her display" test -n "$win"
 check "the first launch tells the client the Wine prefix is being created" grep -q "creating the Wine prefix of 'alice'" alice1.err
@@ -168,9 +176,7 @@ check "the client exits 0 when its app has exited (got ${rc:-none})" test "${rc:
 check "the app process is gone" gone "$work/alice-edit.txt"
 
 # --- bob: a prefix of his own; an interrupted client ends his app -------------
-DISPLAY=$xb_dpy redir-mux connect "$url" --ca ca.pem --user bob --password-file bob.pw --app prim -- x-replay - \
-    2>bob1.err &
-client=$!
+start_client "$xb_dpy" bob bob1.err prim
 win=$(window "$xb_dpy" "vredir primitives")
 check "bob's primitives app appears on his display" test -n "$win"
 pid=$(pgrep -f 'primitives.exe' | head -1)
@@ -183,12 +189,10 @@ check "its app is closed" gone 'primitives.exe'
 
 # --- two clients with two apps each, at the same time ----------------------------
 rm -f alice-edit.txt bob-edit.txt
-DISPLAY=$xa_dpy redir-mux connect "$url" --ca ca.pem --user alice --password-file alice.pw --app edit --app prim \
-    -- x-replay - 2>alice2.err &
-ca=$!
-DISPLAY=$xb_dpy redir-mux connect "$url" --ca ca.pem --user bob --password-file bob.pw --app edit-b --app prim \
-    -- x-replay - 2>bob2.err &
-cb=$!
+start_client "$xa_dpy" alice alice2.err edit prim
+ca=$client
+start_client "$xb_dpy" bob bob2.err edit-b prim
+cb=$client
 wa=$(window "$xa_dpy" "vredir edit")
 wb=$(window "$xb_dpy" "vredir edit")
 pa=$(window "$xa_dpy" "vredir primitives")
@@ -211,9 +215,7 @@ check "ending both clients closes all four apps" gone 'editapp.exe|primitives.ex
 
 # --- a view-only account sees its app but cannot type into it ---------------------
 rm -f alice-edit.txt
-DISPLAY=$xa_dpy redir-mux connect "$url" --ca ca.pem --user vera --password-file vera.pw --app edit -- x-replay - \
-    2>vera.err &
-client=$!
+start_client "$xa_dpy" vera vera.err edit
 win=$(window "$xa_dpy" "vredir edit")
 check "vera's (view-only) app appears on her display" test -n "$win"
 if [ -n "$win" ]; then
@@ -235,9 +237,7 @@ conn alice --app edit --app prim 2>max.err >/dev/null
 rc=$?
 check "two apps at once with --max-apps 1: exit 4 (got $rc: $(cat max.err))" \
     sh -c "test $rc = 4 && grep -q 'at most 1 apps at once' max.err"
-DISPLAY=$xa_dpy redir-mux connect "$url" --ca ca.pem --user alice --password-file alice.pw --app edit -- x-replay - \
-    2>max1.err &
-client=$!
+start_client "$xa_dpy" alice max1.err edit
 win=$(window "$xa_dpy" "vredir edit")
 check "one app runs under --max-apps 1" test -n "$win"
 conn alice --app prim 2>max2.err >/dev/null

@@ -90,6 +90,29 @@ void feed_child(Child* c, std::string* q, bool close_when_empty) {
   }
 }
 
+ChildOutput read_child_frames(Child* c, stream::FrameReader* frames, const std::function<bool()>& more,
+                              const std::function<bool(const stream::Frame&)>& on_frame, std::string* err) {
+  uint8_t buf[65536];
+  err->clear();
+  while (c->out >= 0 && more()) {
+    ssize_t n = ::read(c->out, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return ChildOutput::kWaiting;
+    stream::FrameReader::Result r = stream::FrameReader::Result::kNeedMore;
+    if (n > 0) {
+      frames->feed(buf, static_cast<size_t>(n));
+      stream::Frame f;
+      while ((r = frames->next(&f, err)) == stream::FrameReader::Result::kFrame)
+        if (!on_frame(f)) return ChildOutput::kWaiting;
+    }
+    if (n <= 0 || r == stream::FrameReader::Result::kError) {
+      ::close(c->out);
+      c->out = -1;
+      return ChildOutput::kEnded;
+    }
+  }
+  return ChildOutput::kWaiting;
+}
+
 void stop_children(std::vector<Child*> children, std::chrono::steady_clock::time_point deadline) {
   for (Child* c : children) {
     if (c->in >= 0) ::close(c->in);

@@ -6,9 +6,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "wire/frame_reader.hpp"
 #include "wire/status.hpp"
 
 namespace vredir::mux {
@@ -31,6 +33,12 @@ Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c,
 // is closed and *q dropped; with close_when_empty it is also closed once *q
 // is empty (the stream for it has ended).
 void feed_child(Child* c, std::string* q, bool close_when_empty = false);
+// Reads c's stdout as a stream while more() holds, handing each frame to
+// on_frame (false: stop reading for now). kEnded when its output ended, or
+// was malformed (then *err says how); its stdout is closed either way.
+enum class ChildOutput { kWaiting, kEnded };
+ChildOutput read_child_frames(Child* c, stream::FrameReader* frames, const std::function<bool()>& more,
+                              const std::function<bool(const stream::Frame&)>& on_frame, std::string* err);
 // SIGTERM, then SIGKILL once the deadline passes; always reaped.
 void stop_children(std::vector<Child*> children, std::chrono::steady_clock::time_point deadline);
 

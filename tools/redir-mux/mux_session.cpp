@@ -524,57 +524,44 @@ void Session::close_app_down(AppPort& app) {
 // One app's drawing to the client (its gdi channel only, renumbered), and the
 // client's input to it.
 void Session::pump_app(AppPort& app) {
-  uint8_t buf[65536];
-  while (app.child.out >= 0 && outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding) {
-    ssize_t n = ::read(app.child.out, buf, sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    if (n <= 0) {
-      ::close(app.child.out);
-      app.child.out = -1;
+  std::string err;
+  auto room = [this] { return outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding; };
+  auto on_frame = [&](const Frame& f) {
+    auto type = static_cast<FrameType>(f.header.type);
+    std::string why;
+    if (f.header.channel == 0 && type == FrameType::kDeclare) {
+      Declare d;
+      if (!app.gdi && decode_declare(f.payload, &d, &why) && d.kind == static_cast<uint8_t>(ChannelKind::kGdi)) {
+        app.gdi = d.id;
+        d.id = app.id;
+        d.name = "gdi." + app.name;
+        d.params["app"] = app.name;
+        (void)out_.declare_raw(d);
+      }
+    } else if (f.header.channel == 0 && type == FrameType::kEnd) {
+      End e;
+      (void)decode_end(f.payload, &e, &why);
       app.exited = true;
       close_app_down(app);
-      break;
+      if (e.reason != EndReason::kNormal && e.reason != EndReason::kSourceGone)
+        (void)control("result", {{"command", "app"},
+                                 {"status", "failed"},
+                                 {"code", std::to_string(kExitFailure)},
+                                 {"message", "app '" + app.name + "': " + e.message}});
+    } else if (app.gdi && f.header.channel == app.gdi && !app.closed_down) {
+      if (type == FrameType::kClose) close_app_down(app);
+      else
+        (void)out_.frame(app.id, type, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
+                         f.header.flags);
     }
-    app.frames.feed(buf, static_cast<size_t>(n));
-    Frame f;
-    std::string err;
-    FrameReader::Result r;
-    while ((r = app.frames.next(&f, &err)) == FrameReader::Result::kFrame) {
-      auto type = static_cast<FrameType>(f.header.type);
-      if (f.header.channel == 0 && type == FrameType::kDeclare) {
-        Declare d;
-        if (!app.gdi && decode_declare(f.payload, &d, &err) && d.kind == static_cast<uint8_t>(ChannelKind::kGdi)) {
-          app.gdi = d.id;
-          d.id = app.id;
-          d.name = "gdi." + app.name;
-          d.params["app"] = app.name;
-          (void)out_.declare_raw(d);
-        }
-      } else if (f.header.channel == 0 && type == FrameType::kEnd) {
-        End e;
-        (void)decode_end(f.payload, &e, &err);
-        app.exited = true;
-        close_app_down(app);
-        if (e.reason != EndReason::kNormal && e.reason != EndReason::kSourceGone)
-          (void)control("result", {{"command", "app"},
-                                   {"status", "failed"},
-                                   {"code", std::to_string(kExitFailure)},
-                                   {"message", "app '" + app.name + "': " + e.message}});
-      } else if (app.gdi && f.header.channel == app.gdi && !app.closed_down) {
-        if (type == FrameType::kClose) close_app_down(app);
-        else
-          (void)out_.frame(app.id, type, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
-                           f.header.flags);
-      }
-    }
-    if (r == FrameReader::Result::kError) {
+    return true;
+  };
+  if (read_child_frames(&app.child, &app.frames, room, on_frame, &err) == ChildOutput::kEnded) {
+    if (!err.empty())
       spdlog::warn("session {} user={}: app '{}' wrote a malformed stream: {}", cfg_.peer, log_quote(user_), app.name,
                    err);
-      ::close(app.child.out);
-      app.child.out = -1;
-      app.exited = true;
-      close_app_down(app);
-    }
+    app.exited = true;
+    close_app_down(app);
   }
   feed_child(&app.child, &app.inq);
   // Every app has gone: the session is over.
@@ -655,47 +642,33 @@ void Session::close_usb_down(uint16_t id, UsbPort& port) {
 // The attach process of one device: its return path to the client, and the
 // client's bytes to it.
 void Session::pump_usb(uint16_t id, UsbPort& port) {
-  uint8_t buf[65536];
-  while (port.child.out >= 0 && outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding) {
-    ssize_t n = ::read(port.child.out, buf, sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    if (n <= 0) {
-      ::close(port.child.out);
-      port.child.out = -1;
+  std::string err;
+  auto room = [this] { return outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding; };
+  auto on_frame = [&](const Frame& f) {
+    auto type = static_cast<FrameType>(f.header.type);
+    if (f.header.channel == 1 && type == FrameType::kData && !port.closed_down) {
+      (void)out_.frame(id, type, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
+                       f.header.flags);
+    } else if (f.header.channel == 0 && type == FrameType::kEnd) {
+      End e;
+      std::string why;
+      (void)decode_end(f.payload, &e, &why);
       close_usb_down(id, port);
-      break;
-    }
-    port.frames.feed(buf, static_cast<size_t>(n));
-    Frame f;
-    std::string err;
-    FrameReader::Result r;
-    while ((r = port.frames.next(&f, &err)) == FrameReader::Result::kFrame) {
-      auto type = static_cast<FrameType>(f.header.type);
-      if (f.header.channel == 1 && type == FrameType::kData && !port.closed_down) {
-        (void)out_.frame(id, type, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
-                         f.header.flags);
-      } else if (f.header.channel == 0 && type == FrameType::kEnd) {
-        End e;
-        (void)decode_end(f.payload, &e, &err);
-        close_usb_down(id, port);
-        if (e.reason == EndReason::kDenied) {
-          audit("usb", dom_.name(), "denied");
-          finish(EndReason::kDenied, "USB: " + e.message, kExitDenied);
-          return;
-        }
-        if (e.reason != EndReason::kNormal && e.reason != EndReason::kSourceGone)
-          (void)control("result", {{"command", "usb"},
-                                   {"status", "failed"},
-                                   {"code", std::to_string(kExitFailure)},
-                                   {"message", "USB: " + (e.message.empty() ? std::string("the redirection ended") : e.message)}});
+      if (e.reason == EndReason::kDenied) {
+        audit("usb", dom_.name(), "denied");
+        finish(EndReason::kDenied, "USB: " + e.message, kExitDenied);
+        return false;
       }
+      if (e.reason != EndReason::kNormal && e.reason != EndReason::kSourceGone)
+        (void)control("result", {{"command", "usb"},
+                                 {"status", "failed"},
+                                 {"code", std::to_string(kExitFailure)},
+                                 {"message", "USB: " + (e.message.empty() ? std::string("the redirection ended") : e.message)}});
     }
-    if (r == FrameReader::Result::kError) {
-      ::close(port.child.out);
-      port.child.out = -1;
-      close_usb_down(id, port);
-    }
-  }
+    return true;
+  };
+  if (read_child_frames(&port.child, &port.frames, room, on_frame, &err) == ChildOutput::kEnded)
+    close_usb_down(id, port);
   feed_child(&port.child, &port.inq, port.input_ended);
 }
 
@@ -826,67 +799,48 @@ Status Session::on_upstream(const Event& ev) {
 // Reads the display source while the client queue has room, and re-emits its
 // channels (same ids) into the downstream stream.
 void Session::pump_capture() {
-  uint8_t buf[65536];
-  while (capture_.out >= 0 && outq_.size() < kMaxClientQueue) {
-    ssize_t n = ::read(capture_.out, buf, sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
-    if (n <= 0) {
-      ::close(capture_.out);
-      capture_.out = -1;
-      // The source went: the VM shut down, which libvirt may take a moment to
-      // say. check_domain() looks until capture_gone_ + 3 s, without
-      // holding up the client meanwhile.
-      capture_gone_ = Clock::now();
-      next_check_ = capture_gone_;
-      return;
-    }
-    capture_frames_.feed(buf, static_cast<size_t>(n));
-    Frame f;
-    std::string err;
-    for (;;) {
-      FrameReader::Result r = capture_frames_.next(&f, &err);
-      if (r == FrameReader::Result::kNeedMore) break;
-      if (r == FrameReader::Result::kError) {
-        finish(EndReason::kError, "display capture: " + err);
-        return;
-      }
-      auto type = static_cast<FrameType>(f.header.type);
-      std::string_view payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
-      if (f.header.channel == 0 && (type == FrameType::kHello || type == FrameType::kEnd)) continue;
-      if (f.header.channel >= kUsbChannelBase) continue;  // never collide with the session's ids
-      (void)out_.frame(f.header.channel, type, payload, f.header.flags);
-    }
+  std::string err;
+  auto room = [this] { return outq_.size() < kMaxClientQueue; };
+  auto on_frame = [&](const Frame& f) {
+    auto type = static_cast<FrameType>(f.header.type);
+    if (f.header.channel == 0 && (type == FrameType::kHello || type == FrameType::kEnd)) return true;
+    if (f.header.channel >= kUsbChannelBase) return true;  // never collide with the session's ids
+    (void)out_.frame(f.header.channel, type,
+                     std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()), f.header.flags);
+    return true;
+  };
+  if (read_child_frames(&capture_, &capture_frames_, room, on_frame, &err) != ChildOutput::kEnded) return;
+  if (!err.empty()) {
+    finish(EndReason::kError, "display capture: " + err);
+    return;
   }
+  // The source went: the VM shut down, which libvirt may take a moment to
+  // say. check_domain() looks until capture_gone_ + 3 s, without holding up
+  // the client meanwhile.
+  capture_gone_ = Clock::now();
+  next_check_ = capture_gone_;
 }
 
 // Acks from the input tool, on channels kAckChannelBase + id.
 void Session::pump_inject() {
-  uint8_t buf[16384];
-  while (inject_.out >= 0) {
-    ssize_t n = ::read(inject_.out, buf, sizeof buf);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    if (n <= 0) {
-      ::close(inject_.out);
-      inject_.out = -1;
-      break;
-    }
-    inject_frames_.feed(buf, static_cast<size_t>(n));
-    Frame f;
-    std::string err;
-    while (inject_frames_.next(&f, &err) == FrameReader::Result::kFrame) {
-      auto type = static_cast<FrameType>(f.header.type);
-      std::string_view payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
-      if (type == FrameType::kDeclare) {
-        Declare d;
-        if (decode_declare(f.payload, &d, &err) && d.id < 16) {
-          d.id = static_cast<uint16_t>(kAckChannelBase + d.id);
-          (void)out_.declare_raw(d);
-        }
-      } else if (f.header.channel != 0 && f.header.channel < 16) {
-        (void)out_.frame(static_cast<uint16_t>(kAckChannelBase + f.header.channel), type, payload, f.header.flags);
+  std::string err;
+  auto on_frame = [&](const Frame& f) {
+    auto type = static_cast<FrameType>(f.header.type);
+    std::string why;
+    if (type == FrameType::kDeclare) {
+      Declare d;
+      if (decode_declare(f.payload, &d, &why) && d.id < 16) {
+        d.id = static_cast<uint16_t>(kAckChannelBase + d.id);
+        (void)out_.declare_raw(d);
       }
+    } else if (f.header.channel != 0 && f.header.channel < 16) {
+      (void)out_.frame(static_cast<uint16_t>(kAckChannelBase + f.header.channel), type,
+                       std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
+                       f.header.flags);
     }
-  }
+    return true;
+  };
+  (void)read_child_frames(&inject_, &inject_frames_, [] { return true; }, on_frame, &err);
   feed_child(&inject_, &injq_);
 }
 
