@@ -30,7 +30,7 @@ namespace {
 const UsersFile& users() {
   static UsersFile f = [] {
     UsersFile u;
-    UserAccount a{"alice", "", {"te*"}, false, "", ""}, v{"vic", "", {"*"}, true, "", ""};
+    UserAccount a{"alice", "", {"te*"}, false, "", "", ""}, v{"vic", "", {"*"}, true, "", "", ""};
     (void)hash_password("pa", &a.hash, ScryptParams{10, 8, 1});
     (void)hash_password("pv", &v.hash, ScryptParams{10, 8, 1});
     u.put(a);

@@ -16,7 +16,10 @@
 #  - closing the window locally ends the app and the client (exit 0); an
 #    interrupted client (exit 130) ends its apps;
 #  - two clients with two apps each at the same time, input kept apart;
-#  - --max-apps counts an account's apps over all its sessions.
+#  - --max-apps counts an account's apps over all its sessions;
+#  - an account with a Unix user of its own (users add --unix-user nobody):
+#    users prepare makes its prefix ahead, owned by that user, and its apps
+#    run as that user (the files they write are that user's).
 # Every check prints "ok - ..." or "not ok - ..."; the script fails if any did.
 set -u
 
@@ -32,10 +35,11 @@ need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine Xvfb:xvfb xdot
 
 work=$(mktemp -d)
 out=$work
-serve_pid= serve2_pid= xa_pid= xb_pid=
+serve_pid= serve2_pid= serve3_pid= xa_pid= xb_pid=
 cleanup() {
     [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null
     [ -n "$serve2_pid" ] && kill "$serve2_pid" 2>/dev/null
+    [ -n "$serve3_pid" ] && kill "$serve3_pid" 2>/dev/null
     for p in "$work"/state/apps/*; do [ -d "$p" ] && WINEPREFIX=$p wineserver -k 2>/dev/null; done
     [ -n "$xa_pid" ] && kill "$xa_pid" 2>/dev/null
     [ -n "$xb_pid" ] && kill "$xb_pid" 2>/dev/null
@@ -246,5 +250,60 @@ check "a second session of the same account is refused its app: exit 4 (got $rc:
 kill -INT "$client"
 exits "$client" 15
 gone 'editapp.exe' >/dev/null
+
+# --- an account whose apps run as a Unix user of its own -----------------------
+# The user is nobody. What its apps need must be readable by it, so the
+# tools, gdi-forward's launcher, its .exe and DLL and the app are copied to
+# a public directory (a build tree may sit under a home nobody cannot
+# enter); serve runs from there, finding the launcher beside it. A machine
+# whose /dev/null only root may open runs nothing as another user: it gets
+# the usual mode 0666 back, said here.
+if [ "$(stat -c %a /dev/null)" != 666 ]; then
+    note "/dev/null is mode $(stat -c %a /dev/null) here; setting the usual 0666 so other users can run programs"
+    chmod 666 /dev/null
+fi
+chmod 711 "$work"
+pub=$work/pub
+mkdir -p "$pub/out"
+chmod 1777 "$pub/out"
+cp "$(command -v redir-mux)" "$(command -v gdi-forward)" "$VREDIR_BUILD_DIR/tools/gdi-forward/windows/gdi-forward.exe" \
+    "$VREDIR_BUILD_DIR/tools/gdi-forward/windows/vredir-gdi-hook.dll" "$apps/editapp.exe" "$pub/"
+chmod -R a+rX "$pub"
+export VREDIR_GDI_FORWARD_EXE=$pub/gdi-forward.exe
+echo dan-pw >dan.pw
+chmod 600 dan.pw
+VREDIR_PASSWORD=dan-pw redir-mux users add dan --users users --vms none --unix-user nobody >/dev/null
+VREDIR_PASSWORD=dan-pw redir-mux users add ghost --users users --vms none --unix-user vredir-no-such-user >/dev/null
+cp dan.pw ghost.pw
+check "users list shows the account's Unix user" sh -c "redir-mux users list --users users | grep -q '^dan.*unix=nobody'"
+printf '[app edit-u]\npath = %s\nargs = /report %s\nallow = dan ghost\n' "$pub/editapp.exe" "$pub/out/dan.txt" >>apps.conf
+"$pub/redir-mux" users prepare dan --users users --state-dir "$work/state" >prepare.out 2>prepare.err
+rc=$?
+check "users prepare makes dan's prefix ahead (exit $rc: $(tail -1 prepare.err))" \
+    sh -c "test $rc = 0 && test -f '$work/state/apps/dan/system.reg'"
+check "users prepare prints the prefix" test "$(cat prepare.out)" = "$work/state/apps/dan"
+check "dan's prefix belongs to nobody" test "$(stat -c %U "$work/state/apps/dan")" = nobody
+mux_program=$pub/redir-mux mux_start_serve serve3.log --users users --apps apps.conf --no-vms --state-dir "$work/state" ||
+    not_ok "serve from the public copy listens"
+serve3_pid=$serve_pid serve_pid=$serve1_pid
+start_client "$xa_dpy" dan dan.err edit-u
+win=$(window "$xa_dpy" "vredir edit")
+check "dan's app appears on his display" test -n "$win"
+check "a prepared prefix: no creation note on the first launch" sh -c "! grep -q 'creating the Wine prefix' dan.err"
+user=$(ps -o user= -p "$(pgrep -f 'editapp.exe /report' | head -1)" 2>/dev/null)
+check "dan's app runs as nobody (got '${user:-none}')" test "$user" = nobody
+if [ -n "$win" ]; then
+    sleep 1
+    typed "$xa_dpy" "$win" "as nobody" "$pub/out/dan.txt"
+    check "typing reaches it (got '$(cat "$pub/out/dan.txt" 2>/dev/null)'), and the file it writes is nobody's" \
+        sh -c "test \"\$(cat '$pub/out/dan.txt')\" = 'as nobody' && test \"\$(stat -c %U '$pub/out/dan.txt')\" = nobody"
+fi
+kill -INT "$client"
+exits "$client" 15
+check "its app is closed" gone 'editapp.exe'
+conn ghost --app edit-u 2>ghost.err >/dev/null
+rc=$?
+check "an account whose Unix user does not exist: exit 1, said in one line (got $rc: $(cat ghost.err))" \
+    sh -c "test $rc = 1 && grep -q 'no Unix user' ghost.err && test \$(wc -l <ghost.err) = 1"
 
 tap_finish

@@ -150,9 +150,9 @@ class TestClient {
 
 UsersFile make_users() {
   UsersFile f;
-  UserAccount a{"alice", "", {"te*"}, false, "", ""}, b{"bob", "", {"other*"}, true, "", ""};
-  UserAccount d{"dora", "", {"db*"}, false, "", ""}, v{"vic", "", {"*"}, true, "", ""};
-  UserAccount c{"carl", "-", {"te*"}, false, std::string(64, 'c'), ""};
+  UserAccount a{"alice", "", {"te*"}, false, "", "", ""}, b{"bob", "", {"other*"}, true, "", "", ""};
+  UserAccount d{"dora", "", {"db*"}, false, "", "", ""}, v{"vic", "", {"*"}, true, "", "", ""};
+  UserAccount c{"carl", "-", {"te*"}, false, std::string(64, 'c'), "", ""};
   REQUIRE(hash_password("pa", &a.hash, ScryptParams{10, 8, 1}));
   REQUIRE(hash_password("pb", &b.hash, ScryptParams{10, 8, 1}));
   REQUIRE(hash_password("pd", &d.hash, ScryptParams{10, 8, 1}));
@@ -361,7 +361,7 @@ TEST_CASE("a view-only account cannot boot a VM that is off", "[mux_session]") {
 
 TEST_CASE("USB redirection needs an allow-list, input rights, a USB controller and its own ids", "[mux_session]") {
   UsersFile users = make_users();
-  UserAccount u{"ursula", "", {"te*"}, false, "", ""};
+  UserAccount u{"ursula", "", {"te*"}, false, "", "", ""};
   u.usb_allow = "1209:0001";
   REQUIRE(hash_password("pu", &u.hash, ScryptParams{10, 8, 1}));
   users.put(u);

@@ -46,8 +46,8 @@ TEST_CASE("save, load and round trip with mode 0600", "[users_file]") {
   std::string dir = temp_dir(), path = dir + "/users";
   UsersFile f;
   REQUIRE(f.load(path, true));  // missing is fine when creating
-  UserAccount a{"alice", "", {"web*"}, false, "", ""}, b{"bob", "", {"*"}, true, "", ""};
-  UserAccount c{"carl", "-", {"*"}, false, std::string(64, 'a'), ""};
+  UserAccount a{"alice", "", {"web*"}, false, "", "", ""}, b{"bob", "", {"*"}, true, "", "", ""};
+  UserAccount c{"carl", "-", {"*"}, false, std::string(64, 'a'), "", ""};
   REQUIRE(hash_password("pa", &a.hash, ScryptParams{10, 8, 1}));
   REQUIRE(hash_password("pb", &b.hash, ScryptParams{10, 8, 1}));
   f.put(a);
@@ -133,4 +133,22 @@ TEST_CASE("usb=: the account's USB allow-list", "[users_file]") {
     CHECK(st.code() == kExitMalformed);
     CHECK(st.message().rfind("u:1:", 0) == 0);
   }
+}
+
+TEST_CASE("unix= names the Unix user an account's apps run as", "[users_file]") {
+  UsersFile f;
+  REQUIRE(f.parse("ann - vms=* cert=" + std::string(64, 'a') + " unix=ann-apps\nbob - vms=* cert=" +
+                      std::string(64, 'b') + "\n",
+                  "t"));
+  CHECK(f.find("ann")->unix_user == "ann-apps");
+  CHECK(f.find("bob")->unix_user.empty());
+  UsersFile g;
+  REQUIRE(g.parse(f.serialize(), "t"));
+  CHECK(g.find("ann")->unix_user == "ann-apps");
+  for (const char* bad : {"unix=Root", "unix=../x", "unix=", "unix=1abc", "unix=a unix=b"}) {
+    UsersFile h;
+    CHECK_FALSE(h.parse("ann - vms=* cert=" + std::string(64, 'a') + " " + bad + "\n", "t"));
+  }
+  CHECK(valid_unix_user_name("_apps"));
+  CHECK_FALSE(valid_unix_user_name(std::string(33, 'a')));
 }

@@ -1,13 +1,17 @@
 #include "child_process.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <string_view>
 #include <thread>
 
@@ -25,8 +29,46 @@ std::string program_path(const std::string& name) {
   return name;  // found through PATH
 }
 
-Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c, const std::vector<std::string>& env_set,
-             const std::vector<std::string>& env_unset) {
+namespace {
+// Whether the effective capability set holds CAP_SETGID (6) and CAP_SETUID (7).
+bool may_switch_users() {
+  if (::geteuid() == 0) return true;
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("CapEff:", 0) == 0) {
+      unsigned long long caps = std::strtoull(line.c_str() + 7, nullptr, 16);
+      return (caps & (1ull << 6)) && (caps & (1ull << 7));
+    }
+  return false;
+}
+}  // namespace
+
+Status lookup_run_as(const std::string& unix_user, RunAs* out) {
+  std::vector<char> buf(16384);
+  passwd pw{}, *found = nullptr;
+  if (::getpwnam_r(unix_user.c_str(), &pw, buf.data(), buf.size(), &found) != 0 || !found)
+    return fail(kExitNotFound, "no Unix user '" + unix_user + "' on the server");
+  out->uid = pw.pw_uid;
+  out->gid = pw.pw_gid;
+  out->name = pw.pw_name;
+  out->home = pw.pw_dir ? pw.pw_dir : "/";
+  int n = 64;
+  out->groups.assign(static_cast<size_t>(n), 0);
+  if (::getgrouplist(pw.pw_name, pw.pw_gid, out->groups.data(), &n) < 0) {
+    out->groups.assign(static_cast<size_t>(n), 0);
+    if (::getgrouplist(pw.pw_name, pw.pw_gid, out->groups.data(), &n) < 0) n = 0;
+  }
+  out->groups.resize(static_cast<size_t>(std::max(n, 0)));
+  if (!may_switch_users())
+    return fail(kExitDenied, "running apps as Unix user '" + unix_user +
+                                 "' needs serve to run as root or with CAP_SETUID and CAP_SETGID");
+  return Status::ok();
+}
+
+Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c, const std::vector<std::string>& env_set_in,
+             const std::vector<std::string>& env_unset, const RunAs* as) {
+  std::vector<std::string> env_set = env_set_in;
+  if (as) env_set.insert(env_set.end(), {"HOME=" + as->home, "USER=" + as->name, "LOGNAME=" + as->name});
   // The environment is built before fork: the child only calls exec.
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
@@ -54,6 +96,11 @@ Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c, co
     ::signal(SIGPIPE, SIG_DFL);
     ::signal(SIGINT, SIG_DFL);
     ::signal(SIGTERM, SIG_DFL);
+    if (as && (::setgroups(as->groups.size(), as->groups.data()) != 0 || ::setgid(as->gid) != 0 ||
+               ::setuid(as->uid) != 0 || ::getuid() != as->uid)) {
+      std::fprintf(stderr, "redir-mux: cannot switch to Unix user %s: %s\n", as->name.c_str(), std::strerror(errno));
+      ::_exit(126);
+    }
     int devnull = ::open("/dev/null", O_RDONLY);
     ::dup2(with_stdin ? in[0] : devnull, 0);
     ::dup2(out[1], 1);

@@ -15,6 +15,19 @@
 
 namespace vredir::mux {
 
+// Who a child runs as when not as us: switched to after fork, before exec
+// (supplementary groups, group, user), so the tool never runs as us.
+struct RunAs {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::string name, home;
+};
+// The passwd entry of a Unix user: kExitNotFound when there is none;
+// kExitDenied when this process may not switch to it (neither root nor
+// holding CAP_SETUID and CAP_SETGID).
+Status lookup_run_as(const std::string& unix_user, RunAs* out);
+
 // A tool run for the session: stdin/stdout pipes, in the session's process group.
 struct Child {
   pid_t pid = -1;
@@ -27,8 +40,11 @@ std::string program_path(const std::string& name);
 // Both pipe ends on our side are non-blocking and close-on-exec; without
 // with_stdin the child's stdin is /dev/null. The child's environment is ours
 // without the variables named in env_unset, with env_set ("NAME=VALUE") on top.
+// With as, the child switches to that user first (and HOME, USER and
+// LOGNAME are its own).
 Status spawn(const std::vector<std::string>& args, bool with_stdin, Child* c,
-             const std::vector<std::string>& env_set = {}, const std::vector<std::string>& env_unset = {});
+             const std::vector<std::string>& env_set = {}, const std::vector<std::string>& env_unset = {},
+             const RunAs* as = nullptr);
 // Writes what c's stdin takes now from the front of *q. A stdin that is gone
 // is closed and *q dropped; with close_when_empty it is also closed once *q
 // is empty (the stream for it has ended).

@@ -80,6 +80,32 @@ std::string app_prefix_dir(const std::string& state_dir, const std::string& acco
   return state_dir + "/apps/" + account;
 }
 
+Status make_app_prefix(const std::string& state_dir, const std::string& account, const RunAs* as, std::string* prefix,
+                       bool* fresh) {
+  *prefix = app_prefix_dir(state_dir, account);
+  if (prefix->empty()) return fail(kExitUsage, "account name '" + account + "' is not a directory name");
+  const std::string apps_dir = state_dir + "/apps";
+  for (const auto& [dir, mode] : {std::pair{state_dir, 0755}, {apps_dir, 0711}, {*prefix, 0700}})
+    if (::mkdir(dir.c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
+      return fail(kExitFailure, "cannot create " + dir + ": " + std::strerror(errno));
+  struct stat st {};
+  if (::stat(prefix->c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fail(kExitFailure, *prefix + " is not a directory");
+  const uid_t owner = as ? as->uid : ::geteuid();
+  if (st.st_uid != owner) {
+    // Only a directory nobody has used yet changes hands.
+    *fresh = ::access((*prefix + "/system.reg").c_str(), F_OK) != 0;
+    if (!*fresh || ::chown(prefix->c_str(), owner, as ? as->gid : ::getegid()) != 0)
+      return fail(kExitDenied, *prefix + " belongs to another user (uid " + std::to_string(st.st_uid) + ")");
+  }
+  *fresh = ::access((*prefix + "/system.reg").c_str(), F_OK) != 0;
+  return Status::ok();
+}
+
+std::vector<std::string> app_environment(const std::string& prefix) {
+  return {"WINEPREFIX=" + prefix, "WINEDEBUG=-all"};
+}
+
 void SessionTap::frame(const Frame& f) {
   if (!rec_ || !rec_->is_open()) return;
   if (upstream_ && f.header.channel == kSessionChannel && static_cast<FrameType>(f.header.type) == FrameType::kControl) {
@@ -469,19 +495,24 @@ Status Session::do_launch(const Params& args) {
     finish(EndReason::kDenied, why, kExitDenied);
     return Status::ok();
   }
-  // The account's own Wine prefix: no two accounts share app state.
-  const std::string prefix = app_prefix_dir(cfg_.state_dir, user_);
-  std::string apps_dir = cfg_.state_dir + "/apps";
-  if (prefix.empty() || (::mkdir(cfg_.state_dir.c_str(), 0755) != 0 && errno != EEXIST) ||
-      (::mkdir(apps_dir.c_str(), 0711) != 0 && errno != EEXIST) ||
-      (::mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST)) {
-    std::string e = prefix.empty() ? "not a directory name" : std::strerror(errno);
-    spdlog::error("session {} user={}: cannot create the app prefix under {}: {}", cfg_.peer, log_quote(user_),
-                  cfg_.state_dir, e);
-    finish(EndReason::kError, "cannot create the account's app directory on the server", kExitFailure);
+  // The account's own Wine prefix: no two accounts share app state; run as
+  // the account's Unix user when it names one.
+  RunAs as;
+  if (!account_->unix_user.empty())
+    if (Status st = lookup_run_as(account_->unix_user, &as); !st) {
+      spdlog::error("session {} user={}: {}", cfg_.peer, log_quote(user_), st.message());
+      finish(EndReason::kError, "the server cannot run this account's apps: " + st.message(), kExitFailure);
+      return Status::ok();
+    }
+  const RunAs* run_as = account_->unix_user.empty() ? nullptr : &as;
+  std::string prefix;
+  bool fresh = false;
+  if (Status st = make_app_prefix(cfg_.state_dir, user_, run_as, &prefix, &fresh); !st) {
+    spdlog::error("session {} user={}: the app prefix: {}", cfg_.peer, log_quote(user_), st.message());
+    finish(EndReason::kError, "cannot prepare the account's app directory on the server", kExitFailure);
     return Status::ok();
   }
-  if (::access((prefix + "/system.reg").c_str(), F_OK) != 0) {
+  if (fresh) {
     (void)control("progress", {{"stage", "creating the Wine prefix of '" + user_ + "' (first launch; about 20 s)"}});
     (void)flush(true, Clock::now() + std::chrono::seconds(5));
   }
@@ -497,8 +528,7 @@ Status Session::do_launch(const Params& args) {
     for (const std::string& a : apps::split_args(app->args)) argv.push_back(a);
     // Headless: the apps draw for the client only, never on a display the
     // server may have (Wine's null driver, see gdi-forward(1)).
-    if (Status st = spawn(argv, true, &port->child, {"WINEPREFIX=" + prefix, "WINEDEBUG=-all"},
-                          {"DISPLAY", "WAYLAND_DISPLAY"});
+    if (Status st = spawn(argv, true, &port->child, app_environment(prefix), {"DISPLAY", "WAYLAND_DISPLAY"}, run_as);
         !st) {
       finish(EndReason::kError, "cannot start app '" + app->name + "': " + st.message(), st.code());
       return Status::ok();

@@ -167,6 +167,14 @@ struct ServerSessionConfig {
 // Where an account's apps keep their Wine prefix: STATE/apps/ACCOUNT ("" for
 // a name that is not a plain directory name, such as "..").
 std::string app_prefix_dir(const std::string& state_dir, const std::string& account);
+// Makes that directory (mode 0700; owned by as's user when given; one that
+// belongs to somebody else is refused) and says whether Wine still has to
+// create the prefix in it (*fresh: no system.reg yet).
+struct RunAs;
+Status make_app_prefix(const std::string& state_dir, const std::string& account, const RunAs* as, std::string* prefix,
+                       bool* fresh);
+// What an app's tool runs with: the prefix, no Wine debug output.
+std::vector<std::string> app_environment(const std::string& prefix);
 
 // Feeds the bytes of one direction of a session to a recorder, frame by
 // frame, with the password of an auth request removed.

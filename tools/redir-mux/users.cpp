@@ -1,10 +1,17 @@
 // redir-mux users: add, delete, re-password and list the accounts of a
-// users file (libcommon/users_file).
+// users file (users_file.hpp), and prepare an account's app prefix.
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "net/tls_transport.hpp"
 
+#include "child_process.hpp"
+#include "mux_session.hpp"
 #include "password_hash.hpp"
 #include "sys/password_prompt.hpp"
 #include "sys/stdio_files.hpp"
@@ -19,20 +26,55 @@ namespace redir_mux {
 namespace {
 
 struct UsersOptions {
-  std::string action, name, users, vms, password_file, cert_fingerprint, usb_allow;
+  std::string action, name, users, vms, password_file, cert_fingerprint, usb_allow, unix_user;
+  std::string state_dir = "/var/lib/vredir";
   bool usb_allow_given = false;
   bool view_only = false, json = false;
 };
 
+// users prepare: the account's Wine prefix, made now rather than at its
+// first launch (which then takes seconds, not about 20).
+Status prepare(const UserAccount& a, const std::string& state_dir) {
+  mux::RunAs as;
+  if (!a.unix_user.empty())
+    if (Status st = mux::lookup_run_as(a.unix_user, &as); !st) return st;
+  const mux::RunAs* run_as = a.unix_user.empty() ? nullptr : &as;
+  std::string prefix;
+  bool fresh = false;
+  if (Status st = mux::make_app_prefix(state_dir, a.name, run_as, &prefix, &fresh); !st) return st;
+  if (fresh) {
+    spdlog::info("creating the Wine prefix of '{}' in {} (about 20 s)", a.name, prefix);
+    // gdi-forward's launcher makes the prefix as every app launch would.
+    mux::Child c;
+    if (Status st = mux::spawn({"gdi-forward", "--version"}, false, &c, mux::app_environment(prefix),
+                               {"DISPLAY", "WAYLAND_DISPLAY"}, run_as);
+        !st)
+      return st;
+    ::fcntl(c.out, F_SETFL, 0);  // wait for it: read its output until it ends
+    for (char buf[4096]; ::read(c.out, buf, sizeof buf) > 0;) {
+    }
+    ::close(c.out);
+    int status = 0;
+    ::waitpid(c.pid, &status, 0);
+    if (::access((prefix + "/system.reg").c_str(), F_OK) != 0)
+      return fail(kExitFailure, "gdi-forward did not create the Wine prefix in " + prefix + " (exit status " +
+                                    std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status)) + ")");
+  }
+  return write_stdout(prefix + "\n");
+}
+
 Status users(const UsersOptions& o) {
   bool list = o.action == "list";
-  if (!list && o.action != "add" && o.action != "del" && o.action != "passwd")
-    return fail(kExitUsage, "unknown action '" + o.action + "' (add, del, passwd, list)");
+  if (!list && o.action != "add" && o.action != "del" && o.action != "passwd" && o.action != "prepare")
+    return fail(kExitUsage, "unknown action '" + o.action + "' (add, del, passwd, list, prepare)");
   if (list != o.name.empty()) return fail(kExitUsage, list ? "list takes no NAME" : o.action + " needs a NAME");
   if (!list && !valid_user_name(o.name))
     return fail(kExitUsage, "invalid user name '" + o.name + "' (letters, digits, . _ @ -; at most 64)");
-  if (o.action != "add" && (!o.vms.empty() || o.view_only || !o.cert_fingerprint.empty() || o.usb_allow_given))
-    return fail(kExitUsage, "--vms, --view-only, --cert-fingerprint and --usb-allow only apply to add");
+  if (o.action != "add" &&
+      (!o.vms.empty() || o.view_only || !o.cert_fingerprint.empty() || o.usb_allow_given || !o.unix_user.empty()))
+    return fail(kExitUsage, "--vms, --view-only, --cert-fingerprint, --usb-allow and --unix-user only apply to add");
+  if (!o.unix_user.empty() && !valid_unix_user_name(o.unix_user))
+    return fail(kExitUsage, "--unix-user: '" + o.unix_user + "' is not a Unix user name ([a-z_][a-z0-9_-]*)");
   UsbAllowList usb;
   if (std::string err; o.usb_allow_given && !UsbAllowList::parse(o.usb_allow, &usb, &err))
     return fail(kExitUsage, "--usb-allow: " + err);
@@ -47,6 +89,11 @@ Status users(const UsersOptions& o) {
   if (o.json && !list) return fail(kExitUsage, "--json only applies to list");
   UsersFile f;
   if (Status st = f.load(o.users, o.action == "add"); !st) return st;
+  if (o.action == "prepare") {
+    const UserAccount* a = f.find(o.name);
+    if (!a) return fail(kExitNotFound, "no user '" + o.name + "' in " + o.users);
+    return prepare(*a, o.state_dir);
+  }
   if (list) {
     std::string out;
     for (const UserAccount& a : f.accounts()) {
@@ -59,12 +106,14 @@ Status users(const UsersOptions& o) {
                                       {"view_only", a.view_only},
                                       {"login", login},
                                       {"cert_fingerprint", a.cert_fingerprint},
-                                      {"usb_allow", a.usb_allow}}
+                                      {"usb_allow", a.usb_allow},
+                                      {"unix_user", a.unix_user}}
                    .dump() +
                "\n";
       else
         out += a.name + "\t" + globs + (a.view_only ? "\tview-only" : "\tinput") + "\t" + login +
-               (a.usb_allow.empty() ? "" : "\tusb=" + a.usb_allow) + "\n";
+               (a.usb_allow.empty() ? "" : "\tusb=" + a.usb_allow) +
+               (a.unix_user.empty() ? "" : "\tunix=" + a.unix_user) + "\n";
     }
     return write_stdout(out);
   }
@@ -85,6 +134,7 @@ Status users(const UsersOptions& o) {
     a.view_only = o.view_only;
     a.cert_fingerprint = cert;
     a.usb_allow = usb.text();
+    a.unix_user = o.unix_user;
   }
   // An account with a certificate needs no password: one is set only when
   // given (--password-file or $VREDIR_PASSWORD).
@@ -104,8 +154,8 @@ Status users(const UsersOptions& o) {
 
 Runner add_users(CLI::App& app) {
   auto o = std::make_shared<UsersOptions>();
-  CLI::App* sub = app.add_subcommand("users", "Manage the users file: add, del, passwd, list");
-  sub->add_option("ACTION", o->action, "add, del, passwd or list")->required();
+  CLI::App* sub = app.add_subcommand("users", "Manage the users file: add, del, passwd, list; prepare an account's apps");
+  sub->add_option("ACTION", o->action, "add, del, passwd, list or prepare")->required();
   sub->add_option("NAME", o->name, "The account (not for list)");
   sub->add_option("--users", o->users, "The users file (written atomically, mode 0600)")->required();
   sub->add_option("--vms", o->vms, "add: globs of the VMs the user may open, comma-separated (default '*')");
@@ -120,6 +170,12 @@ Runner add_users(CLI::App& app) {
   sub->add_option("--password-file", o->password_file,
                   "add, passwd: read the password from FILE (else $VREDIR_PASSWORD, else a prompt)");
   sub->add_flag("--json", o->json, "list: one JSON object per user");
+  sub->add_option("--unix-user", o->unix_user,
+                  "add: the Unix user the account's apps run as (serve --apps then needs root, or CAP_SETUID and "
+                  "CAP_SETGID)");
+  sub->add_option("--state-dir", o->state_dir,
+                  "prepare: the state directory of serve --apps (default /var/lib/vredir); the account's Wine "
+                  "prefix is made in DIR/apps/NAME");
   return [o] { return users(*o); };
 }
 

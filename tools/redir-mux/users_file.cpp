@@ -34,6 +34,16 @@ bool valid_user_name(std::string_view name) {
   return true;
 }
 
+bool valid_unix_user_name(std::string_view name) {
+  if (name.empty() || name.size() > 32 || !(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_'))
+    return false;
+  for (char c : name)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_' ||
+          c == '-'))
+      return false;
+  return true;
+}
+
 bool parse_vm_globs(std::string_view text, std::vector<std::string>* out) {
   out->clear();
   size_t start = 0;
@@ -86,7 +96,8 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
     for (std::string w; ls >> w;) words.push_back(w);
     if (words.empty() || words[0][0] == '#') continue;
     if (words.size() < 3 || words.size() > 8)
-      return fail(kExitMalformed, where() + "expected 'NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST]'");
+      return fail(kExitMalformed,
+                  where() + "expected 'NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST] [unix=USER]'");
     UserAccount a;
     a.name = words[0];
     a.hash = words[1];
@@ -108,6 +119,10 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
         if (!UsbAllowList::parse(std::string_view(w).substr(4), &list, &err) || list.empty())
           return fail(kExitMalformed, where() + "usb=: " + (err.empty() ? "an empty list (leave the field out)" : err));
         a.usb_allow = list.text();
+      } else if (w.rfind("unix=", 0) == 0 && a.unix_user.empty()) {
+        a.unix_user = w.substr(5);
+        if (!valid_unix_user_name(a.unix_user))
+          return fail(kExitMalformed, where() + "unix= needs a Unix user name ([a-z_][a-z0-9_-]*, at most 32)");
       } else {
         return fail(kExitMalformed, where() + "unknown or repeated field '" + w.substr(0, 32) + "'");
       }
@@ -121,13 +136,14 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
 }
 
 std::string UsersFile::serialize() const {
-  std::string out = "# redir-mux users: NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST]\n";
+  std::string out = "# redir-mux users: NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST] [unix=USER]\n";
   for (const UserAccount& a : accounts_) {
     out += a.name + " " + a.hash + " vms=";
     for (size_t i = 0; i < a.vm_globs.size(); ++i) out += (i ? "," : "") + a.vm_globs[i];
     if (a.view_only) out += " view-only";
     if (!a.cert_fingerprint.empty()) out += " cert=" + a.cert_fingerprint;
     if (!a.usb_allow.empty()) out += " usb=" + a.usb_allow;
+    if (!a.unix_user.empty()) out += " unix=" + a.unix_user;
     out += "\n";
   }
   return out;

@@ -1,5 +1,5 @@
 // The redir-mux users file: one account per line,
-//   NAME HASH vms=GLOB[,GLOB...] [view-only] [cert=SHA256HEX]
+//   NAME HASH vms=GLOB[,GLOB...] [view-only] [cert=SHA256HEX] [usb=LIST] [unix=USER]
 // '#' starts a comment line. HASH is a password_hash string, or "-" for an
 // account that logs in with its client certificate only; the globs
 // (fnmatch) say which VMs the account may list and open; view-only accounts
@@ -26,6 +26,8 @@ struct UserAccount {
   // The USB devices this account may redirect into a VM, as an allow-list
   // (usbpolicy/usb_allow.hpp) in canonical form; "" allows none.
   std::string usb_allow;
+  // The Unix user this account's apps run as (serve --apps; "" = serve's own).
+  std::string unix_user;
 
   // True when one of the globs matches the VM name.
   bool may_use(std::string_view vm) const;
@@ -34,6 +36,9 @@ struct UserAccount {
 
 // Account names: 1..64 of [A-Za-z0-9._@-], not starting with '-'.
 bool valid_user_name(std::string_view name);
+// Unix user names as useradd takes them: 1..32 of [a-z0-9_-], starting with
+// a letter or '_'.
+bool valid_unix_user_name(std::string_view name);
 // "a*,b" -> {"a*", "b"}; false when empty or a glob has whitespace.
 bool parse_vm_globs(std::string_view text, std::vector<std::string>* out);
 

@@ -7,7 +7,8 @@
 #   mux_start_serve LOG ARGS  redir-mux serve --listen tls://127.0.0.1:0 with
 #                             that certificate and ARGS, stderr to LOG; sets
 #                             serve_pid, port and url (tls://127.0.0.1:PORT);
-#                             returns 1 when it does not listen within 10 s
+#                             returns 1 when it does not listen within 10 s;
+#                             $mux_program, when set, is the redir-mux to run
 
 mux_make_cert() {
     local cn=${1:-vredir-test-ca}
@@ -23,7 +24,7 @@ mux_make_cert() {
 mux_start_serve() {
     local log=$1 i
     shift
-    redir-mux serve --listen tls://127.0.0.1:0 --cert "$out/cert.pem" --key "$out/key.pem" "$@" 2>"$log" &
+    "${mux_program:-redir-mux}" serve --listen tls://127.0.0.1:0 --cert "$out/cert.pem" --key "$out/key.pem" "$@" 2>"$log" &
     serve_pid=$!
     for i in $(seq 1 100); do grep -q 'listening on' "$log" && break; sleep 0.1; done
     port=$(sed -n 's|.*listening on tls://127.0.0.1:\([0-9]*\).*|\1|p' "$log")
