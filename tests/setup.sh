@@ -38,12 +38,13 @@ x11_packages=(libxcb1-dev libxcb-shm0-dev libxcb-keysyms1-dev libasound2-dev lib
 # The test suite and the benchmarks: Catch2, the fuzzers, the OCR and video
 # plugins (VREDIR_OCR, VREDIR_VIDEO) with ffprobe and OpenCV (os-autoinst's
 # matching, for comparison), Xvfb and X clients, Wine and mingw-w64
-# (gdi-forward, VREDIR_WINDOWS), TLS, supervision, fonts, and the peers
+# (gdi-forward, VREDIR_WINDOWS), a window manager (openbox, wmctrl: the
+# seamless windows' tests), TLS, supervision, fonts, and the peers
 # measured against (usbredirect: usbredir's own terminal side).
 test_packages=(
   catch2 clang libclang-rt-14-dev
   libtesseract-dev tesseract-ocr-eng libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg python3-opencv
-  socat xvfb xdotool x11-utils imagemagick python3-xlib
+  socat xvfb xdotool x11-utils imagemagick python3-xlib openbox wmctrl
   fontconfig fonts-dejavu-core fonts-liberation
   wine wine64 fonts-wine g++-mingw-w64-x86-64 libz-mingw-w64-dev
   openssl xpra python3-gi-cairo python3-pil python3-lz4 supervisor vncsnapshot x11vnc xtightvncviewer usbredirect

@@ -16,6 +16,9 @@
 #  - closing the window locally ends the app and the client (exit 0); an
 #    interrupted client (exit 130) ends its apps;
 #  - two clients with two apps each at the same time, input kept apart;
+#  - under a window manager (openbox): the app's own maximise and restore
+#    reach the window manager, and its maximise, restore, minimise and
+#    bringing back reach the app;
 #  - --max-apps counts an account's apps over all its sessions;
 #  - an account with a Unix user of its own (users add --unix-user nobody):
 #    users prepare makes its prefix ahead, owned by that user, and its apps
@@ -31,6 +34,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/mux_server.sh"
 need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine Xvfb:xvfb xdotool:xdotool openssl:openssl \
+    openbox:openbox wmctrl:wmctrl xprop:x11-utils \
     python3:python3 py:Xlib:python3-xlib "font:Liberation Sans:fonts-liberation"
 
 work=$(mktemp -d)
@@ -230,6 +234,51 @@ if [ -n "$win" ]; then
 fi
 kill -INT "$client"
 exits "$client" 15
+gone 'editapp.exe' >/dev/null
+
+# --- seamless windows under a window manager: show states both ways ---------------
+# openbox on bob's display. The edit app maximises itself after 3 s and
+# restores itself after 9 s (its /maximise-after and /restore-after); then
+# the window manager maximises, restores, minimises and brings it back.
+# What the app did comes back in the client's recording (WINDOW_SHOW).
+DISPLAY=$xb_dpy openbox >openbox.log 2>&1 &
+wm_pid=$!
+wait_for() { for _ in $(seq 100); do "$@" && return 0; sleep 0.2; done; return 1; }
+wait_for on "$xb_dpy" wmctrl -m >/dev/null 2>&1 || not_ok "openbox runs on the client's display"
+printf '[app edit-max]\npath = %s\nargs = /maximise-after 3000 /restore-after 9000\nallow = bob\n' \
+    "$apps/editapp.exe" >>apps.conf
+DISPLAY=$xb_dpy redir-mux connect "$url" --ca ca.pem --user bob --password-file bob.pw --app edit-max --record wm.vrs \
+    -- x-replay - 2>wm.err &
+client=$!
+win=$(window "$xb_dpy" "vredir edit")
+check "under openbox, the app's window appears" test -n "$win"
+maximised() { on "$xb_dpy" xprop -id "$1" _NET_WM_STATE 2>/dev/null | grep -q 'MAXIMIZED_VERT, _NET_WM_STATE_MAXIMIZED_HORZ'; }
+restored() { ! maximised "$1"; }
+# shown STATE N: the recording has more than N WINDOW_SHOW records of STATE.
+shows() { redir-dump wm.vrs 2>/dev/null | grep -c "GDI WINDOW_SHOW target=1 state=$1"; }
+more_shows() { [ "$(shows "$1")" -gt "$2" ]; }
+if [ -n "$win" ]; then
+    check "the app maximises itself: the window manager maximises the window" wait_for maximised "$win"
+    check "the app restores itself: the window manager restores the window" wait_for restored "$win"
+    n=$(shows maximised)
+    on "$xb_dpy" wmctrl -i -r "$win" -b add,maximized_vert,maximized_horz
+    check "maximised by the window manager: the app maximises (WINDOW_SHOW maximised)" wait_for more_shows maximised "$n"
+    n=$(shows shown)
+    on "$xb_dpy" wmctrl -i -r "$win" -b remove,maximized_vert,maximized_horz
+    check "restored by the window manager: the app restores (WINDOW_SHOW shown)" wait_for more_shows shown "$n"
+    n=$(shows minimised)
+    on "$xb_dpy" xdotool windowminimize "$win"
+    check "minimised by the window manager: the app minimises" wait_for more_shows minimised "$n"
+    n=$(shows shown)
+    on "$xb_dpy" wmctrl -i -a "$win"
+    check "brought back by the window manager: the app is shown again" wait_for more_shows shown "$n"
+    check "the recording carries the requests (WINDOW_REQUEST maximise, restore, minimise)" sh -c \
+        'd=$(redir-dump wm.vrs 2>/dev/null); for a in maximise restore minimise; do
+             echo "$d" | grep -q "WINDOW_REQUEST target=1 action=$a" || exit 1; done'
+fi
+kill -INT "$client"
+exits "$client" 15
+kill "$wm_pid" 2>/dev/null
 gone 'editapp.exe' >/dev/null
 
 # --- --max-apps: an account's apps over all its sessions ---------------------------

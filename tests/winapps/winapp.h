@@ -24,13 +24,16 @@ inline UINT winapp_ms(const wchar_t* name) {
   return v.empty() ? 0 : UINT(_wtoi(v.c_str()));
 }
 
-enum { kTimerExit = 9001, kTimerCrash = 9002 };
+enum { kTimerExit = 9001, kTimerCrash = 9002, kTimerMaximise = 9003, kTimerRestore = 9004 };
 
 // Call from WM_CREATE: /exit-after MS closes the window, /crash-after MS
-// dereferences a null pointer (robustness tests).
+// dereferences a null pointer (robustness tests), /maximise-after MS and
+// /restore-after MS change the window's show state from the app's side.
 inline void winapp_timers(HWND hwnd) {
   if (UINT ms = winapp_ms(L"exit-after")) SetTimer(hwnd, kTimerExit, ms, nullptr);
   if (UINT ms = winapp_ms(L"crash-after")) SetTimer(hwnd, kTimerCrash, ms, nullptr);
+  if (UINT ms = winapp_ms(L"maximise-after")) SetTimer(hwnd, kTimerMaximise, ms, nullptr);
+  if (UINT ms = winapp_ms(L"restore-after")) SetTimer(hwnd, kTimerRestore, ms, nullptr);
 }
 
 // Call from WM_TIMER; true when the timer was one of ours.
@@ -38,6 +41,11 @@ inline bool winapp_on_timer(HWND hwnd, WPARAM id) {
   if (id == kTimerExit) {
     KillTimer(hwnd, id);
     PostMessageW(hwnd, WM_CLOSE, 0, 0);
+    return true;
+  }
+  if (id == kTimerMaximise || id == kTimerRestore) {
+    KillTimer(hwnd, id);
+    ShowWindow(hwnd, id == kTimerMaximise ? SW_MAXIMIZE : SW_RESTORE);
     return true;
   }
   if (id == kTimerCrash) {

@@ -216,6 +216,9 @@ struct GdiWindows::Impl {
     bool mapped = false;
     bool dirty = false;
     uint8_t role = 0;
+    // The show state both sides agree on (WINDOW_SHOW's: 1 shown, 2
+    // minimised, 3 maximised): the app's last, or what was last asked of it.
+    uint8_t state = 1;
     gdi::Rect last_rect;  // last client rect, remote or reported, screen coordinates
     XftDraw* xft = nullptr;
   };
@@ -238,6 +241,7 @@ struct GdiWindows::Impl {
   int depth = 24;
   GC gc = nullptr;
   Atom wm_protocols = 0, wm_delete = 0, net_wm_name = 0, utf8 = 0;
+  Atom net_wm_state = 0, net_max_vert = 0, net_max_horz = 0;
   std::map<uint16_t, std::unique_ptr<Channel>> channels;
   // The remote window with the focus (channel, target), as last said either
   // way: apps of one desktop share one active window.
@@ -974,14 +978,30 @@ struct GdiWindows::Impl {
             ch.targets[t.id] = t;
           } else if constexpr (std::is_same_v<T, gdi::WindowShow>) {
             Target& t = target(ch, v.target);
+            const uint8_t was = t.state;
+            if (v.state != 0) t.state = v.state;
             if (v.state == 0) {
               XWithdrawWindow(dpy, t.win, screen);
               t.mapped = false;
             } else if (v.state == 2) {
-              XMapWindow(dpy, t.win);
-              XIconifyWindow(dpy, t.win, screen);
+              // Already iconic (the window manager minimised it and the app
+              // followed): mapping it again would bring it back.
+              if (was != 2 || !t.mapped) {
+                XMapWindow(dpy, t.win);
+                XIconifyWindow(dpy, t.win, screen);
+              }
               t.mapped = true;
             } else {
+              // Maximised or restored by the app: the window manager is told
+              // (EWMH), so its frame and its own state agree: before the
+              // first map in the property itself, later by asking it.
+              if (!t.mapped && v.state == 3) {
+                const Atom both[2] = {net_max_vert, net_max_horz};
+                XChangeProperty(dpy, t.win, net_wm_state, XA_ATOM, 32, PropModeReplace,
+                                reinterpret_cast<const unsigned char*>(both), 2);
+              } else if (t.mapped && (v.state == 3) != (was == 3)) {
+                set_maximised(t, v.state == 3);
+              }
               XMapRaised(dpy, t.win);
               t.mapped = true;
               t.dirty = true;
@@ -1100,6 +1120,40 @@ struct GdiWindows::Impl {
     }
   }
 
+  // Asks the window manager to (un)maximise a window (EWMH _NET_WM_STATE).
+  void set_maximised(const Target& t, bool on) {
+    XEvent e{};
+    e.xclient.type = ClientMessage;
+    e.xclient.window = t.win;
+    e.xclient.message_type = net_wm_state;
+    e.xclient.format = 32;
+    e.xclient.data.l[0] = on ? 1 : 0;  // _NET_WM_STATE_ADD / _REMOVE
+    e.xclient.data.l[1] = static_cast<long>(net_max_vert);
+    e.xclient.data.l[2] = static_cast<long>(net_max_horz);
+    e.xclient.data.l[3] = 1;  // a normal application
+    XSendEvent(dpy, RootWindow(dpy, screen), False, SubstructureRedirectMask | SubstructureNotifyMask, &e);
+  }
+
+  // Whether the window manager has the window maximised both ways.
+  bool wm_maximised(Window win) {
+    Atom type;
+    int format;
+    unsigned long n = 0, left = 0;
+    unsigned char* data = nullptr;
+    bool vert = false, horz = false;
+    if (XGetWindowProperty(dpy, win, net_wm_state, 0, 64, False, XA_ATOM, &type, &format, &n, &left, &data) ==
+            Success &&
+        data && format == 32) {
+      const auto* atoms = reinterpret_cast<const Atom*>(data);
+      for (unsigned long i = 0; i < n; ++i) {
+        vert = vert || atoms[i] == net_max_vert;
+        horz = horz || atoms[i] == net_max_horz;
+      }
+    }
+    if (data) XFree(data);
+    return vert && horz;
+  }
+
   // ---- input
 
   Status send(Channel& ch, const gdi::Record& r) { return upstream(ch.id, ch.name, r); }
@@ -1183,6 +1237,19 @@ struct GdiWindows::Impl {
       }
       case PropertyNotify: {
         static Atom wm_state = XInternAtom(dpy, "WM_STATE", False);
+        if (e.xproperty.atom == net_wm_state) {
+          // Maximised or restored by the window manager: the app follows.
+          const bool max = wm_maximised(t->win);
+          if (max && t->state != 3) {
+            t->state = 3;
+            return send(*ch, gdi::WindowRequest{t->id, gdi::WindowRequest::kMaximise, {}});
+          }
+          if (!max && t->state == 3) {
+            t->state = 1;
+            return send(*ch, gdi::WindowRequest{t->id, gdi::WindowRequest::kRestore, {}});
+          }
+          return Status::ok();
+        }
         if (e.xproperty.atom != wm_state || e.xproperty.state != PropertyNewValue) return Status::ok();
         Atom type;
         int format;
@@ -1193,7 +1260,16 @@ struct GdiWindows::Impl {
             data && n >= 1 && format == 32) {
           long state = reinterpret_cast<long*>(data)[0];
           XFree(data);
-          if (state == IconicState) return send(*ch, gdi::WindowRequest{t->id, gdi::WindowRequest::kMinimise, {}});
+          if (state == IconicState && t->state != 2) {
+            t->state = 2;
+            return send(*ch, gdi::WindowRequest{t->id, gdi::WindowRequest::kMinimise, {}});
+          }
+          // Brought back from the taskbar: the app is restored (or maximised again).
+          if (state == NormalState && t->state == 2) {
+            t->state = wm_maximised(t->win) ? 3 : 1;
+            return send(*ch, gdi::WindowRequest{
+                                 t->id, t->state == 3 ? gdi::WindowRequest::kMaximise : gdi::WindowRequest::kRestore, {}});
+          }
         } else if (data) {
           XFree(data);
         }
@@ -1245,6 +1321,9 @@ Status GdiWindows::open(const std::string& display) {
   m.wm_delete = XInternAtom(m.dpy, "WM_DELETE_WINDOW", False);
   m.net_wm_name = XInternAtom(m.dpy, "_NET_WM_NAME", False);
   m.utf8 = XInternAtom(m.dpy, "UTF8_STRING", False);
+  m.net_wm_state = XInternAtom(m.dpy, "_NET_WM_STATE", False);
+  m.net_max_vert = XInternAtom(m.dpy, "_NET_WM_STATE_MAXIMIZED_VERT", False);
+  m.net_max_horz = XInternAtom(m.dpy, "_NET_WM_STATE_MAXIMIZED_HORZ", False);
   return Status::ok();
 }
 
