@@ -18,7 +18,8 @@
 #  - two clients with two apps each at the same time, input kept apart;
 #  - under a window manager (openbox): the app's own maximise and restore
 #    reach the window manager, and its maximise, restore, minimise and
-#    bringing back reach the app;
+#    bringing back reach the app; a dialog is transient for its owner and a
+#    popup menu is an override-redirect window at the click;
 #  - --max-apps counts an account's apps over all its sessions;
 #  - an account with a Unix user of its own (users add --unix-user nobody):
 #    users prepare makes its prefix ahead, owned by that user, and its apps
@@ -278,8 +279,43 @@ if [ -n "$win" ]; then
 fi
 kill -INT "$client"
 exits "$client" 15
-kill "$wm_pid" 2>/dev/null
 gone 'editapp.exe' >/dev/null
+# Dialogs and popups under the window manager: the dialog is transient for
+# its owner (so the window manager stacks it above), the popup menu is an
+# override-redirect window at the click.
+printf '[app multi]\npath = %s\nargs = /dialog 1\nallow = bob\n' "$apps/multiwin.exe" >>apps.conf
+start_client "$xb_dpy" bob multi.err multi
+main=$(window "$xb_dpy" "vredir multiwin")
+dialog=$(window "$xb_dpy" "Settings")
+check "under openbox, the app's main window and its dialog appear" test -n "$main" -a -n "$dialog"
+if [ -n "$main" ] && [ -n "$dialog" ]; then
+    owner=$(on "$xb_dpy" xprop -id "$dialog" WM_TRANSIENT_FOR 2>/dev/null | sed -n 's/.*window id # //p')
+    check "the dialog is transient for the main window (WM_TRANSIENT_FOR ${owner:-none})" \
+        test "$((owner))" = "$((main))"
+    read -r ox oy <<<"$(on "$xb_dpy" xwininfo -id "$main" | awk '/Absolute upper-left X/ {x = $4} /Absolute upper-left Y/ {y = $4} END {print x, y}')"
+    on "$xb_dpy" xdotool mousemove --window "$main" 20 20 click 3
+    popup=
+    for _ in $(seq 50); do
+        for c in $(on "$xb_dpy" xdotool search --onlyvisible --class '^multiwin$' 2>/dev/null); do
+            [ "$c" = "$main" ] || [ "$c" = "$dialog" ] || popup=$c
+        done
+        [ -n "$popup" ] && break
+        sleep 0.1
+    done
+    check "a right click opens the popup menu as its own window" test -n "$popup"
+    if [ -n "$popup" ]; then
+        check "the popup is override-redirect (the window manager leaves it alone)" \
+            sh -c "DISPLAY=$xb_dpy xwininfo -id $popup | grep -q 'Override Redirect State: yes'"
+        read -r px py <<<"$(on "$xb_dpy" xwininfo -id "$popup" | awk '/Absolute upper-left X/ {x = $4} /Absolute upper-left Y/ {y = $4} END {print x, y}')"
+        check "the popup sits at the click: owner $ox,$oy + 20,20 ~ $px,$py" \
+            test $((px - ox - 20)) -ge 0 -a $((px - ox - 20)) -le 6 -a $((py - oy - 20)) -ge 0 -a $((py - oy - 20)) -le 6
+        on "$xb_dpy" xdotool key Escape
+    fi
+fi
+kill -INT "$client"
+exits "$client" 15
+gone 'multiwin.exe' >/dev/null
+kill "$wm_pid" 2>/dev/null
 
 # --- --max-apps: an account's apps over all its sessions ---------------------------
 serve1_pid=$serve_pid

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "mux_session.hpp"
+#include "wire/gdi_records.hpp"
 #include "password_hash.hpp"
 #include "wire/stream_decoder.hpp"
 #include "wire/stream_writer.hpp"
@@ -654,4 +655,58 @@ TEST_CASE("apps: over the account's limit, or a VM on an apps-only server, is de
   }
   CHECK(mux::app_prefix_dir("/s", "..").empty());
   CHECK(mux::app_prefix_dir("/s", "alice") == "/s/apps/alice");
+}
+
+TEST_CASE("apps: a client flooding an app that does not read is not read past the app's queue", "[mux_session]") {
+  // The app's tool: a program that never reads its input, for longer than the flood.
+  char dir[] = "/tmp/vredir-unit-app.XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  const std::string prog = std::string(dir) + "/app";
+  REQUIRE(write_file_atomic(prog, "#!/bin/sh\nexec sleep 6\n", 0755));
+  UsersFile users = make_users();
+  apps::AppRegistry reg = app_registry();
+  TestClient c;
+  c.apps = &reg;
+  c.app_program = prog;
+  c.state_dir = std::string(dir) + "/state";
+  c.start(users);
+  c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+  c.send("launch", {{"apps", "edit"}});
+  c.writer().declare(9, ChannelKind::kGdi, "gdi.edit", {{"downstream", "1"}});
+  // 64 MiB of key records for app 1 (a GDI frame holds one), sent as fast
+  // as the server takes them.
+  std::string frame;
+  {
+    std::string record;
+    gdi::encode_record(gdi::InputKey{1, 0x41, 0x1e, 1, 'a'}, record);
+    StreamWriter w([&](std::string_view b) {
+      frame.append(b);
+      return Status::ok();
+    });
+    for (int i = 0; i < 2000; ++i) w.frame(9, FrameType::kGdi, record);
+  }
+  ::fcntl(c.client_fd(), F_SETFL, ::fcntl(c.client_fd(), F_GETFL) | O_NONBLOCK);
+  size_t sent = 0, offset = 0;
+  auto last_progress = Clock::now();
+  while (sent < (64u << 20) && Clock::now() - last_progress < std::chrono::seconds(2)) {
+    ssize_t n = ::send(c.client_fd(), frame.data() + offset, frame.size() - offset, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<size_t>(n);
+      offset = (offset + static_cast<size_t>(n)) % frame.size();
+      last_progress = Clock::now();
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  // What the server took: the app's queue (1 MiB), one frame past it, the
+  // pipe to the app, and the sockets' buffers; never the whole flood.
+  // The session goes on, and ends when the app does.
+  ::fcntl(c.client_fd(), F_SETFL, ::fcntl(c.client_fd(), F_GETFL) & ~O_NONBLOCK);
+  Reply r = c.read_all();
+  INFO("the session ended: " << r.end.message);
+  CHECK(sent >= mux::kMaxAppQueue);  // it was read until the queue was full
+  CHECK(sent < (8u << 20));
+  CHECK(r.end.reason == EndReason::kSourceGone);  // when the app ended, not before
+  c.wait();
+  (void)!std::system(("rm -rf " + std::string(dir)).c_str());
 }
