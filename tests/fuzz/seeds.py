@@ -50,6 +50,16 @@ SESSION_SEEDS = {
     + frame(0xFFE0, 0x03, b"") + end(),
     "usb-channel-bad-id": b"\1" + control("select", {"vm": "test", "streams": "1"})
     + declare(1, 10, "usbredir", {"purpose": "usbredir"}) + frame(1, 0x80, b"x") + end(),
+    # serve --apps: a launch, the app's input channel (downstream=1), a denied
+    # name, an unknown one, too many, empty names.
+    "launch-input": b"\1" + control("launch", {"apps": "edit"}) + declare(9, 9, "gdi.edit", {"downstream": "1"})
+    + frame(9, 0x70, bytes([0x80]) + struct.pack("<IHHBI", 1, 0x41, 0x1E, 1, 0x61)) + frame(9, 0x03, b"") + end(),
+    "launch-denied": b"\1" + control("launch", {"apps": "edit,other"}),
+    "launch-unknown": b"\1" + control("launch", {"apps": "nosuch"}),
+    "launch-many": b"\1" + control("launch", {"apps": ",".join(["edit"] * 40)}),
+    "launch-empty-names": b"\1" + control("launch", {"apps": ",,"}) + control("launch", {}),
+    "launch-bad-downstream": b"\1" + control("launch", {"apps": "edit"}) + declare(9, 9, "g", {"downstream": "70000"})
+    + declare(10, 9, "g", {"downstream": "0"}) + control("reboot") + control("disconnect"),
 }
 
 QMP_SEEDS = {

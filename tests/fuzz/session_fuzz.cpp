@@ -3,7 +3,7 @@
 // even, or after a valid login as "alice" when it is odd, against libvirt's
 // test driver (test:///default, in process). The session runs over a plain
 // socket pair exactly as serve runs it over TLS; its display and input tools
-// are "true". What the server does with the bytes must stay bounded: run the
+// are "true", and so is the app of its registry. What the server does with the bytes must stay bounded: run the
 // fuzzer with -rss_limit_mb (tests/fuzz/long.sh does) so memory growth counts
 // as a crash.
 #include <fcntl.h>
@@ -77,6 +77,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.capture_program = "true";
   cfg.inject_program = "true";
   cfg.usb_program = "true";
+  // serve --apps: a registry alice may launch "edit" from; the app is "true".
+  static const apps::AppRegistry registry = [] {
+    apps::AppRegistry r;
+    std::string err;
+    (void)apps::parse_registry("[app edit]\npath = edit.exe\nallow = alice\n[app other]\npath = o.exe\nallow = vic\n",
+                               &r, &err);
+    return r;
+  }();
+  cfg.apps = &registry;
+  cfg.app_program = "true";
+  cfg.state_dir = "/tmp/vredir-fuzz-state";
   cfg.begin_login = [](const std::string&) { return mux::LoginVerdict{0, 0, 1}; };
   std::thread session([&] {
     (void)mux::run_server_session(server, cfg);
