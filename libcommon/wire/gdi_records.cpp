@@ -151,6 +151,23 @@ Record decode_body(uint8_t op, ByteReader& r) {
       v.title = get_str(r, "title");
       return v;
     }
+    case Op::kWindowIcon: {
+      WindowIcon v;
+      v.target = r.u32le();
+      v.w = r.u16le();
+      v.h = r.u16le();
+      check(r, v.w >= 1 && v.h >= 1 && v.w <= WindowIcon::kMaxIconSide && v.h <= WindowIcon::kMaxIconSide,
+            "icon size " + std::to_string(v.w) + "x" + std::to_string(v.h) + " out of range");
+      if (!r.ok()) return v;
+      auto rest = r.rest();
+      if (rest.size() != size_t(v.w) * v.h * 4) {
+        r.fail("icon has " + std::to_string(rest.size()) + " bytes, expected " + std::to_string(size_t(v.w) * v.h * 4));
+        return v;
+      }
+      v.argb.assign(reinterpret_cast<const char*>(rest.data()), rest.size());
+      r.skip(rest.size());
+      return v;
+    }
     case Op::kWindowZorder: {
       WindowZorder v;
       v.target = r.u32le();
@@ -518,6 +535,12 @@ struct Encoder {
     put_u32le(o, v.target);
     put_u32le(o, v.above);
   }
+  void operator()(const WindowIcon& v) {
+    put_u32le(o, v.target);
+    put_u16le(o, v.w);
+    put_u16le(o, v.h);
+    put_bytes(o, v.argb);
+  }
   void operator()(const WindowFocus& v) { put_u32le(o, v.target); }
   void operator()(const SurfaceCreate& v) {
     put_u32le(o, v.target);
@@ -792,6 +815,11 @@ struct Fields {
   void operator()(const WindowZorder& v) {
     s.num("target", v.target);
     s.num("above", v.above);
+  }
+  void operator()(const WindowIcon& v) {
+    s.num("target", v.target);
+    s.num("w", v.w);
+    s.num("h", v.h);
   }
   void operator()(const WindowFocus& v) { s.num("target", v.target); }
   void operator()(const SurfaceCreate& v) {
@@ -1133,7 +1161,12 @@ struct JsonSink : Sink {
     list(k, v, [](int32_t i) { return std::to_string(i); });
   }
   void colors(const char* k, const std::vector<Color>& v) override {
-    list(k, v, [](Color c) { return "\"" + color_str(c) + "\""; });
+    list(k, v, [](Color c) {
+      std::string q(1, '"');
+      q += color_str(c);
+      q += '"';
+      return q;
+    });
   }
 };
 
@@ -1145,6 +1178,7 @@ constexpr Op op_for() {
   else if constexpr (std::is_same_v<T, WindowMove>) return Op::kWindowMove;
   else if constexpr (std::is_same_v<T, WindowTitle>) return Op::kWindowTitle;
   else if constexpr (std::is_same_v<T, WindowZorder>) return Op::kWindowZorder;
+  else if constexpr (std::is_same_v<T, WindowIcon>) return Op::kWindowIcon;
   else if constexpr (std::is_same_v<T, WindowFocus>) return Op::kWindowFocus;
   else if constexpr (std::is_same_v<T, SurfaceCreate>) return Op::kSurfaceCreate;
   else if constexpr (std::is_same_v<T, SurfaceDelete>) return Op::kSurfaceDelete;
@@ -1269,6 +1303,7 @@ const char* op_name(uint8_t op) {
     case Op::kWindowMove: return "WINDOW_MOVE";
     case Op::kWindowTitle: return "WINDOW_TITLE";
     case Op::kWindowZorder: return "WINDOW_ZORDER";
+    case Op::kWindowIcon: return "WINDOW_ICON";
     case Op::kWindowFocus: return "WINDOW_FOCUS";
     case Op::kSurfaceCreate: return "SURFACE_CREATE";
     case Op::kSurfaceDelete: return "SURFACE_DELETE";

@@ -25,6 +25,7 @@ enum class Op : uint8_t {
   kWindowTitle = 0x05,
   kWindowZorder = 0x06,
   kWindowFocus = 0x07,
+  kWindowIcon = 0x08,
   kSurfaceCreate = 0x10,
   kSurfaceDelete = 0x11,
   kFontDef = 0x18,
@@ -113,6 +114,15 @@ struct WindowTitle {
   uint32_t target = 0;
   std::string title;
   bool operator==(const WindowTitle&) const = default;
+};
+// The window's icon (taskbar, switcher): w x h pixels of straight-alpha
+// ARGB, one little-endian uint32 0xAARRGGBB each, rows top-down.
+struct WindowIcon {
+  uint32_t target = 0;
+  uint16_t w = 0, h = 0;  // 1..kMaxIconSide
+  std::string argb;       // exactly w*h*4 bytes
+  static constexpr uint16_t kMaxIconSide = 256;
+  bool operator==(const WindowIcon&) const = default;
 };
 struct WindowZorder {
   uint32_t target = 0;
@@ -376,7 +386,7 @@ struct Unknown {
 };
 
 using Record = std::variant<WindowCreate, WindowDestroy, WindowShow, WindowMove, WindowTitle,
-                            WindowZorder, WindowFocus, SurfaceCreate, SurfaceDelete, FontDef,
+                            WindowZorder, WindowFocus, WindowIcon, SurfaceCreate, SurfaceDelete, FontDef,
                             State, FillRect, FrameRect, InvertRect, Rectangle, RoundRect, Ellipse,
                             Arc, Polygon, Polyline, PolyBezier, FillRgn, Text, Gradient, Copy,
                             Stretch, AlphaBlend, TransparentBlt, MaskBlt, BitmapDef, BitmapDraw,

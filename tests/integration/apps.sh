@@ -16,7 +16,8 @@
 #  - closing the window locally ends the app and the client (exit 0); an
 #    interrupted client (exit 130) ends its apps;
 #  - two clients with two apps each at the same time, input kept apart;
-#  - under a window manager (openbox): the app's own maximise and restore
+#  - under a window manager (openbox): the window's icon, class and name;
+#    the app's own maximise and restore
 #    reach the window manager, and its maximise, restore, minimise and
 #    bringing back reach the app; a dialog is transient for its owner and a
 #    popup menu is an override-redirect window at the click;
@@ -253,6 +254,12 @@ DISPLAY=$xb_dpy redir-mux connect "$url" --ca ca.pem --user bob --password-file 
 client=$!
 win=$(window "$xb_dpy" "vredir edit")
 check "under openbox, the app's window appears" test -n "$win"
+if [ -n "$win" ]; then
+    props=$(on "$xb_dpy" xprop -id "$win" _NET_WM_ICON WM_CLASS _NET_WM_NAME 2>/dev/null)
+    check "the window carries the app's icon (_NET_WM_ICON, 32 x 32)" grep -q 'Icon (32 x 32)' <<<"$props"
+    check "the window has WM_CLASS (taskbar entries)" grep -q '^WM_CLASS.*"editapp"' <<<"$props"
+    check "the window has _NET_WM_NAME" grep -q '^_NET_WM_NAME.*"vredir edit"' <<<"$props"
+fi
 maximised() { on "$xb_dpy" xprop -id "$1" _NET_WM_STATE 2>/dev/null | grep -q 'MAXIMIZED_VERT, _NET_WM_STATE_MAXIMIZED_HORZ'; }
 restored() { ! maximised "$1"; }
 # shown STATE N: the recording has more than N WINDOW_SHOW records of STATE.

@@ -178,6 +178,13 @@ std::string build(const std::vector<std::string>& t, size_t from, Compress compr
     f.num("target", v.target);
     f.str("title", v.title);
     rec = v;
+  } else if (op == "window-icon") {
+    gdi::WindowIcon v;
+    f.num("target", v.target);
+    f.num("w", v.w);
+    f.num("h", v.h);
+    v.argb.assign(size_t(v.w) * v.h * 4, '\x80');  // a grey, half-transparent square
+    rec = v;
   } else if (op == "window-zorder") {
     gdi::WindowZorder v;
     f.num("target", v.target);

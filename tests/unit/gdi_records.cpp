@@ -64,6 +64,7 @@ std::vector<gdi::Record> one_of_each() {
   v.push_back(gdi::WindowTitle{7, "New title"});
   v.push_back(gdi::WindowZorder{7, 2});
   v.push_back(gdi::WindowFocus{7});
+  v.push_back(gdi::WindowIcon{7, 2, 1, std::string("\x01\x02\x03\xff\x00\x00\x00\x00", 8)});
   v.push_back(gdi::SurfaceCreate{9, 4096, 4096});
   v.push_back(gdi::SurfaceDelete{9});
   v.push_back(gdi::FontDef{5, -13, 700, 1, 0, 1, 0, "DejaVu Sans"});
@@ -132,8 +133,8 @@ TEST_CASE("every op round-trips through encode and decode", "[gdi_records]") {
     // Re-encoding is byte-identical.
     CHECK(enc(back) == bytes);
   }
-  // Every op the format defines is covered (38) plus the unknown one.
-  CHECK(ops.size() == 39);
+  // Every op the format defines is covered (39) plus the unknown one.
+  CHECK(ops.size() == 40);
 }
 
 TEST_CASE("the wire layout is the documented one", "[gdi_records]") {
@@ -393,4 +394,18 @@ TEST_CASE("unknown ops decode as Unknown and keep their bytes", "[gdi_records]")
   CHECK(std::get<gdi::Unknown>(r).op == 0x7F);
   CHECK(std::get<gdi::Unknown>(r).body == "\x01\x02\x03");
   CHECK(gdi::describe(r) == "UNKNOWN code=0x7F bytes=3");
+}
+
+TEST_CASE("WINDOW_ICON: its size bounds its pixels", "[gdi_records]") {
+  std::string ok, big, short_by_one;
+  gdi::encode_record(gdi::WindowIcon{1, 2, 2, std::string(16, '\x7f')}, ok);
+  gdi::Record r;
+  std::string err;
+  REQUIRE(gdi::decode_record(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(ok.data()), ok.size()), &r, &err));
+  CHECK(std::get<gdi::WindowIcon>(r).argb.size() == 16);
+  gdi::encode_record(gdi::WindowIcon{1, 257, 1, std::string(257 * 4, '\0')}, big);
+  CHECK_FALSE(gdi::decode_record(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(big.data()), big.size()), &r, &err));
+  short_by_one = ok.substr(0, ok.size() - 1);
+  CHECK_FALSE(gdi::decode_record(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(short_by_one.data()), short_by_one.size()), &r, &err));
 }

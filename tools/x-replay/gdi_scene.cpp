@@ -147,7 +147,7 @@ bool GdiScene::apply(const Record& r, std::string* err) {
           return true;
         } else if constexpr (std::is_same_v<T, WindowShow> || std::is_same_v<T, WindowMove> ||
                              std::is_same_v<T, WindowTitle> || std::is_same_v<T, WindowZorder> ||
-                             std::is_same_v<T, WindowFocus>) {
+                             std::is_same_v<T, WindowFocus> || std::is_same_v<T, WindowIcon>) {
           auto it = targets_.find(v.target);
           if (it == targets_.end() || !it->second.window)
             return fail(err, std::string(name) + " refers to undefined window " + std::to_string(v.target));

@@ -1017,6 +1017,18 @@ struct GdiWindows::Impl {
             XMoveResizeWindow(dpy, t.win, x, y, st.w, st.h);
           } else if constexpr (std::is_same_v<T, gdi::WindowTitle>) {
             set_names(target(ch, v.target).win, v.title);
+          } else if constexpr (std::is_same_v<T, gdi::WindowIcon>) {
+            // _NET_WM_ICON: width, height, then 0xAARRGGBB per pixel, as
+            // format-32 data (longs to Xlib).
+            std::vector<long> data{v.w, v.h};
+            data.reserve(2 + size_t(v.w) * v.h);
+            const auto* px = reinterpret_cast<const uint8_t*>(v.argb.data());
+            for (size_t i = 0; i + 3 < v.argb.size(); i += 4)
+              data.push_back(static_cast<long>(uint32_t(px[i]) | uint32_t(px[i + 1]) << 8 | uint32_t(px[i + 2]) << 16 |
+                                               uint32_t(px[i + 3]) << 24));
+            static Atom net_wm_icon = XInternAtom(dpy, "_NET_WM_ICON", False);
+            XChangeProperty(dpy, target(ch, v.target).win, net_wm_icon, XA_CARDINAL, 32, PropModeReplace,
+                            reinterpret_cast<const unsigned char*>(data.data()), static_cast<int>(data.size()));
           } else if constexpr (std::is_same_v<T, gdi::WindowZorder>) {
             if (v.above == 0) XRaiseWindow(dpy, target(ch, v.target).win);
           } else if constexpr (std::is_same_v<T, gdi::WindowFocus>) {

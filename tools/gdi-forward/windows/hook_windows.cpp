@@ -5,6 +5,7 @@
 // focus; drawing to a window not yet reported creates it first.
 #include <windows.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <vector>
@@ -55,6 +56,62 @@ std::string title_of(HWND h) {
   wchar_t buf[512];
   int n = InternalGetWindowText(h, buf, 512);
   return n > 0 ? gdi_forward::to_utf8(buf, n) : std::string();
+}
+
+// The window's class icon as 32x32 straight-alpha ARGB. Drawn twice, on
+// black and on white (DrawIconEx, under a Depth so the hooks record none of
+// it): where the two differ the icon is transparent, which gives alpha for
+// icons with and without an alpha channel alike. No message is sent to the
+// window (its thread may be waiting for us).
+bool icon_of(HWND h, uint32_t id, gdi::WindowIcon* out) {
+  HICON icon = reinterpret_cast<HICON>(GetClassLongPtrW(h, GCLP_HICON));
+  if (!icon) icon = reinterpret_cast<HICON>(GetClassLongPtrW(h, GCLP_HICONSM));
+  if (!icon) icon = LoadIconW(nullptr, IDI_APPLICATION);
+  if (!icon) return false;
+  Depth guard;
+  constexpr int n = 32;
+  BITMAPINFO bi{};
+  bi.bmiHeader.biSize = sizeof(bi.bmiHeader);
+  bi.bmiHeader.biWidth = n;
+  bi.bmiHeader.biHeight = -n;  // top-down
+  bi.bmiHeader.biPlanes = 1;
+  bi.bmiHeader.biBitCount = 32;
+  bi.bmiHeader.biCompression = BI_RGB;
+  HDC dc = CreateCompatibleDC(nullptr);
+  if (!dc) return false;
+  std::vector<uint32_t> on[2];
+  for (int k = 0; k < 2; ++k) {
+    void* bits = nullptr;
+    HBITMAP bm = CreateDIBSection(dc, &bi, DIB_RGB_COLORS, &bits, nullptr, 0);
+    if (!bm || !bits) {
+      DeleteDC(dc);
+      return false;
+    }
+    auto* px = static_cast<uint32_t*>(bits);
+    for (int i = 0; i < n * n; ++i) px[i] = k ? 0x00FFFFFFu : 0;
+    HGDIOBJ old = SelectObject(dc, bm);
+    DrawIconEx(dc, 0, 0, icon, n, n, 0, nullptr, DI_NORMAL);
+    GdiFlush();
+    on[k].assign(px, px + n * n);
+    SelectObject(dc, old);
+    DeleteObject(bm);
+  }
+  DeleteDC(dc);
+  out->target = id;
+  out->w = out->h = n;
+  out->argb.resize(size_t(n) * n * 4);
+  bool any = false;
+  for (int i = 0; i < n * n; ++i) {
+    uint32_t b = on[0][size_t(i)], w = on[1][size_t(i)];
+    int diff = 0;
+    for (int sh = 0; sh < 24; sh += 8) diff = std::max(diff, int((w >> sh) & 0xFF) - int((b >> sh) & 0xFF));
+    const int a = 255 - std::clamp(diff, 0, 255);
+    uint8_t* o = reinterpret_cast<uint8_t*>(&out->argb[size_t(i) * 4]);
+    for (int c = 0; c < 3; ++c) o[c] = a ? uint8_t(std::min(255, int((b >> (8 * c)) & 0xFF) * 255 / a)) : 0;
+    o[3] = uint8_t(a);
+    any = any || a != 0;
+  }
+  return any;
 }
 
 uint8_t role_of(HWND h) {
@@ -117,6 +174,8 @@ uint32_t ensure_window(HWND top) {
   c.title = w.title;
   c.app = app_name();
   send(c);
+  // Top-level windows and dialogs carry an icon (the taskbar's), not popups.
+  if (gdi::WindowIcon icon; c.role <= 1 && icon_of(top, w.id, &icon)) send(icon);
   if (w.show > 1) send(gdi::WindowShow{w.id, w.show});
   return w.id;
 }
