@@ -42,13 +42,13 @@ need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine Xvfb:xvfb xdot
 work=$(mktemp -d)
 out=$work
 serve_pid= serve2_pid= serve3_pid= xa_pid= xb_pid=
+# The servers first (they end their sessions and apps), then what Wine and
+# the X servers leave.
 cleanup() {
-    [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null
-    [ -n "$serve2_pid" ] && kill "$serve2_pid" 2>/dev/null
-    [ -n "$serve3_pid" ] && kill "$serve3_pid" 2>/dev/null
+    local p
+    for p in $serve_pid $serve2_pid $serve3_pid; do kill "$p" 2>/dev/null; done
     for p in "$work"/state/apps/*; do [ -d "$p" ] && WINEPREFIX=$p wineserver -k 2>/dev/null; done
-    [ -n "$xa_pid" ] && kill "$xa_pid" 2>/dev/null
-    [ -n "$xb_pid" ] && kill "$xb_pid" 2>/dev/null
+    for p in $xa_pid $xb_pid; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     rm -rf "$work"
 }
