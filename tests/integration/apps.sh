@@ -301,14 +301,7 @@ if [ -n "$main" ] && [ -n "$dialog" ]; then
         test "$((owner))" = "$((main))"
     read -r ox oy <<<"$(on "$xb_dpy" xwininfo -id "$main" | awk '/Absolute upper-left X/ {x = $4} /Absolute upper-left Y/ {y = $4} END {print x, y}')"
     on "$xb_dpy" xdotool mousemove --window "$main" 20 20 click 3
-    popup=
-    for _ in $(seq 50); do
-        for c in $(on "$xb_dpy" xdotool search --onlyvisible --class '^multiwin$' 2>/dev/null); do
-            [ "$c" = "$main" ] || [ "$c" = "$dialog" ] || popup=$c
-        done
-        [ -n "$popup" ] && break
-        sleep 0.1
-    done
+    popup=$(other_window "$xb_dpy" multiwin "$main" "$dialog")
     check "a right click opens the popup menu as its own window" test -n "$popup"
     if [ -n "$popup" ]; then
         check "the popup is override-redirect (the window manager leaves it alone)" \

@@ -461,14 +461,7 @@ if [ -n "$win" ]; then
     fidelity multiwin "$win"
     read -r _ _ ox oy <<<"$(geometry "$win")"
     on2 xdotool mousemove --window "$win" 80 60 click 3
-    popup=
-    for _ in $(seq 50); do
-        for c in $(on2 xdotool search --onlyvisible --class '^multiwin$' 2>/dev/null); do
-            [ "$c" = "$win" ] || popup=$c
-        done
-        [ -n "$popup" ] && break
-        sleep 0.1
-    done
+    popup=$(other_window "$dpy2" multiwin "$win")
     check "loop: the popup menu is its own X window" test -n "$popup"
     if [ -n "$popup" ]; then
         check "loop: the popup is override-redirect" sh -c "DISPLAY=$dpy2 xwininfo -id $popup | grep -q 'Override Redirect State: yes'"

@@ -18,3 +18,20 @@ start_xvfb() {
 # mapped over the top-left corner for 0.3 s (an Expose).
 x_client_py=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/x_client.py
 x_client() { /usr/bin/python3 "$x_client_py" "$@"; }
+
+# other_window DPY CLASS WIN...: waits up to 5 s for a visible window of
+# WM_CLASS CLASS on display DPY that is none of WIN... (a popup of an app
+# whose other windows are known); prints its id.
+other_window() {
+    local dpy=$1 cls=$2 c w found
+    shift 2
+    for _ in $(seq 50); do
+        for c in $(DISPLAY=$dpy xdotool search --onlyvisible --class "^$cls\$" 2>/dev/null); do
+            found=$c
+            for w in "$@"; do [ "$c" = "$w" ] && found=; done
+            [ -n "$found" ] && { echo "$found"; return 0; }
+        done
+        sleep 0.1
+    done
+    return 1
+}
