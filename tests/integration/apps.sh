@@ -102,13 +102,15 @@ note "serve --apps on $url (no DISPLAY)"
 
 conn() { local u=$1; shift; redir-mux connect "$url" --ca "$out/ca.pem" --user "$u" --password-file "$out/$u.pw" "$@"; }
 # start_client DPY USER ERR APP...: `connect --app APP... -- x-replay -` in the
-# background on display DPY, stderr to ERR; its pid in $client.
+# background on display DPY, stderr to ERR, with the options in client_opts;
+# its pid in $client.
+client_opts=()
 start_client() {
     local dpy=$1 u=$2 err=$3 a args=()
     shift 3
     for a in "$@"; do args+=(--app "$a"); done
     DISPLAY=$dpy redir-mux connect "$url" --ca "$out/ca.pem" --user "$u" --password-file "$out/$u.pw" "${args[@]}" \
-        -- x-replay - 2>"$err" &
+        "${client_opts[@]}" -- x-replay - 2>"$err" &
     client=$!
 }
 # on DPY CMD...: a client on display DPY.
@@ -119,8 +121,8 @@ window() { on "$1" timeout 60 xdotool search --sync --onlyvisible --name "^$2\$"
 windows_named() { on "$1" xdotool search --onlyvisible --name "^$2\$" 2>/dev/null | wc -l; }
 # app_pids PATTERN: the Wine processes whose command line matches.
 app_pids() { pgrep -f "$1" 2>/dev/null | tr '\n' ' '; }
-# gone PATTERN: no such process within 15 s.
-gone() { for _ in $(seq 150); do [ -z "$(app_pids "$1")" ] && return 0; sleep 0.1; done; return 1; }
+# gone PATTERN [SECONDS]: no such process within SECONDS (default 15).
+gone() { for _ in $(seq $((${2:-15} * 10))); do [ -z "$(app_pids "$1")" ] && return 0; sleep 0.1; done; return 1; }
 # exits PID SECONDS: the background job ends within SECONDS; its status in $rc.
 exits() {
     local i
@@ -168,7 +170,9 @@ check "the denied app was never launched" test -z "$(grep "app 'secret' (pid" se
 
 # --- alice: first launch, typing, local close ------------------------------------
 rm -f alice-edit.txt
+client_opts=(--record alice1.vrs)
 start_client "$xa_dpy" alice alice1.err edit
+client_opts=()
 win=$(window "$xa_dpy" "vredir edit")
 check "alice's edit app appears as a window on her display" test -n "$win"
 check "the first launch tells the client the Wine prefix is being created" grep -q "creating the Wine prefix of 'alice'" alice1.err
@@ -184,6 +188,8 @@ fi
 check "closing the window locally ends the app and the client" exits "$client" 30
 check "the client exits 0 when its app has exited (got ${rc:-none})" test "${rc:-1}" = 0
 check "the app process is gone" gone "$work/alice-edit.txt"
+check "text as data over the network: the client's recording has the typed text as a TEXT record" \
+    sh -c "redir-dump alice1.vrs 2>/dev/null | grep -q 'GDI TEXT .*\"Hello over TLS\"'"
 
 # --- bob: a prefix of his own; an interrupted client ends his app -------------
 start_client "$xb_dpy" bob bob1.err prim
@@ -195,7 +201,7 @@ check "bob's app runs in his own prefix (got '${prefix:-none}')" test "$prefix" 
 kill -INT "$client"
 check "an interrupted client exits" exits "$client" 15
 check "... with 130 (got ${rc:-none})" test "${rc:-1}" = 130
-check "its app is closed" gone 'primitives.exe'
+check "its app is closed, no Wine process of it left, within 5 s" gone 'primitives.exe' 5
 
 # --- two clients with two apps each, at the same time ----------------------------
 rm -f alice-edit.txt bob-edit.txt
@@ -221,7 +227,7 @@ check "four app processes run for the two clients" test "$(pgrep -fc 'editapp.ex
 kill -INT "$ca" "$cb"
 exits "$ca" 15
 exits "$cb" 15
-check "ending both clients closes all four apps" gone 'editapp.exe|primitives.exe'
+check "ending both clients closes all four apps within 5 s" gone 'editapp.exe|primitives.exe' 5
 
 # --- a view-only account sees its app but cannot type into it ---------------------
 rm -f alice-edit.txt

@@ -524,7 +524,10 @@ Status Session::do_launch(const Params& args) {
     auto port = std::make_unique<AppPort>();
     port->name = app->name;
     port->id = static_cast<uint16_t>(apps_.size() + 1);
-    std::vector<std::string> argv{cfg_.app_program, "run", "--user", user_, "--", app->path};
+    // An app that ignores WM_CLOSE is terminated after 3 s (kAppCloseTimeout),
+    // so a client's end ends its apps within 5 s.
+    std::vector<std::string> argv{cfg_.app_program, "run",  "--user", user_, "--close-timeout",
+                                  std::to_string(kAppCloseTimeout.count()), "--", app->path};
     for (const std::string& a : apps::split_args(app->args)) argv.push_back(a);
     // Headless: the apps draw for the client only, never on a display the
     // server may have (Wine's null driver, see gdi-forward(1)).
@@ -993,8 +996,9 @@ Status Session::run() {
     port->child.in = -1;
   }
   // Apps close as gdi-forward closes them at the end of its input (WM_CLOSE,
-  // then terminated after its close timeout); what is left is stopped.
-  auto apps_deadline = Clock::now() + std::chrono::seconds(6);
+  // then terminated after kAppCloseTimeout); what is left 1.5 s later is
+  // stopped, and the listener kills what remains of the session's group.
+  auto apps_deadline = Clock::now() + kAppCloseTimeout + std::chrono::milliseconds(1500);
   for (auto& app : apps_) {
     if (app->child.in < 0) continue;
     (void)app->w.end(EndReason::kNormal, end_message_);

@@ -91,6 +91,8 @@ inline constexpr uint16_t kConsoleChannel = 0xffe8;
 // client is not read past it), and the most apps one launch may ask for.
 inline constexpr size_t kMaxAppQueue = 1u << 20;
 inline constexpr size_t kMaxAppsPerLaunch = 32;
+// How long a closed app may take to exit before gdi-forward terminates it.
+inline constexpr std::chrono::milliseconds kAppCloseTimeout{3000};
 
 // One VM as the list shows it.
 struct VmEntry {
