@@ -24,7 +24,7 @@ check() { if "${@:2}"; then echo "ok - $1"; pass=$((pass + 1)); else echo "not o
 # end (Xvfb, xdotool), so here only its refusal without a display is checked.
 listed="boot-demo.sh demo.sh console.sh ci-rig.sh assert-and-click.sh"
 # The redir-mux packaging examples are run by tests/integration/mux_examples.sh.
-listed="$listed make-certs.sh supervisord.conf redir-mux.service"
+listed="$listed make-certs.sh supervisord.conf redir-mux.service redir-mux-apps.service"
 for f in "$src"/examples/*; do
   case " $listed " in *" $(basename "$f") "*) ;; *) echo "not ok - examples/$(basename "$f") has no test"; failed=$((failed + 1)) ;; esac
 done

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The redir-mux packaging examples, each run for real: make-certs.sh makes a
 # CA and a server certificate; supervisord.conf runs `redir-mux serve` under
-# supervisord; redir-mux.service passes systemd-analyze verify and its
-# ExecStart line runs serve. A real client logs in over TLS each time.
+# supervisord; redir-mux.service and redir-mux-apps.service pass
+# systemd-analyze verify and their ExecStart lines run serve. A real client
+# logs in over TLS each time (and lists the apps of the app server).
 # Paths in the examples (/etc/vredir, /var/log/vredir, /run/vredir,
-# /usr/local/bin, port 7443, the vredir account) are pointed at a temporary
+# /var/lib/vredir, /usr/local/bin, ports 7443 and 7444, the vredir account)
+# are pointed at a temporary
 # directory, the build and a free port; nothing else is changed.
 set -u
 
@@ -37,7 +39,8 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # Points an example's paths at this test's directory and a free port.
 localize() {
     sed -e "s|/etc/vredir|$out/etc|g" -e "s|/var/log/vredir|$out/log|g" -e "s|/run/vredir|$out/run|g" \
-        -e "s|/usr/local/bin/redir-mux|$mux|g" -e "s|0\.0\.0\.0:7443|127.0.0.1:$2|g" -e '/^user=vredir$/d' \
+        -e "s|/var/lib/vredir|$out/state|g" \
+        -e "s|/usr/local/bin/redir-mux|$mux|g" -e "s|0\.0\.0\.0:744[34]|127.0.0.1:$2|g" -e '/^user=vredir$/d' \
         -e 's|^User=vredir$|User=root|' "$1"
 }
 # login PORT: a real client lists the VMs over TLS, verifying the CA.
@@ -112,5 +115,30 @@ check "redir-mux.service: its ExecStart serves; a client logs in over TLS ($(hea
 kill -TERM "$svc_pid"
 for _ in $(seq 50); do kill -0 "$svc_pid" 2>/dev/null || break; sleep 0.2; done
 check "redir-mux.service: SIGTERM (systemctl stop) ends serve within TimeoutStopSec" bash -c "! kill -0 $svc_pid 2>/dev/null"
+
+# ---- redir-mux-apps.service ---------------------------------------------------------
+port=$(free_port)
+localize "$ex/redir-mux-apps.service" "$port" >redir-mux-apps.service
+printf '[app notepad]\npath = notepad.exe\nallow = alice\ndescription = the Wine notepad\n' >etc/apps.conf
+systemd-analyze verify --man=no "$out/redir-mux-apps.service" >verify.out 2>&1
+rc=$?
+check "redir-mux-apps.service: systemd-analyze verify passes (rc $rc: $(grep -v '^$' verify.out | head -3 | tr '\n' ' '))" [ $rc = 0 ]
+exec_start=$(sed -n 's/^ExecStart=//p' redir-mux-apps.service)
+check "redir-mux-apps.service: one ExecStart that runs redir-mux serve --apps" \
+    bash -c "[[ '$exec_start' == '$mux serve '*'--apps '* ]]"
+read -r -a argv <<<"$exec_start"
+"${argv[@]}" >apps-service.out 2>&1 &
+svc_pid=$!
+pids+=($svc_pid)
+list_apps() {
+    redir-mux connect "tls://127.0.0.1:$port" --user alice --password-file "$out/pw" --ca "$out/etc/ca.pem" \
+        --list-apps --timeout 10 >"$out/apps.txt" 2>"$out/login.err" && grep -q '^notepad ' "$out/apps.txt"
+}
+wait_apps() { for _ in $(seq 100); do list_apps && return 0; sleep 0.2; done; return 1; }
+check "redir-mux-apps.service: its ExecStart serves; a client lists its apps over TLS ($(head -c 200 login.err))" \
+    wait_apps
+kill -TERM "$svc_pid"
+for _ in $(seq 50); do kill -0 "$svc_pid" 2>/dev/null || break; sleep 0.2; done
+check "redir-mux-apps.service: SIGTERM ends serve" bash -c "! kill -0 $svc_pid 2>/dev/null"
 
 tap_finish
