@@ -372,6 +372,15 @@ loop_end() {
     wait "$loop_pid"
     return 0
 }
+# loop_diagnose NAME: what a loop whose window did not appear got that far:
+# both tools' last errors, the size of each stream, the window records
+# gdi-forward sent, and the windows x-replay has on the second display.
+loop_diagnose() {
+    echo "# gdi-forward: $(tail -n 3 "$1.gf.err" | tr '\n' ' ') x-replay: $(tail -n 3 "$1.xr.err" | tr '\n' ' ')"
+    echo "# streams: down $(stat -c %s "$1.down" 2>/dev/null) bytes, up $(stat -c %s "$1.up" 2>/dev/null) bytes;" \
+        "records: $(redir-dump "$1.down" 2>/dev/null | grep -oE 'GDI (APP_START|WINDOW_CREATE|WINDOW_SHOW|APP_EXIT)[^=]*=[^ ]*' | head -6 | tr '\n' ' ')"
+    echo "# windows on the x-replay display: $(on2 xdotool search --name . getwindowname %@ 2>/dev/null | head -5 | tr '\n' ' ')"
+}
 # x-replay's window titled exactly TITLE on the second display. A Wine app's
 # start takes a few seconds on a quiet host and has taken over 20 on a busy
 # one: the wait is up to 60 s (the loop itself is given 90).
@@ -407,6 +416,7 @@ rm -f report.txt
 loop_start loop-edit "$apps/editapp.exe" /report "$report_win"
 win=$(local_window "vredir edit")
 check "loop: the edit app's window appears on the x-replay display" test -n "$win"
+[ -n "$win" ] || loop_diagnose loop-edit
 if [ -n "$win" ]; then
     sleep 1
     on2 xdotool windowfocus --sync "$win"
@@ -442,7 +452,7 @@ for app in primitives textview gdicalls; do
     loop_start "loop-$app" "$apps/$app.exe"
     win=$(local_window "vredir $app")
     check "loop: the $app window appears on the x-replay display" test -n "$win"
-    [ -n "$win" ] || echo "# gdi-forward: $(tail -n 3 "loop-$app.gf.err" | tr '\n' ' ') x-replay: $(tail -n 3 "loop-$app.xr.err" | tr '\n' ' ')"
+    [ -n "$win" ] || loop_diagnose "loop-$app"
     if [ -n "$win" ]; then
         sleep 2
         fidelity "$app" "$win"
@@ -456,6 +466,7 @@ done
 loop_start loop-multi "$apps/multiwin.exe"
 win=$(local_window "vredir multiwin")
 check "loop: the multiwin window appears on the x-replay display" test -n "$win"
+[ -n "$win" ] || loop_diagnose loop-multi
 if [ -n "$win" ]; then
     sleep 1
     fidelity multiwin "$win"
