@@ -18,6 +18,18 @@ bool StabilityWatch::ignored(uint32_t x, uint32_t y) const {
   return inside(blink_, x, y);
 }
 
+bool StabilityWatch::equals_outside_ignored(const uint32_t* a, const uint32_t* b) const {
+  const bool any_ignored = !o_.ignore.empty() || blink_.w;
+  for (uint32_t y = 0; y < h_; ++y)
+    for (uint32_t x = 0; x < w_; ++x) {
+      const size_t i = size_t(y) * w_ + x;
+      if (((a[i] ^ b[i]) & 0xFFFFFF) == 0) continue;
+      if (any_ignored && ignored(x, y)) continue;
+      return false;
+    }
+  return true;
+}
+
 StabilityWatch::Diff StabilityWatch::compare(const uint32_t* px) const {
   Diff d;
   const bool any_ignored = !o_.ignore.empty() || blink_.w;
@@ -84,9 +96,13 @@ bool StabilityWatch::observe(const uint32_t* px, uint32_t width, uint32_t height
       return false;
     }
     if (box.x == candidate_.x && box.y == candidate_.y && box.w == candidate_.w && box.h == candidate_.h) {
-      if (now - candidate_since_ < kBlinkWindow) return false;
-      take_reference(px, candidate_since_, "a small change that stayed");
-      return true;
+      if (equals_outside_ignored(px, candidate_frame_.data())) {
+        if (now - candidate_since_ < kBlinkWindow) return false;
+        take_reference(px, candidate_since_, "a small change that stayed");
+        return true;
+      }
+      // A third state in the same cell (a ticking clock's digit): neither a
+      // blink nor the change that stayed, but a change now.
     }
   }
   take_reference(px, now, "changed " + std::to_string(box.w) + "x" + std::to_string(box.h) + " at " +

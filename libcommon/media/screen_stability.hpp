@@ -11,7 +11,8 @@
 //    screen goes back to the reference there, it was a blink, and that box
 //    is ignored from then on while its pixels show either of the two
 //    states. A candidate that does not go back within kBlinkWindow is a real
-//    change, dated from when it appeared. While a candidate is pending the
+//    change, dated from when it appeared; one that changes again (a clock's
+//    digit) is a change at once. While a candidate is pending the
 //    screen is not called settled, so the answer is never premature.
 // A pixel-exact wait on a VGA text console never returns, because QEMU
 // redraws the blinking cursor about every 267 ms.
@@ -60,6 +61,7 @@ class StabilityWatch {
   };
   Diff compare(const uint32_t* pixels) const;
   bool ignored(uint32_t x, uint32_t y) const;
+  bool equals_outside_ignored(const uint32_t* a, const uint32_t* b) const;
   void take_reference(const uint32_t* pixels, Clock::time_point when, std::string why);
 
   StabilityOptions o_;

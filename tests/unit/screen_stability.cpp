@@ -86,6 +86,30 @@ TEST_CASE("small changes that stay are changes", "[screen_stability]") {
   }
 }
 
+TEST_CASE("a digit that ticks in one cell keeps the screen unsettled", "[screen_stability]") {
+  // A seconds counter: one cell, a new glyph about every 1.2 s (a busy guest
+  // ticks late), never back to an earlier one. Each tick is a change when it
+  // comes, not dated back to the tick before it.
+  Frames fr;
+  auto digit = [&](int n) {
+    auto f = fr.base;
+    for (uint32_t y = 18; y < 30; ++y)
+      for (uint32_t x = 20; x < 27; ++x)
+        if ((x + y + n) % 3 == 0) f[size_t(y) * fr.w + x] = 0xAAAAAA + uint32_t(n);
+    return f;
+  };
+  Clock::time_point t0 = Clock::now();
+  StabilityWatch w({});
+  auto first = digit(0);
+  w.observe(first.data(), fr.w, fr.h, t0);
+  for (int n = 1; n <= 12; ++n) {
+    const Clock::time_point tick = t0 + n * 1200ms;
+    auto f = digit(n);
+    w.observe(f.data(), fr.w, fr.h, tick);
+    for (auto probe : {100ms, 600ms, 1100ms}) CHECK_FALSE(w.settled_for(2.0, tick + probe));
+  }
+}
+
 TEST_CASE("large changes count at once; ignored areas and PSNR", "[screen_stability]") {
   Frames fr;
   auto a = fr.base, big = fr.base;
