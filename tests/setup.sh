@@ -33,7 +33,7 @@ vm_packages=(
   linux-image-amd64 busybox-static cpio kmod xz-utils zstd python3 procps
 )
 # x-replay (VREDIR_X11).
-x11_packages=(libxcb1-dev libxcb-shm0-dev libxcb-keysyms1-dev libasound2-dev libxft-dev libfontconfig-dev
+x11_packages=(libxcb1-dev libxcb-shm0-dev libxcb-keysyms1-dev libasound2-dev libxft-dev libxfixes-dev libfontconfig-dev
   libx11-xcb-dev libxcb-render0-dev)
 # The test suite and the benchmarks: Catch2, the fuzzers, the OCR and video
 # plugins (VREDIR_OCR, VREDIR_VIDEO) with ffprobe and OpenCV (os-autoinst's
@@ -44,7 +44,7 @@ x11_packages=(libxcb1-dev libxcb-shm0-dev libxcb-keysyms1-dev libasound2-dev lib
 test_packages=(
   catch2 clang libclang-rt-14-dev
   libtesseract-dev tesseract-ocr-eng libavcodec-dev libavformat-dev libswscale-dev libavutil-dev ffmpeg python3-opencv
-  socat xvfb xdotool x11-utils imagemagick python3-xlib openbox wmctrl
+  socat xvfb xdotool xclip x11-utils imagemagick python3-xlib openbox wmctrl
   fontconfig fonts-dejavu-core fonts-liberation
   wine wine64 fonts-wine g++-mingw-w64-x86-64 libz-mingw-w64-dev
   openssl xpra python3-gi-cairo python3-pil python3-lz4 supervisor vncsnapshot x11vnc xtightvncviewer usbredirect

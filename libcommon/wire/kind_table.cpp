@@ -303,6 +303,14 @@ void describe_text_frame(const Event& ev, Description* d) {
   d->both("", "text", Quoted{v->utf8});
 }
 
+void describe_clipboard(const Event& ev, Description* d) {
+  const Clipboard* v = payload_of<Clipboard>(ev);
+  if (!v) return;
+  d->both("format", Word{"utf8-text"});
+  d->both("bytes", uint64_t(v->data.size()));
+  d->both("", "text", Quoted{v->data});
+}
+
 void describe_ack(const Event& ev, Description* d) {
   const Ack* v = payload_of<Ack>(ev);
   if (!v) return;
@@ -359,6 +367,8 @@ KindTable make_standard_table() {
           {k(K::kGdi), "gdi", false, "app pid", "a Windows app's windows and drawing commands (vredir-gdi(5))",
            nullptr},
           {k(K::kBytes), "bytes", false, "purpose", "an opaque byte tunnel (serial, QMP, usbredir)", nullptr},
+          {k(K::kClipboard), "clipboard", false, "app downstream",
+           "clipboard text, from an app to its viewer or back (downstream: the channel it answers)", nullptr},
       },
       {
           {t(FrameType::kHello), "HELLO", 0, nullptr, describe_hello},
@@ -386,6 +396,8 @@ KindTable make_standard_table() {
            describe_control},
           {t(FrameType::kGdi), "GDI", k(K::kGdi), decode_gdi_on, describe_gdi},
           {t(FrameType::kData), "DATA", k(K::kBytes), decode_opaque, describe_data},
+          {t(FrameType::kClipboard), "CLIPBOARD", k(K::kClipboard), decode_plain<Clipboard, decode_clipboard>,
+           describe_clipboard},
       });
 }
 

@@ -60,7 +60,7 @@ struct Event {
   const ChannelInfo* channel = nullptr;  // null for channel 0
   const TypeEntry* type_entry = nullptr;  // null for an unknown frame type
   std::variant<std::monostate, Hello, Declare, End, Surface, Rect, FrameEnd, CursorShape, CursorPos, AudioData,
-               Key, Pointer, PointerRel, Text, Ack, Control>
+               Key, Pointer, PointerRel, Text, Clipboard, Ack, Control>
       payload;
 
   FrameType type() const { return static_cast<FrameType>(frame.header.type); }

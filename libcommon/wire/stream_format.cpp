@@ -1,6 +1,7 @@
 #include "wire/stream_format.hpp"
 
 #include "wire/describe.hpp"
+#include "wire/gdi_records.hpp"
 #include "wire/kind_table.hpp"
 
 #include <charconv>
@@ -299,6 +300,19 @@ bool decode_text(std::span<const uint8_t> p, Text* out, std::string* err) {
   return done(r, err);
 }
 
+bool decode_clipboard(std::span<const uint8_t> p, Clipboard* out, std::string* err) {
+  ByteReader r(p);
+  uint8_t format = r.u8();
+  if (r.ok() && format != static_cast<uint8_t>(ClipboardFormat::kUtf8Text))
+    r.fail("clipboard format " + std::to_string(format) + " not supported");
+  if (r.ok() && r.remaining() > kMaxClipboard) r.fail("clipboard contents too long");
+  out->format = ClipboardFormat::kUtf8Text;
+  out->data = std::string(r.str(r.ok() ? r.remaining() : 0));
+  if (r.ok() && (!gdi::valid_utf8(out->data) || out->data.find('\0') != std::string::npos))
+    r.fail("clipboard text is not UTF-8 without NUL");
+  return done(r, err);
+}
+
 bool decode_ack(std::span<const uint8_t> p, Ack* out, std::string* err) {
   ByteReader r(p);
   out->channel = r.u16le();
@@ -412,6 +426,11 @@ void encode_pointer_rel(const PointerRel& v, std::string& out) {
 void encode_text(const Text& v, std::string& out) {
   put_u64le(out, v.seq);
   out.append(v.utf8, 0, v.utf8.size() > kMaxText ? kMaxText : v.utf8.size());
+}
+
+void encode_clipboard(const Clipboard& v, std::string& out) {
+  put_u8(out, static_cast<uint8_t>(v.format));
+  out.append(v.data, 0, v.data.size() > kMaxClipboard ? kMaxClipboard : v.data.size());
 }
 
 void encode_ack(const Ack& v, std::string& out) {

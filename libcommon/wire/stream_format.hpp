@@ -33,6 +33,10 @@ inline constexpr size_t kMaxParamKey = 64;
 inline constexpr size_t kMaxParamValue = 4096;
 inline constexpr size_t kMaxName = 255;
 inline constexpr size_t kMaxText = 65536;
+// The format's bound on one CLIPBOARD frame's contents; tools apply their own,
+// smaller limit (1 MiB by default).
+inline constexpr size_t kMaxClipboard = 8u << 20;
+inline constexpr size_t kDefaultClipboardLimit = 1u << 20;
 inline constexpr uint32_t kMaxChannels = 1024;  // declared at once in one stream
 inline constexpr int32_t kMaxRelMotion = 32767;  // per axis in one POINTER_REL frame
 inline constexpr uint32_t kMaxAudioRate = 384000;
@@ -50,6 +54,7 @@ enum class ChannelKind : uint8_t {
   kAck = 8,
   kGdi = 9,
   kBytes = 10,
+  kClipboard = 11,
 };
 
 enum class FrameType : uint8_t {
@@ -85,6 +90,8 @@ enum class FrameType : uint8_t {
   kGdi = 0x70,
   // Opaque bytes (serial console, QMP, usbredir, guest agent).
   kData = 0x80,
+  // Clipboard contents, either way between an app and its viewer.
+  kClipboard = 0x90,
 };
 
 // The "purpose" parameter of a bytes channel that carries a serial console
@@ -245,6 +252,13 @@ struct Text {
   std::string utf8;
 };
 
+// CLIPBOARD: what was copied on one side, for the other side's clipboard.
+enum class ClipboardFormat : uint8_t { kUtf8Text = 1 };
+struct Clipboard {
+  ClipboardFormat format = ClipboardFormat::kUtf8Text;
+  std::string data;  // kUtf8Text: valid UTF-8, no NUL
+};
+
 struct Ack {
   uint16_t channel = 0;  // the input channel acknowledged
   uint64_t seq = 0;
@@ -270,6 +284,7 @@ bool decode_key(std::span<const uint8_t> p, Key* out, std::string* err);
 bool decode_pointer(std::span<const uint8_t> p, Pointer* out, std::string* err);
 bool decode_pointer_rel(std::span<const uint8_t> p, PointerRel* out, std::string* err);
 bool decode_text(std::span<const uint8_t> p, Text* out, std::string* err);
+bool decode_clipboard(std::span<const uint8_t> p, Clipboard* out, std::string* err);
 bool decode_ack(std::span<const uint8_t> p, Ack* out, std::string* err);
 bool decode_control(std::span<const uint8_t> p, Control* out, std::string* err);
 
@@ -286,6 +301,7 @@ void encode_key(const Key& v, std::string& out);
 void encode_pointer(const Pointer& v, std::string& out);
 void encode_pointer_rel(const PointerRel& v, std::string& out);
 void encode_text(const Text& v, std::string& out);
+void encode_clipboard(const Clipboard& v, std::string& out);
 void encode_ack(const Ack& v, std::string& out);
 void encode_control(const Control& v, std::string& out);
 

@@ -58,6 +58,12 @@ SESSION_SEEDS = {
     "launch-unknown": b"\1" + control("launch", {"apps": "nosuch"}),
     "launch-many": b"\1" + control("launch", {"apps": ",".join(["edit"] * 40)}),
     "launch-empty-names": b"\1" + control("launch", {"apps": ",,"}) + control("launch", {}),
+    # The clipboard of a launched app: the client's channel (downstream=32769),
+    # text, text that is not UTF-8, one with a downstream out of range.
+    "launch-clipboard": b"\1" + control("launch", {"apps": "edit"})
+    + declare(11, 11, "clipboard.edit", {"downstream": "32769"}) + frame(11, 0x90, b"\x01copied text")
+    + frame(11, 0x90, b"\x01\xff\xfe") + frame(11, 0x90, b"\x07odd format") + frame(11, 0x03, b"")
+    + declare(12, 11, "c", {"downstream": "32768"}) + frame(12, 0x90, b"\x01x") + end(),
     "launch-bad-downstream": b"\1" + control("launch", {"apps": "edit"}) + declare(9, 9, "g", {"downstream": "70000"})
     + declare(10, 9, "g", {"downstream": "0"}) + control("reboot") + control("disconnect"),
 }

@@ -13,6 +13,8 @@
 #    processes' WINEPREFIX);
 #  - the window appears on the client's display, xdotool typing reaches the
 #    app's EDIT control, a view-only account's typing does not;
+#  - the clipboard both ways (xclip on the client, Ctrl-C and Ctrl-V in the
+#    app), the 1 MiB limit, and an account whose policy is to-client;
 #  - closing the window locally ends the app and the client (exit 0); an
 #    interrupted client (exit 130) ends its apps;
 #  - two clients with two apps each at the same time, input kept apart;
@@ -35,7 +37,7 @@ apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/mux_server.sh"
-need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine Xvfb:xvfb xdotool:xdotool openssl:openssl \
+need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine Xvfb:xvfb xdotool:xdotool xclip:xclip openssl:openssl \
     openbox:openbox wmctrl:wmctrl xprop:x11-utils \
     python3:python3 py:Xlib:python3-xlib "font:Liberation Sans:fonts-liberation"
 
@@ -66,7 +68,7 @@ for u in alice bob vera eve; do
     chmod 600 "$u.pw"
 done
 VREDIR_PASSWORD=alice-pw redir-mux users add alice --users users --vms 'none' >/dev/null
-VREDIR_PASSWORD=bob-pw redir-mux users add bob --users users --vms 'none' >/dev/null
+VREDIR_PASSWORD=bob-pw redir-mux users add bob --users users --vms 'none' --clipboard to-client >/dev/null
 VREDIR_PASSWORD=vera-pw redir-mux users add vera --users users --vms 'none' --view-only >/dev/null
 VREDIR_PASSWORD=eve-pw redir-mux users add eve --users users --vms 'none' >/dev/null
 cat >apps.conf <<EOF
@@ -119,6 +121,20 @@ on() { local d=$1; shift; DISPLAY=$d "$@"; }
 # up to 60 s: a first launch creates the account's Wine prefix).
 window() { on "$1" timeout 60 xdotool search --sync --onlyvisible --name "^$2\$" 2>/dev/null | head -1; }
 windows_named() { on "$1" xdotool search --onlyvisible --name "^$2\$" 2>/dev/null | wc -l; }
+# at DPY WIN: the window's absolute upper-left corner, "X Y".
+at() { on "$1" xwininfo -id "$2" 2>/dev/null | awk '/Absolute upper-left X/ {x = $4} /Absolute upper-left Y/ {y = $4} END {print x, y}'; }
+# settled_at DPY WIN: the same, once it has held for half a second (up to 10 s).
+settled_at() {
+    local a b i
+    a=$(at "$1" "$2")
+    for i in $(seq 20); do
+        sleep 0.5
+        b=$(at "$1" "$2")
+        [ "$a" = "$b" ] && break
+        a=$b
+    done
+    echo "$a"
+}
 # app_pids PATTERN: the Wine processes whose command line matches.
 app_pids() { pgrep -f "$1" 2>/dev/null | tr '\n' ' '; }
 # gone PATTERN [SECONDS]: no such process within SECONDS (default 15).
@@ -183,6 +199,26 @@ if [ -n "$win" ]; then
     typed "$xa_dpy" "$win" "Hello over TLS" alice-edit.txt
     check "xdotool typing in x-replay's window reaches the app over TLS (got '$(cat alice-edit.txt 2>/dev/null)')" \
         test "$(cat alice-edit.txt 2>/dev/null)" = "Hello over TLS"
+    # The clipboard, both ways: copied in the app, it is the client's X
+    # CLIPBOARD and PRIMARY; copied on the client (xclip), it is pasted in the app.
+    on "$xa_dpy" xdotool key --delay 100 shift+Home ctrl+c
+    got=
+    for _ in $(seq 50); do got=$(on "$xa_dpy" xclip -o -selection clipboard 2>/dev/null) && [ -n "$got" ] && break; sleep 0.2; done
+    check "copied in the app (Ctrl-C), the text is the client's CLIPBOARD (got '$got')" test "$got" = "Hello over TLS"
+    check "... and its PRIMARY" test "$(on "$xa_dpy" xclip -o -selection primary 2>/dev/null)" = "Hello over TLS"
+    printf 'pasted ü over TLS' | on "$xa_dpy" xclip -i -selection clipboard
+    sleep 1
+    on "$xa_dpy" xdotool key --delay 100 End ctrl+v
+    for _ in $(seq 50); do grep -q 'pasted' alice-edit.txt 2>/dev/null && break; sleep 0.2; done
+    check "copied on the client (xclip), the text is pasted in the app with Ctrl-V (got '$(cat alice-edit.txt)')" \
+        test "$(cat alice-edit.txt 2>/dev/null)" = "Hello over TLSpasted ü over TLS"
+    big=$(head -c 1100000 /dev/zero | tr '\0' x)
+    printf '%s' "$big" | on "$xa_dpy" xclip -i -selection clipboard
+    sleep 1
+    on "$xa_dpy" xdotool key --delay 100 End ctrl+v
+    sleep 2
+    check "text over the 1 MiB limit never reaches the app (its text: $(wc -c <alice-edit.txt) bytes)" \
+        sh -c "! grep -q xxxxxxxx alice-edit.txt && grep -q '^Hello over TLSpasted ü over TLS' alice-edit.txt"
     on "$xa_dpy" x_client close "$win"
 fi
 check "closing the window locally ends the app and the client" exits "$client" 30
@@ -190,6 +226,10 @@ check "the client exits 0 when its app has exited (got ${rc:-none})" test "${rc:
 check "the app process is gone" gone "$work/alice-edit.txt"
 check "text as data over the network: the client's recording has the typed text as a TEXT record" \
     sh -c "redir-dump alice1.vrs 2>/dev/null | grep -q 'GDI TEXT .*\"Hello over TLS\"'"
+check "the recording shows the clipboard both ways (redir-dump: CLIPBOARD frames, on channels of kind clipboard)" \
+    sh -c "d=\$(redir-dump alice1.vrs 2>/dev/null); echo \"\$d\" | grep -q 'kind=clipboard name=\"clipboard.edit\"' &&
+           echo \"\$d\" | grep -q 'CLIPBOARD format=utf8-text bytes=14 \"Hello over TLS\"' &&
+           echo \"\$d\" | grep -q 'CLIPBOARD format=utf8-text bytes=18 \"pasted ü over TLS\"'"
 
 # --- bob: a prefix of his own; an interrupted client ends his app -------------
 start_client "$xb_dpy" bob bob1.err prim
@@ -222,6 +262,19 @@ if [ -n "$wa" ] && [ -n "$wb" ]; then
     check "alice's typing reaches her edit app" typed "$xa_dpy" "$wa" "from alice" alice-edit.txt
     check "bob's typing reaches his edit app" typed "$xb_dpy" "$wb" "from bob" bob-edit.txt
     check "neither reached the other's app" test "$(cat alice-edit.txt)" = "from alice" -a "$(cat bob-edit.txt)" = "from bob"
+    # bob's clipboard policy is to-client: his copies reach him, his own
+    # clipboard never reaches the app.
+    on "$xb_dpy" xdotool key --delay 100 shift+Home ctrl+c
+    got=
+    for _ in $(seq 50); do got=$(on "$xb_dpy" xclip -o -selection clipboard 2>/dev/null) && [ -n "$got" ] && break; sleep 0.2; done
+    check "clipboard=to-client: bob's copy in the app reaches his CLIPBOARD (got '$got')" test "$got" = "from bob"
+    printf 'bob local text' | on "$xb_dpy" xclip -i -selection clipboard
+    sleep 1
+    on "$xb_dpy" xdotool key --delay 100 End ctrl+v
+    sleep 2
+    # Ctrl-V pastes the app's own clipboard (its copy), never bob's text.
+    check "clipboard=to-client: what bob copies locally is never pasted in the app (got '$(cat bob-edit.txt)')" \
+        test "$(cat bob-edit.txt)" = "from bobfrom bob"
 fi
 check "four app processes run for the two clients" test "$(pgrep -fc 'editapp.exe|primitives.exe')" -ge 4
 kill -INT "$ca" "$cb"
@@ -305,15 +358,18 @@ if [ -n "$main" ] && [ -n "$dialog" ]; then
     owner=$(on "$xb_dpy" xprop -id "$dialog" WM_TRANSIENT_FOR 2>/dev/null | sed -n 's/.*window id # //p')
     check "the dialog is transient for the main window (WM_TRANSIENT_FOR ${owner:-none})" \
         test "$((owner))" = "$((main))"
-    read -r ox oy <<<"$(on "$xb_dpy" xwininfo -id "$main" | awk '/Absolute upper-left X/ {x = $4} /Absolute upper-left Y/ {y = $4} END {print x, y}')"
+    # The window manager places the window and the app hears of it: measure
+    # once the position has held for half a second.
+    first=$(at "$xb_dpy" "$main" | tr ' ' ,)
+    read -r ox oy <<<"$(settled_at "$xb_dpy" "$main")"
     on "$xb_dpy" xdotool mousemove --window "$main" 20 20 click 3
     popup=$(other_window "$xb_dpy" multiwin "$main" "$dialog")
     check "a right click opens the popup menu as its own window" test -n "$popup"
     if [ -n "$popup" ]; then
         check "the popup is override-redirect (the window manager leaves it alone)" \
             sh -c "DISPLAY=$xb_dpy xwininfo -id $popup | grep -q 'Override Redirect State: yes'"
-        read -r px py <<<"$(on "$xb_dpy" xwininfo -id "$popup" | awk '/Absolute upper-left X/ {x = $4} /Absolute upper-left Y/ {y = $4} END {print x, y}')"
-        check "the popup sits at the click: owner $ox,$oy + 20,20 ~ $px,$py" \
+        read -r px py <<<"$(at "$xb_dpy" "$popup")"
+        check "the popup sits at the click: owner $ox,$oy (first $first, now $(at "$xb_dpy" "$main" | tr ' ' ,)) + 20,20 ~ $px,$py" \
             test $((px - ox - 20)) -ge 0 -a $((px - ox - 20)) -le 6 -a $((py - oy - 20)) -ge 0 -a $((py - oy - 20)) -le 6
         on "$xb_dpy" xdotool key Escape
     fi

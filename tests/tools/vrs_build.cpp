@@ -183,6 +183,10 @@ Status build_line(StreamWriter& w, const std::vector<std::string>& t) {
     encode_text(Text{num(t.at(2)), t.at(3)}, p);
     return w.frame(ch(), FrameType::kText, p);
   }
+  if (v == "clipboard") {
+    encode_clipboard(Clipboard{ClipboardFormat::kUtf8Text, t.size() > 2 ? t[2] : ""}, p);
+    return w.frame(ch(), FrameType::kClipboard, p);
+  }
   if (v == "ack") {
     Ack a{static_cast<uint16_t>(num(t.at(2))), num(t.at(3)),
           t.size() > 4 && t[4] == "failed" ? AckStatus::kFailed : AckStatus::kDelivered};

@@ -129,6 +129,27 @@ TEST_CASE("payload encoders and decoders round-trip", "[stream]") {
     CHECK_FALSE(decode_pointer_rel(span(), &rel, &err));
     CHECK(err.find("out of range") != std::string::npos);
   }
+  SECTION("clipboard text: UTF-8 without NUL, a known format, bounded") {
+    auto span = [&] { return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(p.data()), p.size()); };
+    encode_clipboard(Clipboard{ClipboardFormat::kUtf8Text, "two\nlines \xc3\xbc"}, p);
+    Clipboard c;
+    REQUIRE(decode_clipboard(span(), &c, &err));
+    CHECK(c.data == "two\nlines \xc3\xbc");
+    p = std::string("\x01", 1);
+    REQUIRE(decode_clipboard(span(), &c, &err));  // empty text: nothing was copied
+    CHECK(c.data.empty());
+    for (std::string bad : {std::string("\x02text"), std::string("\x01\xc3", 2), std::string("\x01a\0b", 4),
+                            std::string()}) {
+      p = bad;
+      err.clear();
+      CHECK_FALSE(decode_clipboard(span(), &c, &err));
+      CHECK_FALSE(err.empty());
+    }
+    p = "\x01" + std::string(kMaxClipboard + 1, 'x');
+    err.clear();
+    CHECK_FALSE(decode_clipboard(span(), &c, &err));
+    CHECK(err.find("too long") != std::string::npos);
+  }
   SECTION("truncated payloads fail") {
     encode_ack(Ack{3, 99, AckStatus::kDelivered}, p);
     Ack a;

@@ -152,3 +152,30 @@ TEST_CASE("unix= names the Unix user an account's apps run as", "[users_file]") 
   CHECK(valid_unix_user_name("_apps"));
   CHECK_FALSE(valid_unix_user_name(std::string(33, 'a')));
 }
+
+TEST_CASE("clipboard= says which way an account's app clipboard text may go", "[users_file]") {
+  const std::string cert = " cert=" + std::string(64, 'a');
+  UsersFile f;
+  REQUIRE(f.parse("ann - vms=*" + cert + " clipboard=to-client\nbob - vms=*" + cert +
+                      " view-only\ncid - vms=*" + cert + " clipboard=none\n",
+                  "t"));
+  const UserAccount* ann = f.find("ann");
+  CHECK(ann->clipboard_to_client());
+  CHECK_FALSE(ann->clipboard_to_app());
+  // The default is both ways, but a view-only account's text never goes to the apps.
+  CHECK(f.find("bob")->clipboard == UserAccount::Clipboard::kBoth);
+  CHECK(f.find("bob")->clipboard_to_client());
+  CHECK_FALSE(f.find("bob")->clipboard_to_app());
+  CHECK_FALSE(f.find("cid")->clipboard_to_client());
+  CHECK_FALSE(f.find("cid")->clipboard_to_app());
+  UsersFile g;
+  REQUIRE(g.parse(f.serialize(), "t"));
+  CHECK(g.find("ann")->clipboard == UserAccount::Clipboard::kToClient);
+  CHECK(g.find("cid")->clipboard == UserAccount::Clipboard::kNone);
+  // The default policy is not written out.
+  CHECK(f.serialize().find("bob - vms=* view-only cert=" + std::string(64, 'a') + "\n") != std::string::npos);
+  for (const char* bad : {"clipboard=", "clipboard=all", "clipboard=both clipboard=none"}) {
+    UsersFile h;
+    CHECK_FALSE(h.parse("ann - vms=*" + cert + " " + bad + "\n", "t"));
+  }
+}

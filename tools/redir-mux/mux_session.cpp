@@ -166,7 +166,9 @@ struct AppPort {
   }};
   FrameReader frames;
   uint16_t gdi = 0;          // its gdi channel in its own stream
+  uint16_t clip = 0;         // its clipboard channel in its own stream
   bool closed_down = false;  // the client's channel closed
+  bool clip_closed = false;  // the client's clipboard channel closed
   bool exited = false;       // its stream ended
 };
 
@@ -250,6 +252,7 @@ class Session {
   std::map<uint16_t, std::unique_ptr<UsbPort>> usb_;  // by the client's channel id
   std::vector<std::unique_ptr<AppPort>> apps_;        // launch {apps}
   std::map<uint16_t, AppPort*> app_inputs_;           // the client's gdi channels
+  std::map<uint16_t, AppPort*> app_clip_inputs_;      // the client's clipboard channels
   bool shutdown_requested_ = false;
   Clock::time_point capture_gone_{};  // when the display source ended
   Clock::time_point next_check_ = Clock::now();
@@ -526,8 +529,17 @@ Status Session::do_launch(const Params& args) {
     port->id = static_cast<uint16_t>(apps_.size() + 1);
     // An app that ignores WM_CLOSE is terminated after 3 s (kAppCloseTimeout),
     // so a client's end ends its apps within 5 s.
-    std::vector<std::string> argv{cfg_.app_program, "run",  "--user", user_, "--close-timeout",
-                                  std::to_string(kAppCloseTimeout.count()), "--", app->path};
+    const bool clipboard = account_->clipboard_to_client() || (input_ && account_->clipboard_to_app());
+    std::vector<std::string> argv{cfg_.app_program,
+                                  "run",
+                                  "--user",
+                                  user_,
+                                  "--close-timeout",
+                                  std::to_string(kAppCloseTimeout.count()),
+                                  "--clipboard-max",
+                                  std::to_string(clipboard ? cfg_.clipboard_max : 0),
+                                  "--",
+                                  app->path};
     for (const std::string& a : apps::split_args(app->args)) argv.push_back(a);
     // Headless: the apps draw for the client only, never on a display the
     // server may have (Wine's null driver, see gdi-forward(1)).
@@ -538,6 +550,8 @@ Status Session::do_launch(const Params& args) {
     }
     (void)port->w.begin("redir-mux serve", {{"user", user_}});
     (void)port->w.declare(1, ChannelKind::kGdi, "gdi", {{"app", app->name}});
+    if (input_ && account_->clipboard_to_app())
+      (void)port->w.declare(2, ChannelKind::kClipboard, "clipboard", {{"app", app->name}, {"downstream", "3"}});
     spdlog::info("session {} (pid {}) user={}: app '{}' (pid {}, channel {})", cfg_.peer, ::getpid(), log_quote(user_),
                  app->name, port->child.pid, port->id);
     audit("launch", app->name, "ok");
@@ -549,6 +563,8 @@ Status Session::do_launch(const Params& args) {
 }
 
 void Session::close_app_down(AppPort& app) {
+  if (!app.clip_closed && app.clip) (void)out_.close_channel(kAppClipboardBase + app.id);
+  app.clip_closed = true;
   if (app.closed_down) return;
   app.closed_down = true;
   if (app.gdi) (void)out_.close_channel(app.id);
@@ -564,12 +580,31 @@ void Session::pump_app(AppPort& app) {
     std::string why;
     if (f.header.channel == 0 && type == FrameType::kDeclare) {
       Declare d;
-      if (!app.gdi && decode_declare(f.payload, &d, &why) && d.kind == static_cast<uint8_t>(ChannelKind::kGdi)) {
+      const bool ok = decode_declare(f.payload, &d, &why);
+      if (ok && !app.gdi && d.kind == static_cast<uint8_t>(ChannelKind::kGdi)) {
         app.gdi = d.id;
         d.id = app.id;
         d.name = "gdi." + app.name;
         d.params["app"] = app.name;
         (void)out_.declare_raw(d);
+      } else if (ok && !app.clip && d.kind == static_cast<uint8_t>(ChannelKind::kClipboard) &&
+                 account_->clipboard_to_client()) {
+        app.clip = d.id;
+        d.id = static_cast<uint16_t>(kAppClipboardBase + app.id);
+        d.name = "clipboard." + app.name;
+        d.params = {{"app", app.name}};
+        (void)out_.declare_raw(d);
+      }
+    } else if (app.clip && f.header.channel == app.clip && !app.clip_closed) {
+      if (type == FrameType::kClose) {
+        app.clip_closed = true;
+        (void)out_.close_channel(kAppClipboardBase + app.id);
+      } else if (type == FrameType::kClipboard && f.payload.size() <= cfg_.clipboard_max + 1) {
+        (void)out_.frame(static_cast<uint16_t>(kAppClipboardBase + app.id), type,
+                         std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
+      } else if (type == FrameType::kClipboard) {
+        spdlog::info("session {} user={}: app '{}' copied {} bytes, over --clipboard-max; not sent", cfg_.peer,
+                     log_quote(user_), app.name, f.payload.size() - 1);
       }
     } else if (f.header.channel == 0 && type == FrameType::kEnd) {
       End e;
@@ -787,6 +822,10 @@ Status Session::on_upstream(const Event& ev) {
         (void)param_u32(d.params, "downstream", &down);
         if (input_ && d.kind == static_cast<uint8_t>(ChannelKind::kGdi) && down >= 1 && down <= apps_.size())
           app_inputs_[d.id] = apps_[down - 1].get();
+        // Its clipboard: downstream names the app's clipboard channel.
+        if (input_ && account_->clipboard_to_app() && d.kind == static_cast<uint8_t>(ChannelKind::kClipboard) &&
+            down > kAppClipboardBase && down <= kAppClipboardBase + apps_.size())
+          app_clip_inputs_[d.id] = apps_[down - kAppClipboardBase - 1].get();
         return Status::ok();
       }
       if (ev.channel && ev.channel->is_input() && input_ && d.id != kSessionChannel && d.id < kUsbChannelBase) {
@@ -799,7 +838,7 @@ Status Session::on_upstream(const Event& ev) {
       if (f.header.channel == kSessionChannel) return on_control(std::get<Control>(ev.payload));
       return Status::ok();
     case FrameType::kClose:
-      if (app_inputs_.erase(f.header.channel)) return Status::ok();
+      if (app_inputs_.erase(f.header.channel) || app_clip_inputs_.erase(f.header.channel)) return Status::ok();
       if (input_channels_.erase(f.header.channel)) return inject_w_.close_channel(f.header.channel);
       if (auto it = usb_.find(f.header.channel); it != usb_.end() && !it->second->input_ended) {
         it->second->input_ended = true;  // the client unplugs the device
@@ -819,6 +858,18 @@ Status Session::on_upstream(const Event& ev) {
         AppPort* app = it->second;
         if (ev.type() != FrameType::kGdi || app->exited || app->child.in < 0) return Status::ok();
         return app->w.frame(1, FrameType::kGdi,
+                            std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
+      }
+      if (auto it = app_clip_inputs_.find(f.header.channel); it != app_clip_inputs_.end()) {
+        AppPort* app = it->second;
+        if (ev.type() != FrameType::kClipboard || app->exited || app->child.in < 0) return Status::ok();
+        if (f.payload.size() > cfg_.clipboard_max + 1) {
+          spdlog::info("session {} user={}: the client's clipboard text of {} bytes is over --clipboard-max; not "
+                       "passed to app '{}'",
+                       cfg_.peer, log_quote(user_), f.payload.size() - 1, app->name);
+          return Status::ok();
+        }
+        return app->w.frame(2, FrameType::kClipboard,
                             std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
       }
       if (input_channels_.count(f.header.channel))

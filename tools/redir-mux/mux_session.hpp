@@ -16,7 +16,10 @@
 //           launched {apps, channels}: each app's gdi channel (ids 1, 2, ...
 //           in the order asked for), its drawing; the client's gdi channels
 //           (declared with downstream=ID, as x-replay does) carry its input
-//           back. An unknown app and one the account may not launch get the
+//           back. Each app's clipboard channel comes as kAppClipboardBase + its
+//           id, when the account's policy lets text go to the client; the
+//           client's clipboard channels (downstream=that id) carry text to
+//           the app when it lets text go that way. An unknown app and one the account may not launch get the
 //           same END denied, and nothing is launched. The session ends when
 //           the client goes (the apps are closed) or every app has exited.
 //   server: progress {stage=booting | waiting for display}   when it was off
@@ -91,6 +94,13 @@ inline constexpr uint16_t kConsoleChannel = 0xffe8;
 // client is not read past it), and the most apps one launch may ask for.
 inline constexpr size_t kMaxAppQueue = 1u << 20;
 inline constexpr size_t kMaxAppsPerLaunch = 32;
+// An app's clipboard channel reaches the client as kAppClipboardBase + the
+// app's gdi id; the client answers on a clipboard channel of its own with
+// downstream= that id. Text is bounded by serve --clipboard-max (default
+// 1 MiB, at most what one upstream frame holds).
+inline constexpr uint16_t kAppClipboardBase = 0x8000;
+inline constexpr size_t kDefaultAppClipboard = 1u << 20;
+inline constexpr size_t kMaxAppClipboard = kMaxUpstreamPayload - 16;
 // How long a closed app may take to exit before gdi-forward terminates it.
 inline constexpr std::chrono::milliseconds kAppCloseTimeout{3000};
 
@@ -161,6 +171,9 @@ struct ServerSessionConfig {
   std::string app_program = "gdi-forward";
   std::string state_dir = "/var/lib/vredir";
   bool offer_vms = true;
+  // The most bytes of clipboard text that pass either way (the account's
+  // clipboard= policy says which ways).
+  size_t clipboard_max = kDefaultAppClipboard;
   // Before apps are launched: may this account run n more at once? (The
   // listener counts each account's apps over all its sessions.) Unset: yes.
   std::function<bool(const std::string& user, size_t n, std::string* why)> reserve_apps;

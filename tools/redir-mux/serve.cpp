@@ -45,6 +45,7 @@ struct ServeOptions {
   std::string listen, cert, key, users, uri, record_dir, audit, startups = "10:30:32";
   std::string apps, state_dir = "/var/lib/vredir";
   unsigned max_apps = 8;
+  size_t clipboard_max = mux::kDefaultAppClipboard;
   bool insecure = false, idle_viewers = false, no_vms = false;
   double auth_timeout_s = 15, stall_timeout_s = 30, idle_timeout_s = 0;
   unsigned max_pending_per_source = 4, max_failures = 5;
@@ -142,6 +143,7 @@ std::chrono::milliseconds ms_of(double s) { return std::chrono::milliseconds(sta
   if (!o.apps.empty()) {
     cfg.apps = &registry;
     cfg.state_dir = o.state_dir;
+    cfg.clipboard_max = o.clipboard_max;
     cfg.reserve_apps = [&](const std::string&, size_t n, std::string* why) {
       std::string reply = ask(ctl, "apps " + std::to_string(n));
       if (reply == "ok") return true;
@@ -503,6 +505,10 @@ Runner add_serve(CLI::App& app) {
                   "Where each account's apps keep their Wine prefix: DIR/apps/ACCOUNT (default /var/lib/vredir)");
   sub->add_option("--max-apps", o->max_apps, "Most apps one account runs at once, over all its sessions (default 8)")
       ->check(CLI::Range(1, 1000));
+  sub->add_option("--clipboard-max", o->clipboard_max,
+                  "Most bytes of text an app's clipboard passes either way (default 1048576); each account's "
+                  "clipboard= policy says which ways")
+      ->check(CLI::Range(size_t(1), mux::kMaxAppClipboard));
   sub->add_flag("--no-vms", o->no_vms, "Offer apps only: no VM list, no libvirt (with --apps)");
   return [o] { return serve(*o); };
 }

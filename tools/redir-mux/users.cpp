@@ -26,7 +26,7 @@ namespace redir_mux {
 namespace {
 
 struct UsersOptions {
-  std::string action, name, users, vms, password_file, cert_fingerprint, usb_allow, unix_user;
+  std::string action, name, users, vms, password_file, cert_fingerprint, usb_allow, unix_user, clipboard;
   std::string state_dir = "/var/lib/vredir";
   bool usb_allow_given = false;
   bool view_only = false, json = false;
@@ -71,8 +71,13 @@ Status users(const UsersOptions& o) {
   if (!list && !valid_user_name(o.name))
     return fail(kExitUsage, "invalid user name '" + o.name + "' (letters, digits, . _ @ -; at most 64)");
   if (o.action != "add" &&
-      (!o.vms.empty() || o.view_only || !o.cert_fingerprint.empty() || o.usb_allow_given || !o.unix_user.empty()))
-    return fail(kExitUsage, "--vms, --view-only, --cert-fingerprint, --usb-allow and --unix-user only apply to add");
+      (!o.vms.empty() || o.view_only || !o.cert_fingerprint.empty() || o.usb_allow_given || !o.unix_user.empty() ||
+       !o.clipboard.empty()))
+    return fail(kExitUsage,
+                "--vms, --view-only, --cert-fingerprint, --usb-allow, --unix-user and --clipboard only apply to add");
+  UserAccount::Clipboard clipboard = UserAccount::Clipboard::kBoth;
+  if (!o.clipboard.empty() && !parse_clipboard_policy(o.clipboard, &clipboard))
+    return fail(kExitUsage, "--clipboard: '" + o.clipboard + "' is not both, to-client, to-app or none");
   if (!o.unix_user.empty() && !valid_unix_user_name(o.unix_user))
     return fail(kExitUsage, "--unix-user: '" + o.unix_user + "' is not a Unix user name ([a-z_][a-z0-9_-]*)");
   UsbAllowList usb;
@@ -107,13 +112,17 @@ Status users(const UsersOptions& o) {
                                       {"login", login},
                                       {"cert_fingerprint", a.cert_fingerprint},
                                       {"usb_allow", a.usb_allow},
-                                      {"unix_user", a.unix_user}}
+                                      {"unix_user", a.unix_user},
+                                      {"clipboard", clipboard_policy_name(a.clipboard)}}
                    .dump() +
                "\n";
       else
         out += a.name + "\t" + globs + (a.view_only ? "\tview-only" : "\tinput") + "\t" + login +
                (a.usb_allow.empty() ? "" : "\tusb=" + a.usb_allow) +
-               (a.unix_user.empty() ? "" : "\tunix=" + a.unix_user) + "\n";
+               (a.unix_user.empty() ? "" : "\tunix=" + a.unix_user) +
+               (a.clipboard == UserAccount::Clipboard::kBoth ? std::string()
+                                                             : std::string("\tclipboard=") + clipboard_policy_name(a.clipboard)) +
+               "\n";
     }
     return write_stdout(out);
   }
@@ -135,6 +144,7 @@ Status users(const UsersOptions& o) {
     a.cert_fingerprint = cert;
     a.usb_allow = usb.text();
     a.unix_user = o.unix_user;
+    a.clipboard = clipboard;
   }
   // An account with a certificate needs no password: one is set only when
   // given (--password-file or $VREDIR_PASSWORD).
@@ -173,6 +183,9 @@ Runner add_users(CLI::App& app) {
   sub->add_option("--unix-user", o->unix_user,
                   "add: the Unix user the account's apps run as (serve --apps then needs root, or CAP_SETUID and "
                   "CAP_SETGID)");
+  sub->add_option("--clipboard", o->clipboard,
+                  "add: which way the apps' clipboard text may go: both (default), to-client, to-app or none "
+                  "(view-only accounts: never to the apps)");
   sub->add_option("--state-dir", o->state_dir,
                   "prepare: the state directory of serve --apps (default /var/lib/vredir); the account's Wine "
                   "prefix is made in DIR/apps/NAME");

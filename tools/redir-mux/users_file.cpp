@@ -34,6 +34,26 @@ bool valid_user_name(std::string_view name) {
   return true;
 }
 
+const char* clipboard_policy_name(UserAccount::Clipboard c) {
+  switch (c) {
+    case UserAccount::Clipboard::kBoth: return "both";
+    case UserAccount::Clipboard::kToClient: return "to-client";
+    case UserAccount::Clipboard::kToApp: return "to-app";
+    case UserAccount::Clipboard::kNone: return "none";
+  }
+  return "none";
+}
+
+bool parse_clipboard_policy(std::string_view text, UserAccount::Clipboard* out) {
+  for (auto c : {UserAccount::Clipboard::kBoth, UserAccount::Clipboard::kToClient, UserAccount::Clipboard::kToApp,
+                 UserAccount::Clipboard::kNone})
+    if (text == clipboard_policy_name(c)) {
+      *out = c;
+      return true;
+    }
+  return false;
+}
+
 bool valid_unix_user_name(std::string_view name) {
   if (name.empty() || name.size() > 32 || !(std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_'))
     return false;
@@ -95,9 +115,10 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
     std::vector<std::string> words;
     for (std::string w; ls >> w;) words.push_back(w);
     if (words.empty() || words[0][0] == '#') continue;
-    if (words.size() < 3 || words.size() > 8)
-      return fail(kExitMalformed,
-                  where() + "expected 'NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST] [unix=USER]'");
+    if (words.size() < 3 || words.size() > 9)
+      return fail(kExitMalformed, where() +
+                                      "expected 'NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST] [unix=USER] "
+                                      "[clipboard=POLICY]'");
     UserAccount a;
     a.name = words[0];
     a.hash = words[1];
@@ -106,6 +127,7 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
     if (a.hash != "-" && !is_password_hash(a.hash)) return fail(kExitMalformed, where() + "invalid password hash");
     if (words[2].rfind("vms=", 0) != 0 || !parse_vm_globs(std::string_view(words[2]).substr(4), &a.vm_globs))
       return fail(kExitMalformed, where() + "expected vms=GLOB[,GLOB...]");
+    bool clipboard_seen = false;
     for (size_t i = 3; i < words.size(); ++i) {
       const std::string& w = words[i];
       if (w == "view-only" && !a.view_only) {
@@ -119,6 +141,10 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
         if (!UsbAllowList::parse(std::string_view(w).substr(4), &list, &err) || list.empty())
           return fail(kExitMalformed, where() + "usb=: " + (err.empty() ? "an empty list (leave the field out)" : err));
         a.usb_allow = list.text();
+      } else if (w.rfind("clipboard=", 0) == 0 && !clipboard_seen) {
+        clipboard_seen = true;
+        if (!parse_clipboard_policy(std::string_view(w).substr(10), &a.clipboard))
+          return fail(kExitMalformed, where() + "clipboard= needs both, to-client, to-app or none");
       } else if (w.rfind("unix=", 0) == 0 && a.unix_user.empty()) {
         a.unix_user = w.substr(5);
         if (!valid_unix_user_name(a.unix_user))
@@ -136,7 +162,8 @@ Status UsersFile::parse(std::string_view text, const std::string& path) {
 }
 
 std::string UsersFile::serialize() const {
-  std::string out = "# redir-mux users: NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST] [unix=USER]\n";
+  std::string out =
+      "# redir-mux users: NAME HASH vms=GLOBS [view-only] [cert=SHA256] [usb=LIST] [unix=USER] [clipboard=POLICY]\n";
   for (const UserAccount& a : accounts_) {
     out += a.name + " " + a.hash + " vms=";
     for (size_t i = 0; i < a.vm_globs.size(); ++i) out += (i ? "," : "") + a.vm_globs[i];
@@ -144,6 +171,7 @@ std::string UsersFile::serialize() const {
     if (!a.cert_fingerprint.empty()) out += " cert=" + a.cert_fingerprint;
     if (!a.usb_allow.empty()) out += " usb=" + a.usb_allow;
     if (!a.unix_user.empty()) out += " unix=" + a.unix_user;
+    if (a.clipboard != UserAccount::Clipboard::kBoth) out += std::string(" clipboard=") + clipboard_policy_name(a.clipboard);
     out += "\n";
   }
   return out;

@@ -1,5 +1,6 @@
 // The redir-mux users file: one account per line,
 //   NAME HASH vms=GLOB[,GLOB...] [view-only] [cert=SHA256HEX] [usb=LIST] [unix=USER]
+//        [clipboard=both|to-client|to-app|none]
 // '#' starts a comment line. HASH is a password_hash string, or "-" for an
 // account that logs in with its client certificate only; the globs
 // (fnmatch) say which VMs the account may list and open; view-only accounts
@@ -28,11 +29,23 @@ struct UserAccount {
   std::string usb_allow;
   // The Unix user this account's apps run as (serve --apps; "" = serve's own).
   std::string unix_user;
+  // Which way the apps' clipboard may go (serve --apps). A view-only
+  // account's text never goes to its apps, whatever this says.
+  enum class Clipboard { kBoth, kToClient, kToApp, kNone };
+  Clipboard clipboard = Clipboard::kBoth;
+  bool clipboard_to_client() const { return clipboard == Clipboard::kBoth || clipboard == Clipboard::kToClient; }
+  bool clipboard_to_app() const {
+    return !view_only && (clipboard == Clipboard::kBoth || clipboard == Clipboard::kToApp);
+  }
 
   // True when one of the globs matches the VM name.
   bool may_use(std::string_view vm) const;
   bool has_password() const { return hash != "-"; }
 };
+
+// "both", "to-client", "to-app", "none".
+const char* clipboard_policy_name(UserAccount::Clipboard c);
+bool parse_clipboard_policy(std::string_view text, UserAccount::Clipboard* out);
 
 // Account names: 1..64 of [A-Za-z0-9._@-], not starting with '-'.
 bool valid_user_name(std::string_view name);

@@ -17,6 +17,7 @@
 
 #include "wire/exit_codes.hpp"
 #include "input/keycodes.hpp"
+#include "xlib_events.hpp"
 
 using vredir::fail;
 using vredir::Status;
@@ -314,7 +315,11 @@ struct GdiWindows::Impl {
 
   void size_hints(Window win, const gdi::SceneTarget& st) {
     XSizeHints* hints = XAllocSizeHints();
-    hints->flags = USPosition | USSize | PPosition | PSize;
+    // StaticGravity: the position is the client area's, not the frame's, so
+    // a window manager's title bar does not push the window (and the app's
+    // idea of where it is) down by its height on every move.
+    hints->flags = USPosition | USSize | PPosition | PSize | PWinGravity;
+    hints->win_gravity = StaticGravity;
     hints->x = st.rect.x;
     hints->y = st.rect.y;
     hints->width = static_cast<int>(st.w);
@@ -1386,14 +1391,7 @@ Status GdiWindows::pump() {
   Impl& m = *impl_;
   if (!m.dpy) return Status::ok();
   for (auto& [id, ch] : m.channels) m.present(*ch);
-  XFlush(m.dpy);
-  while (XPending(m.dpy)) {
-    XEvent e;
-    XNextEvent(m.dpy, &e);
-    if (Status st = m.on_event(e); !st) return st;
-  }
-  XFlush(m.dpy);
-  return Status::ok();
+  return drain_xlib_events(m.dpy, [&m](XEvent& e) { return m.on_event(e); });
 }
 
 bool GdiWindows::capture(vredir::Image* out) {

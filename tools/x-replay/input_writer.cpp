@@ -68,8 +68,9 @@ bool InputWriter::id_used(uint16_t id) const {
   if (id == kKeyboardChannel) return true;
   for (const auto& [d, p] : pointers_)
     if (p.id == id) return true;
-  for (const auto& [g, u] : gdi_)
-    if (u == id) return true;
+  for (const auto& routes : {&gdi_, &clipboard_})
+    for (const auto& [g, u] : *routes)
+      if (u == id) return true;
   return false;
 }
 
@@ -78,19 +79,33 @@ uint16_t InputWriter::take_id() {
   return next_id_ == 0 ? 0 : next_id_++;
 }
 
+uint16_t InputWriter::upstream_for(std::map<uint16_t, uint16_t>& routes, uint16_t down,
+                                   stream::ChannelKind kind, const std::string& name, Status* st) {
+  auto it = routes.find(down);
+  if (it != routes.end()) return it->second;
+  uint16_t id = id_used(down) ? take_id() : down;
+  if (id == 0) return 0;
+  routes.emplace(down, id);
+  *st = writer_.declare(id, kind, name, {{"app", name}, {"downstream", std::to_string(down)}});
+  return *st ? id : 0;
+}
+
 Status InputWriter::gdi(uint16_t gdi, const std::string& name, std::string_view payload) {
   if (!begun_) return Status::ok();
-  auto it = gdi_.find(gdi);
-  if (it == gdi_.end()) {
-    uint16_t id = id_used(gdi) ? take_id() : gdi;
-    if (id == 0) return Status::ok();
-    it = gdi_.emplace(gdi, id).first;
-    if (Status st = writer_.declare(id, stream::ChannelKind::kGdi, name,
-                                    {{"app", name}, {"downstream", std::to_string(gdi)}});
-        !st)
-      return st;
-  }
-  return writer_.frame(it->second, stream::FrameType::kGdi, payload);
+  Status st;
+  uint16_t id = upstream_for(gdi_, gdi, stream::ChannelKind::kGdi, name, &st);
+  if (id == 0) return st;
+  return writer_.frame(id, stream::FrameType::kGdi, payload);
+}
+
+Status InputWriter::clipboard(uint16_t app, const std::string& name, const std::string& utf8) {
+  if (!begun_) return Status::ok();
+  Status st;
+  uint16_t id = upstream_for(clipboard_, app, stream::ChannelKind::kClipboard, name, &st);
+  if (id == 0) return st;
+  std::string payload;
+  stream::encode_clipboard(stream::Clipboard{stream::ClipboardFormat::kUtf8Text, utf8}, payload);
+  return writer_.frame(id, stream::FrameType::kClipboard, payload);
 }
 
 Status InputWriter::end(stream::EndReason reason, const std::string& message) {

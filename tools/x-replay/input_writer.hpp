@@ -34,6 +34,10 @@ class InputWriter {
   // on first use with the same id when free (else the next free id), params
   // app=NAME downstream=ID.
   vredir::Status gdi(uint16_t gdi, const std::string& name, std::string_view payload);
+  // Text copied locally, for the app whose clipboard channel is `app`: an
+  // upstream clipboard channel is declared on first use like gdi's (params
+  // app=NAME downstream=ID).
+  vredir::Status clipboard(uint16_t app, const std::string& name, const std::string& utf8);
   vredir::Status end(vredir::stream::EndReason reason, const std::string& message = "");
 
  private:
@@ -51,6 +55,9 @@ class InputWriter {
   uint16_t next_id_ = kKeyboardChannel + 1;
   std::map<uint16_t, PointerChannel> pointers_;  // by display channel id
   std::map<uint16_t, uint16_t> gdi_;             // gdi channel id -> upstream id
+  std::map<uint16_t, uint16_t> clipboard_;       // app clipboard channel id -> upstream id
+  uint16_t upstream_for(std::map<uint16_t, uint16_t>& routes, uint16_t down, vredir::stream::ChannelKind kind,
+                        const std::string& name, vredir::Status* st);
   bool id_used(uint16_t id) const;
   uint16_t take_id();
 };

@@ -45,6 +45,10 @@ int main(int argc, char** argv) {
                  "Most MiB the stream may make x-replay hold, all channels together (default 1024); a stream "
                  "that needs more ends with exit 7")
       ->check(CLI::Range(16.0, 1048576.0));
+  app.add_option("--clipboard-max", opt.clipboard_max,
+                 "Most bytes of text an app's clipboard may hand over, either way (default 1048576; 0: leave the "
+                 "apps' clipboards alone)")
+      ->check(CLI::Range(size_t(0), size_t(8u << 20)));
   app.add_option("--escape-key", escape, "Key that starts an escape chord (evdev name, e.g. menu, rightctrl, pause)")
       ->capture_default_str();
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;

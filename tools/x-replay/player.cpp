@@ -18,6 +18,7 @@
 #include "audio_output.hpp"
 #include "sys/cli.hpp"
 #include "input/escape_chord.hpp"
+#include "clipboard_sync.hpp"
 #include "gdi_windows.hpp"
 #include "media/image_files.hpp"
 #include "input_writer.hpp"
@@ -106,6 +107,8 @@ class Player {
   // Charges a channel; false (and the stream ends, exit 7) when over budget.
   bool charge(const stream::ChannelInfo& ch, uint64_t bytes);
   std::unique_ptr<GdiWindows> gdi_;  // the windows of gdi channels, opened on first use
+  std::unique_ptr<ClipboardSync> clip_;          // opened with the first app clipboard channel
+  std::map<uint16_t, std::string> clip_channels_;  // the apps' clipboard channels, by id
 
   InputWriter input_;
   vredir::EscapeChord chord_;
@@ -150,6 +153,12 @@ Status Player::run() {
         break;
       }
     }
+    if (clip_) {
+      if (Status st = clip_->pump(); !st) {
+        stop(st.is_reader_gone() ? Status::ok() : st);
+        break;
+      }
+    }
     int audio_ms = audio_.pump();
     if (done_) break;
     if (x_.broken()) {
@@ -163,11 +172,14 @@ Status Player::run() {
     if (more) timeout = 0;
     else if (wait_us >= 0) timeout = static_cast<int>(std::min<int64_t>((wait_us + 999) / 1000, 250));
     if (audio_ms >= 0 && audio_ms < timeout) timeout = audio_ms;
-    pollfd fds[3] = {{x_.fd(), POLLIN, 0}, {in_.fd(), POLLIN, 0}, {gdi_ ? gdi_->fd() : -1, POLLIN, 0}};
+    pollfd fds[4] = {{x_.fd(), POLLIN, 0},
+                     {in_.fd(), POLLIN, 0},
+                     {gdi_ ? gdi_->fd() : -1, POLLIN, 0},
+                     {clip_ ? clip_->fd() : -1, POLLIN, 0}};
     nfds_t n = want_read_ && !eof_ && !stream_done_ ? 2 : 1;
-    if (gdi_) {
+    if (gdi_ || clip_) {
       if (n == 1) fds[1].fd = -1;
-      n = 3;
+      n = 4;
     }
     if (::poll(fds, n, timeout) < 0 && errno != EINTR) {
       stop(fail(vredir::kExitFailure, std::string("poll failed: ") + std::strerror(errno)));
@@ -289,6 +301,10 @@ void Player::handle(const stream::Event& ev) {
         audio_.push(std::get<stream::AudioData>(ev.payload).pcm);
       return;
     case stream::ChannelKind::kGdi: on_gdi_frame(ev); return;
+    case stream::ChannelKind::kClipboard:
+      if (clip_ && clip_channels_.count(ev.channel->id) && ev.type() == stream::FrameType::kClipboard)
+        clip_->from_app(std::get<stream::Clipboard>(ev.payload).data);
+      return;
     default:
       // Input, text, control, ack and bytes channels have nothing to show.
       return;
@@ -317,6 +333,23 @@ void Player::on_declare(const stream::ChannelInfo& ch) {
       cursor_display_[ch.id] = static_cast<uint16_t>(display);
       return;
     }
+    case stream::ChannelKind::kClipboard:
+      // An app's clipboard (a viewer's own, with downstream, is not ours).
+      if (ch.params.count("downstream") || opt_.clipboard_max == 0 || !input_.enabled()) return;
+      if (!clip_) {
+        clip_ = std::make_unique<ClipboardSync>(opt_.clipboard_max, [this](const std::string& text) {
+          for (const auto& [id, name] : clip_channels_)
+            if (Status st = input_.clipboard(id, name, text); !st) return st;
+          return Status::ok();
+        });
+        if (Status st = clip_->open(opt_.x_display); !st) {
+          spdlog::warn("{}; the apps' clipboards stay apart", st.message());
+          clip_.reset();
+          return;
+        }
+      }
+      clip_channels_[ch.id] = ch.params.count("app") ? ch.params.at("app") : ch.name;
+      return;
     case stream::ChannelKind::kAudio:
       if (opt_.no_audio || audio_channel_ != 0) return;
       // The output queue holds one second.
@@ -338,6 +371,7 @@ void Player::on_close(const stream::ChannelInfo& ch) {
     cursor_display_.erase(c);
   }
   if (gdi_ && ch.known_kind && ch.kind_enum() == stream::ChannelKind::kGdi) gdi_->close_channel(ch.id);
+  clip_channels_.erase(ch.id);
   if (auto w = windows_.find(ch.id); w != windows_.end()) {
     bool was_shown = w->second->shown();
     if (ch.id == (display_order_.empty() ? 0 : display_order_[0]) && was_shown && !opt_.screenshot.empty()) {

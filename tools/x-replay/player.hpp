@@ -22,7 +22,8 @@ struct ReplayOptions {
   bool no_shm = false;
   std::string screenshot;  // PNG written on exit, empty: none
   uint16_t escape_key = 0;  // evdev code
-  uint64_t max_memory = 1024ull << 20;  // the whole process (memory_budget.hpp)
+  uint64_t max_memory = 1024ull << 20;
+  size_t clipboard_max = 1u << 20;  // 0: the apps' clipboard channels are left alone  // the whole process (memory_budget.hpp)
 };
 
 vredir::Status replay(const ReplayOptions& opt);

@@ -8,6 +8,7 @@
 
 #include "app_registry.hpp"
 #include "app_session.hpp"
+#include "clipboard_bridge.hpp"
 #include "wire/exit_codes.hpp"
 #include "wire/stream_decoder.hpp"
 #include "wire/gdi_records.hpp"
@@ -78,6 +79,7 @@ class Output {
 struct Upstream {
   std::function<void(uint16_t ch, const std::string& payload)> on_gdi;
   std::function<void(uint16_t ch, const vs::Control&)> on_control;
+  std::function<void(const std::string& utf8)> on_clipboard;
   std::string error;  // set when the input was malformed
   DWORD last_error = 0;
 
@@ -122,6 +124,9 @@ struct Upstream {
             break;
           case vs::FrameType::kControl:
             if (on_control) on_control(ch, std::get<vs::Control>(ev.payload));
+            break;
+          case vs::FrameType::kClipboard:
+            if (on_clipboard) on_clipboard(std::get<vs::Clipboard>(ev.payload).data);
             break;
           default: break;
         }
@@ -176,13 +181,33 @@ int run_command(const Options& o) {
     out.with([&](vs::StreamWriter& w) { w.end(vs::EndReason::kError, err); });
     return code;
   }
-  const uint16_t gdi_ch = kRunGdiChannel, control_ch = 2;
+  const uint16_t gdi_ch = kRunGdiChannel, control_ch = 2, clipboard_ch = 3;
   vs::Params params{{"app", name}, {"pid", std::to_string(s.pid())}};
   if (!o.user.empty()) params["user"] = o.user;
   out.with([&](vs::StreamWriter& w) {
     w.declare(gdi_ch, vs::ChannelKind::kGdi, "gdi", params);
     w.declare(control_ch, vs::ChannelKind::kControl, "control");
   });
+  // The clipboard of the app's Wine session, both ways.
+  ClipboardBridge clipboard;
+  bool clipboard_on = false;
+  if (o.clipboard_max > 0) {
+    std::string why;
+    out.with([&](vs::StreamWriter& w) {
+      w.declare(clipboard_ch, vs::ChannelKind::kClipboard, "clipboard", {{"app", name}});
+    });
+    clipboard_on = clipboard.start(
+        [&out, clipboard_ch](const std::string& text) {
+          std::string p;
+          vs::encode_clipboard(vs::Clipboard{vs::ClipboardFormat::kUtf8Text, text}, p);
+          out.with([&](vs::StreamWriter& w) { w.frame(clipboard_ch, vs::FrameType::kClipboard, p); });
+        },
+        o.clipboard_max, &why);
+    if (!clipboard_on) {
+      out.with([&](vs::StreamWriter& w) { w.close_channel(clipboard_ch); });
+      report(why + "; the app runs without the clipboard");
+    }
+  }
   out.record(gdi_ch, gdi::AppStart{s.pid(), name, to_utf8(cmd.c_str())});
   if (o.verbose > 0) report("started " + name + " (pid " + std::to_string(s.pid()) + ")");
   s.start([&](const std::vector<std::string>& payloads) { out.records(gdi_ch, payloads); });
@@ -216,6 +241,11 @@ int run_command(const Options& o) {
   up.on_control = [&](uint16_t, const vs::Control& c) {
     if (c.verb == "TERMINATE") s.close(o.close_timeout_ms);
   };
+  if (clipboard_on)
+    up.on_clipboard = [&](const std::string& text) {
+      if (text.size() <= o.clipboard_max) clipboard.put(text);
+      else report("clipboard: the viewer sent more than " + std::to_string(o.clipboard_max) + " bytes; not taken");
+    };
   up.run();
   if (o.verbose > 0) report("input ended" + (up.error.empty() ? std::string() : ": " + up.error));
   if (!up.error.empty()) {

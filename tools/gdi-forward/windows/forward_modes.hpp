@@ -1,6 +1,7 @@
 // The three gdi-forward commands: run one app, serve a registry, list it.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@ struct Options {
   std::string user;
   std::string registry;
   unsigned close_timeout_ms = 5000;
+  size_t clipboard_max = 1u << 20;  // run: 0 leaves the clipboard alone
   bool json = false;
   int verbose = 0;
   std::vector<std::string> app;  // run: program and its arguments

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "wire/exit_codes.hpp"
+#include "wire/stream_format.hpp"
 #include "forward_modes.hpp"
 #include "pipe_link.hpp"
 
@@ -14,7 +15,7 @@ using namespace gdi_forward;
 namespace {
 
 const char kHelp[] =
-    "Usage: gdi-forward [OPTIONS] run [--user U] [--close-timeout MS] -- APP [ARGS...]\n"
+    "Usage: gdi-forward [OPTIONS] run [--user U] [--close-timeout MS] [--clipboard-max BYTES] -- APP [ARGS...]\n"
     "       gdi-forward [OPTIONS] serve --registry FILE [--user U] [--close-timeout MS]\n"
     "       gdi-forward [OPTIONS] list --registry FILE [--user U] [--json]\n"
     "\n"
@@ -38,6 +39,8 @@ const char kHelp[] =
     "  -r, --registry FILE      the app registry (see gdi-forward(1))\n"
     "  -t, --close-timeout MS   how long a closed app may take to exit before\n"
     "                           it is terminated (default 5000)\n"
+    "      --clipboard-max BYTES run: the most text the app's clipboard sends or\n"
+    "                           takes (default 1048576; 0: no clipboard channel)\n"
     "      --json               list: one JSON object per line\n";
 
 int usage(const std::string& message) {
@@ -95,6 +98,12 @@ int wmain(int argc, wchar_t** argv) {
       if (!take(&v) || v.empty() || v.size() > 7 || v.find_first_not_of("0123456789") != std::string::npos)
         return usage("option " + a + " needs a number of milliseconds");
       o.close_timeout_ms = unsigned(std::stoul(v));
+    } else if (a == "--clipboard-max") {
+      std::string v;
+      if (!take(&v) || v.empty() || v.size() > 7 || v.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(v) > vredir::stream::kMaxClipboard)
+        return usage("option " + a + " needs a number of bytes (at most 8388608)");
+      o.clipboard_max = size_t(std::stoul(v));
     } else if (a.size() > 1 && a[0] == '-') {
       return usage("unknown option '" + a + "'");
     } else if (o.command.empty()) {
