@@ -10,6 +10,13 @@
 #               Xvfb, `xpra attach` over TCP shows the window (pixels,
 #               Xpra's default encodings and lz4 packet compression; mmap
 #               off so that the pixels cross the socket);
+#         mux   the network path: `redir-mux serve --apps` (headless, the
+#               app in the account's own prefix) and `redir-mux connect
+#               --app APP -- x-replay -` over TLS 1.3 on loopback, through a
+#               relay that counts the TLS bytes; the session process
+#               (TLS, scheduling) counts as forwarder.
+#         xpras Xpra as xpra, over its own SSL (--bind-ssl, the same
+#               certificate), attached as ssl://: the peer of mux.
 #         vnc   capturing the app's Xvfb: x11vnc exports the app's X window
 #               (-id), xtightvncviewer shows it (RFB, lossless Tight: the
 #               viewer would pick raw for a server on the same host).
@@ -53,7 +60,7 @@
 # verdict.
 #
 # bash tests/bench/gdi_bench.sh [DURATION] [SLICE] [PROBES] [PEERS] [LOADS]
-#   defaults: 60 10 15 "gdi gdix xpra vnc" "textview animation"
+#   defaults: 60 10 15 "gdi gdix xpra vnc mux xpras" "textview animation"
 #   (build dir: $VREDIR_BUILD_DIR or build/; VREDIR_BENCH_KEEP=1 keeps the
 #   work directory with each run's files, and
 #   bash tests/bench/gdi_bench.sh --report DIR prints its report again)
@@ -62,7 +69,7 @@ report_only=
 if [ "${1:-}" = --report ]; then report_only=$2; shift 2; fi
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 VREDIR_BUILD_DIR=$(cd "$VREDIR_BUILD_DIR" && pwd) || exit 1
-duration=${1:-60} slice=${2:-10} probes=${3:-15} peers=${4:-gdi gdix xpra vnc} loads=${5:-textview animation}
+duration=${1:-60} slice=${2:-10} probes=${3:-15} peers=${4:-gdi gdix xpra vnc mux xpras} loads=${5:-textview animation}
 
 # --- report: from results.txt and the runs' files in the current directory ----
 report() {
@@ -80,8 +87,8 @@ echo " the xpra server process and its helpers, or x11vnc; all = app+wsrv+wine+f
 echo "== ratios gdi-forward (floor: the link alone, recording nothing; bare: the app alone, nothing remoting it) / peer: server CPU as app+wsrv+fwd"
 echo "   (the target's reading), as app+wsrv+fwd+xsrv, as all+xsrv; bytes down"
 for load in $loads; do
-    for g in gdi gdix floor bare; do
-    for peer in xpra vnc; do
+    for g in gdi gdix floor bare mux; do
+    for peer in xpra vnc xpras; do
         awk -v L="$load" -v P="$peer" -v G="$g" '$2 == L && $1 == G && $3 != "failed" { c = $3 + $4 + $6; x = c + $8; t = $9; b = $10 }
             $2 == L && $1 == P && $3 != "failed" { pc = $3 + $4 + $6; px = pc + $8; pt = $9; pb = $10 }
             END { if (t > 0 && pt > 0) { bytes = (b > 0 && pb > 0) ? sprintf("%.3fx", b / pb) : "-"
@@ -133,12 +140,12 @@ for v in "$duration" "$slice" "$rounds" "${probes/#0/1}"; do
     [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "gdi_bench: '$v' is not a positive whole number (DURATION SLICE, VREDIR_BENCH_ROUNDS; PROBES may be 0)" >&2; exit 2; }
 done
 for v in $peers; do
-    [[ $v =~ ^(gdi|gdix|xpra|vnc|bare|floor)$ ]] || { echo "gdi_bench: unknown peer '$v' (gdi gdix xpra vnc bare floor)" >&2; exit 2; }
+    [[ $v =~ ^(gdi|gdix|xpra|vnc|bare|floor|mux|xpras)$ ]] || { echo "gdi_bench: unknown peer '$v' (gdi gdix xpra vnc bare floor mux xpras)" >&2; exit 2; }
 done
 for v in $loads; do
     [[ $v =~ ^(textview|animation)$ ]] || { echo "gdi_bench: unknown load '$v' (textview animation)" >&2; exit 2; }
 done
-for t in gdi-forward redir-dump x-replay; do
+for t in gdi-forward redir-dump x-replay redir-mux; do
     command -v "$t" >/dev/null || PATH="$VREDIR_BUILD_DIR/tools/$t:$PATH"
     command -v "$t" >/dev/null || { echo "gdi_bench: $t is not built (cmake --build $VREDIR_BUILD_DIR)" >&2; exit 1; }
 done
@@ -146,7 +153,7 @@ apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
 [ -f "$apps/textview.exe" ] || { echo "gdi_bench: the Windows test apps are not built ($apps)" >&2; exit 1; }
 missing=()
 for t in wine:wine wineboot:wine wineserver:wine Xvfb:xvfb xdotool:xdotool xpra:xpra x11vnc:x11vnc \
-    xtightvncviewer:xtightvncviewer; do
+    xtightvncviewer:xtightvncviewer openssl:openssl; do
     command -v "${t%%:*}" >/dev/null || missing+=("${t#*:}")
 done
 /usr/bin/python3 -c 'import Xlib' 2>/dev/null || missing+=(python3-xlib)
@@ -165,6 +172,7 @@ pids=()
 cleanup() {
     local p
     WINEPREFIX=$prefix wineserver -k 2>/dev/null
+    [ -d "${mprefix:-}" ] && WINEPREFIX=$mprefix wineserver -k 2>/dev/null
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
     wait 2>/dev/null
     if [ -n "${VREDIR_BENCH_KEEP:-}" ]; then echo "# kept $work" >&2; else rm -rf "$work"; fi
@@ -198,6 +206,28 @@ WINEPREFIX=$prefix WINEDEBUG=-all wine reg add 'HKCU\Software\Wine\Drivers' /v G
 WINEPREFIX=$prefix wineserver -w
 WINEPREFIX=$prefix wineserver -k 2>/dev/null
 free_port() { $py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+app_args() { case $1 in animation) echo "/interval 40" ;; *) echo "" ;; esac; }
+# The TLS peers: one certificate (mux and xpras), and for mux an account,
+# a registry of the two loads and the account's prefix made ahead, so that
+# no run pays for it.
+mprefix=$work/mstate/apps/bench
+if [[ " $peers " == *" mux "* || " $peers " == *" xpras "* ]]; then
+    out=$work
+    # shellcheck source=../integration/lib/mux_server.sh
+    source "$VREDIR_SOURCE_DIR/tests/integration/lib/mux_server.sh"
+    mux_make_cert || { echo "gdi_bench: openssl could not make the certificates" >&2; exit 1; }
+    cat key.pem cert.pem >xpra.pem
+fi
+if [[ " $peers " == *" mux "* ]]; then
+    echo bench-pw >bench.pw
+    chmod 600 bench.pw
+    VREDIR_PASSWORD=bench-pw redir-mux users add bench --users users --vms none >/dev/null
+    printf '[app textview]\npath = %s\nallow = bench\n[app animation]\npath = %s\nargs = %s\nallow = bench\n' \
+        "$apps/textview.exe" "$apps/animation.exe" "$(app_args animation)" >apps.conf
+    echo "# making the bench account's Wine prefix (redir-mux users prepare)"
+    env -u DISPLAY redir-mux users prepare bench --users users --state-dir "$work/mstate" >prepare.log 2>&1 ||
+        { echo "gdi_bench: redir-mux users prepare failed: $(tail -1 prepare.log)" >&2; exit 1; }
+fi
 
 # --- helpers ------------------------------------------------------------------
 # relay.py LISTEN TARGET COUNTS: TCP relay; COUNTS holds "down up" bytes.
@@ -421,7 +451,6 @@ server_window() {
     done
     return 1
 }
-app_args() { case $1 in animation) echo "/interval 40" ;; *) echo "" ;; esac; }
 
 # run_one PEER LOAD: one measured run; sets the PEER LOAD line of results.txt
 # from the intervals of this and earlier rounds.
@@ -439,13 +468,20 @@ run_one() {
         for _ in $(seq 100); do kill -0 "$(cat "$tag.gf.pid")" 2>/dev/null || break; sleep 0.1; done
         kill "$(cat "$tag.gf.pid")" 2>/dev/null
     fi
-    WINEPREFIX=$prefix wineserver -k 2>/dev/null
-    WINEPREFIX=$prefix wineserver -w 2>/dev/null  # the next run must not meet it on its way out
+    # mux: the client's end ends the session and its app
+    if [ "$peer" = mux ] && [ -f "$tag.client.pid" ]; then
+        kill -INT "$(cat "$tag.client.pid")" 2>/dev/null
+        for _ in $(seq 100); do kill -0 "$(cat "$tag.client.pid")" 2>/dev/null || break; sleep 0.1; done
+    fi
+    for p in "$prefix" "$mprefix"; do
+        WINEPREFIX=$p wineserver -k 2>/dev/null
+        WINEPREFIX=$p wineserver -w 2>/dev/null  # the next run must not meet it on its way out
+    done
     for p in "${pids[@]}"; do
         [[ " ${started[*]} " == *" $p "* ]] || kill "$p" 2>/dev/null
     done
     sleep 1
-    [ "$peer" = xpra ] && [ -n "$xpid" ] && kill "$xpid" 2>/dev/null
+    [ "${peer#xpra}" != "$peer" ] && [ -n "$xpid" ] && kill "$xpid" 2>/dev/null
     pids=("${started[@]}")
     if [ "$peer" = gdi ] && [ -s "$tag.down" ]; then
         redir-dump --stats "$tag.down" >"$tag.stats" 2>&1
@@ -461,6 +497,23 @@ measure_one() {
         for _ in $(seq 100); do pgrep -f "$load.exe" >/dev/null && break; sleep 0.2; done
         xpid= cwin=
         meas=(fwd_comm - bytes_file /dev/null)
+        ;;
+    mux)
+        port=$(free_port) rport=$(free_port)
+        env -u DISPLAY redir-mux serve --listen "tls://127.0.0.1:$port" --cert cert.pem --key key.pem --users users \
+            --apps apps.conf --no-vms --state-dir "$work/mstate" 2>"$tag.server.log" &
+        pids+=($!)
+        fwd=($!)
+        $py relay.py "$rport" "$port" "$tag.counts" &
+        pids+=($!)
+        for _ in $(seq 100); do grep -q 'listening on' "$tag.server.log" && break; sleep 0.1; done
+        DISPLAY=$cli_dpy redir-mux connect "tls://127.0.0.1:$rport" --ca ca.pem --user bench --password-file bench.pw \
+            --app "$load" -- x-replay - >/dev/null 2>"$tag.client.log" &
+        pids+=($!)
+        echo "$!" >"$tag.client.pid"
+        cwin=$(client_window --name "^$title\$") || { echo "$tag: no x-replay window ($(tail -1 "$tag.client.log"))" >&2; return 1; }
+        xpid=
+        meas=(prefix "$mprefix" fwd_comm gdi-forward.exe bytes_counts "$tag.counts")
         ;;
     gdi|gdix|floor)
         # gdi: headless, as on a server: no X server, Wine's null display
@@ -479,10 +532,12 @@ measure_one() {
         [ "$peer" = gdix ] && xpid=$srv_pid
         meas=(fwd_comm gdi-forward.exe bytes_file "$tag.down" up_file "$tag.up")
         ;;
-    xpra)
+    xpra|xpras)
         for xd in $(seq 150 250); do [ -e /tmp/.X11-unix/X$xd ] || [ -e /tmp/.X$xd-lock ] || break; done
         port=$(free_port) rport=$(free_port)
-        xpra start ":$xd" --daemon=no --socket-dir="$work" --bind=none --bind-tcp="127.0.0.1:$port" \
+        local bind=(--bind-tcp="127.0.0.1:$port") at=tcp
+        [ "$peer" = xpras ] && bind=(--bind-ssl="127.0.0.1:$port" --ssl-cert="$work/xpra.pem") at=ssl
+        xpra start ":$xd" --daemon=no --socket-dir="$work" --bind=none "${bind[@]}" \
             --xvfb="Xvfb +extension Composite -screen 0 1280x1024x24+32 -nolisten tcp -noreset" \
             --start-child="env WINEPREFIX=$prefix WINEDEBUG=-all wine $exe $(app_args "$load")" --exit-with-children=yes \
             --mmap=no --mdns=no --pulseaudio=no --speaker=off --microphone=off --notifications=no --dbus-proxy=no \
@@ -493,7 +548,9 @@ measure_one() {
         pids+=($!)
         for _ in $(seq 100); do xpid=$(pgrep -P "${fwd[0]}" Xvfb | head -1); [ -n "$xpid" ] && break; sleep 0.2; done
         for _ in $(seq 100); do [ -e "/tmp/.X11-unix/X$xd" ] && break; sleep 0.2; done
-        DISPLAY=$cli_dpy xpra attach "tcp://127.0.0.1:$rport/" --mmap=no --opengl=no --speaker=off --microphone=off \
+        local trust=()
+        [ "$peer" = xpras ] && trust=(--ssl-ca-certs="$work/ca.pem" --ssl-server-hostname=localhost)
+        DISPLAY=$cli_dpy xpra attach "$at://127.0.0.1:$rport/" "${trust[@]}" --mmap=no --opengl=no --speaker=off --microphone=off \
             --clipboard=no --notifications=no --tray=no --system-tray=no --printing=no --file-transfer=no --webcam=no \
             --title=@title@ --socket-dir="$work" >"$tag.client.log" 2>&1 &
         pids+=($!)

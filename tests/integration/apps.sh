@@ -15,6 +15,8 @@
 #    app's EDIT control, a view-only account's typing does not;
 #  - the clipboard both ways (xclip on the client, Ctrl-C and Ctrl-V in the
 #    app), the 1 MiB limit, and an account whose policy is to-client;
+#  - Wine's notepad: typed into, xclip to it and back, saved with Ctrl-S to a
+#    file in the account's prefix;
 #  - closing the window locally ends the app and the client (exit 0); an
 #    interrupted client (exit 130) ends its apps;
 #  - two clients with two apps each at the same time, input kept apart;
@@ -22,7 +24,9 @@
 #    the app's own maximise and restore
 #    reach the window manager, and its maximise, restore, minimise and
 #    bringing back reach the app; a dialog is transient for its owner and a
-#    popup menu is an override-redirect window at the click;
+#    popup menu is an override-redirect window at the click; Wine's regedit
+#    has its menu bar in its window, and its first menu opens at the app's
+#    own coordinates and runs Exit;
 #  - --max-apps counts an account's apps over all its sessions;
 #  - an account with a Unix user of its own (users add --unix-user nobody):
 #    users prepare makes its prefix ahead, owned by that user, and its apps
@@ -231,6 +235,46 @@ check "the recording shows the clipboard both ways (redir-dump: CLIPBOARD frames
            echo \"\$d\" | grep -q 'CLIPBOARD format=utf8-text bytes=14 \"Hello over TLS\"' &&
            echo \"\$d\" | grep -q 'CLIPBOARD format=utf8-text bytes=18 \"pasted ü over TLS\"'"
 
+# --- Wine's own notepad: typing, the clipboard, Ctrl-S into alice's prefix -----
+printf '[app notepad]\npath = notepad.exe\nallow = alice\n' >>apps.conf
+start_client "$xa_dpy" alice notepad.err notepad
+win=$(window "$xa_dpy" "Untitled - Notepad")
+check "Wine's notepad appears on alice's display" test -n "$win"
+if [ -n "$win" ]; then
+    sleep 1
+    on "$xa_dpy" xdotool windowfocus --sync "$win"
+    on "$xa_dpy" xdotool type --delay 40 "saved by vredir over TLS, "
+    printf 'pasted from the client' | on "$xa_dpy" xclip -i -selection clipboard
+    sleep 1
+    on "$xa_dpy" xdotool key --delay 100 ctrl+v
+    sleep 0.5
+    on "$xa_dpy" xdotool key --delay 100 ctrl+a ctrl+c
+    got=
+    for _ in $(seq 50); do
+        got=$(on "$xa_dpy" xclip -o -selection clipboard 2>/dev/null)
+        [ "$got" = "saved by vredir over TLS, pasted from the client" ] && break
+        sleep 0.2
+    done
+    check "xclip to notepad (Ctrl-V) and back (Ctrl-A, Ctrl-C): '$got'" \
+        test "$got" = "saved by vredir over TLS, pasted from the client"
+    on "$xa_dpy" xdotool key ctrl+s
+    save=$(window "$xa_dpy" "Save As")
+    check "Ctrl-S opens notepad's Save As dialog as a window of its own" test -n "$save"
+    if [ -n "$save" ]; then
+        sleep 1
+        on "$xa_dpy" xdotool windowfocus --sync "$save"
+        on "$xa_dpy" xdotool type --delay 40 'C:\vredir-note.txt'
+        on "$xa_dpy" xdotool key Return
+    fi
+    f=$work/state/apps/alice/drive_c/vredir-note.txt
+    for _ in $(seq 100); do grep -q 'client' "$f" 2>/dev/null && break; sleep 0.1; done
+    check "the file saved in alice's prefix holds the text (got '$(cat "$f" 2>/dev/null)')" \
+        test "$(cat "$f" 2>/dev/null)" = "saved by vredir over TLS, pasted from the client"
+fi
+kill -INT "$client" 2>/dev/null
+exits "$client" 15
+gone 'notepad.exe' >/dev/null
+
 # --- bob: a prefix of his own; an interrupted client ends his app -------------
 start_client "$xb_dpy" bob bob1.err prim
 win=$(window "$xb_dpy" "vredir primitives")
@@ -377,6 +421,53 @@ fi
 kill -INT "$client"
 exits "$client" 15
 gone 'multiwin.exe' >/dev/null
+
+# --- Wine's own regedit under the window manager: its menu bar and menus -------
+# The menu bar is the app's (the window manager draws only the frame): it is
+# part of the window, a click on a menu's name opens the menu as a popup at
+# the app's own coordinates, and a click on an item runs it (Exit ends the app
+# and with it the client).
+printf '[app regedit]\npath = regedit.exe\nallow = bob\n' >>apps.conf
+client_opts=(--record regedit.vrs)
+start_client "$xb_dpy" bob regedit.err regedit
+client_opts=()
+main=$(window "$xb_dpy" "Registry Editor")
+check "Wine's regedit appears under openbox" test -n "$main"
+if [ -n "$main" ]; then
+    read -r ox oy <<<"$(settled_at "$xb_dpy" "$main")"
+    check "its menu bar is drawn in its window (TEXT Registry, Edit, View at its top)" python3 -c '
+import json, subprocess, sys
+out = subprocess.run(["redir-dump", "--json", "regedit.vrs"], capture_output=True, text=True).stdout
+names = {r["gdi"]["text"] for r in map(json.loads, out.splitlines())
+         if r.get("gdi", {}).get("op") == "TEXT" and r["gdi"]["target"] == 1 and r["gdi"]["at"]["y"] < 20}
+sys.exit(0 if {"Registry", "Edit", "View"} <= names else 1)'
+    on "$xb_dpy" xdotool mousemove --window "$main" 12 8 click 1
+    popup=$(other_window "$xb_dpy" regedit "$main")
+    check "a click on its first menu (Registry) opens it as an override-redirect window" \
+        sh -c "test -n '$popup' && DISPLAY=$xb_dpy xwininfo -id '$popup' | grep -q 'Override Redirect State: yes'"
+    if [ -n "$popup" ]; then
+        read -r px py <<<"$(at "$xb_dpy" "$popup")"
+        read -r ax ay <<<"$(redir-dump --json regedit.vrs 2>/dev/null | python3 -c '
+import json, sys
+for r in map(json.loads, sys.stdin):
+    g = r.get("gdi", {})
+    if g.get("op") == "WINDOW_CREATE" and g.get("role") == "popup":
+        print(g["rect"]["x"], g["rect"]["y"])')"
+        check "the menu sits where the app put it: $px,$py ~ the app's ${ax:-?},${ay:-?} (within 3 px)" \
+            test "${ax:-x}" != x -a $(((px - ${ax:-0}) ** 2 <= 9 && (py - ${ay:-0}) ** 2 <= 9)) = 1
+        check "... right below the menu bar: owner $ox,$oy, menu $px,$py" \
+            test $(((px - ox) ** 2 <= 9 && py - oy >= 10 && py - oy <= 40)) = 1
+        # Exit is that menu's last item.
+        read -r _ ph <<<"$(on "$xb_dpy" xwininfo -id "$popup" | awk '/Width:/ {w = $2} /Height:/ {h = $2} END {print w, h}')"
+        rc=
+        on "$xb_dpy" xdotool mousemove --window "$popup" 20 $((ph - 10)) click 1
+        check "a click on the menu's Exit ends regedit, and the client with 0" exits "$client" 15
+        check "... with 0 (got ${rc:-none})" test "${rc:-}" = 0
+    fi
+fi
+kill -INT "$client" 2>/dev/null
+exits "$client" 15
+gone 'regedit.exe' >/dev/null
 kill "$wm_pid" 2>/dev/null
 
 # --- --max-apps: an account's apps over all its sessions ---------------------------

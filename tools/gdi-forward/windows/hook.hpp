@@ -53,6 +53,12 @@ void forget_target(uint32_t id);
 // Windows (hook_windows.cpp). Targets are small ids, never raw handles.
 uint32_t ensure_window(HWND top);  // 0 if not ours / not trackable; caller holds the Lock
 HWND window_of_target(uint32_t target);
+// What a top-level window's target shows, in screen coordinates: its client
+// area and, above it, its menu bar (the local window manager draws the frame
+// and caption, but the menu bar is the app's). Every mapping between target
+// and screen coordinates (drawing, clip, input, window rects, move requests)
+// goes through it.
+RECT target_area(HWND top);
 // full: also enumerate every top-level window (new windows, z-order, focus);
 // under Wine that costs wineserver requests per foreign window, so the
 // poll does it every 300 ms (every second without input) and otherwise only looks at our own

@@ -28,7 +28,7 @@ struct Target {
   HWND top = nullptr;  // window targets
   HWND hwnd = nullptr;
   POINT org{0, 0};     // device origin in screen coordinates (windows)
-  POINT client{0, 0};  // the top-level window's client origin in screen coordinates
+  RECT area{};         // the top-level window's target area in screen coordinates (target_area)
   bool plain = false;  // logical -> device is a translation by lp (no LPtoDP call)
   POINT lp{0, 0};
 };
@@ -120,12 +120,17 @@ bool resolve(HDC hdc, Target* t) {
     t->top = top;
     t->hwnd = hwnd;
     GetDCOrgEx(hdc, &t->org);
-    t->client = {0, 0};
-    ClientToScreen(top, &t->client);
-    t->off = {t->org.x - t->client.x, t->org.y - t->client.y};
-    // The top-level window's own frame, caption and menu bar (a window DC)
-    // are not forwarded: the local window manager draws the frame.
-    if (hwnd == top && (t->off.x != 0 || t->off.y != 0)) return false;
+    t->area = target_area(top);
+    t->off = {t->org.x - t->area.left, t->org.y - t->area.top};
+    // The top-level window's own frame and caption (a window DC) are not
+    // forwarded: the local window manager draws them. Its menu bar is
+    // (clip_of keeps such drawing to the target area).
+    if (hwnd == top) {
+      POINT client{0, 0};
+      ClientToScreen(top, &client);
+      const bool window_dc = t->org.x != client.x || t->org.y != client.y;
+      if (window_dc && t->area.top == client.y) return false;
+    }
     note_transform(hdc, t);
     return true;
   }
@@ -175,12 +180,12 @@ std::vector<gdi::Rect> clip_of(HDC hdc, const Target& t) {
         OffsetRgn(clip, t.org.x, t.org.y);
         CombineRgn(vis, vis, clip, RGN_AND);
       }
-      POINT c = t.client;
-      RECT client;
-      GetClientRect(t.top, &client);
-      SetRectRgn(whole, c.x, c.y, c.x + client.right, c.y + client.bottom);
+      const RECT& a = t.area;
+      SetRectRgn(whole, a.left, a.top, a.right, a.bottom);
+      // A window DC's region covers the frame and caption too.
+      CombineRgn(vis, vis, whole, RGN_AND);
       if (!EqualRgn(vis, whole)) {
-        out = region_rects(vis, -c.x, -c.y);
+        out = region_rects(vis, -a.left, -a.top);
         if (out.empty()) out.push_back(gdi::Rect{0, 0, 0, 0});  // nothing visible
       }
     }

@@ -209,8 +209,8 @@ HWND child_at(HWND top, POINT screen) {
 void on_pointer(const gdi::InputPointer& p) {
   HWND top = window_of_target(p.target);
   if (!top) return;
-  POINT screen{p.pos.x, p.pos.y};
-  ClientToScreen(top, &screen);
+  const RECT area = target_area(top);
+  POINT screen{area.left + p.pos.x, area.top + p.pos.y};
   GUITHREADINFO gti{};
   gti.cbSize = sizeof(gti);
   GetGUIThreadInfo(GetWindowThreadProcessId(top, nullptr), &gti);
@@ -218,6 +218,38 @@ void on_pointer(const gdi::InputPointer& p) {
   POINT client = screen;
   ScreenToClient(dest, &client);
   LPARAM lp = MAKELPARAM(int16_t(client.x), int16_t(client.y));
+  // A menu being tracked reads the position of the mouse messages it gets
+  // in screen coordinates.
+  const bool in_menu = gti.hwndCapture && (gti.flags & GUI_INMENUMODE);
+  if (in_menu) lp = MAKELPARAM(int16_t(screen.x), int16_t(screen.y));
+  // Outside the client area, in the menu bar: what the window says is there
+  // gets the non-client messages, in screen coordinates, as a real mouse
+  // would send (a click on a menu's name opens it).
+  RECT cr{};
+  GetClientRect(top, &cr);
+  POINT in_client = screen;
+  ScreenToClient(top, &in_client);
+  if (!gti.hwndCapture && dest == top && !PtInRect(&cr, in_client)) {
+    DWORD_PTR ht = HTNOWHERE;
+    const LPARAM at = MAKELPARAM(int16_t(screen.x), int16_t(screen.y));
+    if (!SendMessageTimeoutW(top, WM_NCHITTEST, 0, at, SMTO_ABORTIFHUNG, 500, &ht)) ht = HTNOWHERE;
+    if (ht == HTMENU) {
+      PostMessageW(top, WM_NCMOUSEMOVE, ht, at);
+      static const UINT nc_downs[3] = {WM_NCLBUTTONDOWN, WM_NCMBUTTONDOWN, WM_NCRBUTTONDOWN};
+      static const UINT nc_ups[3] = {WM_NCLBUTTONUP, WM_NCMBUTTONUP, WM_NCRBUTTONUP};
+      for (int i = 0; i < 3; ++i) {
+        uint8_t bit = uint8_t(1u << i);
+        if ((p.buttons & bit) && !(g_buttons & bit)) {
+          if (GetForegroundWindow() != top) SetForegroundWindow(top);
+          PostMessageW(top, nc_downs[i], ht, at);
+        } else if (!(p.buttons & bit) && (g_buttons & bit)) {
+          PostMessageW(top, nc_ups[i], ht, at);
+        }
+      }
+      g_buttons = p.buttons;
+      return;
+    }
+  }
   auto mk = [&](uint8_t b) {
     WPARAM w = 0;
     if (b & 1) w |= MK_LBUTTON;
@@ -253,9 +285,15 @@ void on_request(const gdi::WindowRequest& r) {
   if (!h) return;
   switch (r.action) {
     case gdi::WindowRequest::kMoveResize: {
+      // The target area holds the menu bar: the frame is what the window
+      // rect adds to it.
       RECT wr{r.rect.x, r.rect.y, r.rect.x + r.rect.w, r.rect.y + r.rect.h};
-      AdjustWindowRectEx(&wr, DWORD(GetWindowLongW(h, GWL_STYLE)), GetMenu(h) != nullptr,
-                         DWORD(GetWindowLongW(h, GWL_EXSTYLE)));
+      RECT now{}, area = target_area(h);
+      GetWindowRect(h, &now);
+      wr.left -= area.left - now.left;
+      wr.top -= area.top - now.top;
+      wr.right += now.right - area.right;
+      wr.bottom += now.bottom - area.bottom;
       SetWindowPos(h, nullptr, wr.left, wr.top, wr.right - wr.left, wr.bottom - wr.top,
                    SWP_NOZORDER | SWP_NOACTIVATE | SWP_ASYNCWINDOWPOS);
       break;

@@ -32,16 +32,35 @@ uint32_t g_focus = 0;
 
 int32_t clampi(long v, long lo, long hi) { return int32_t(v < lo ? lo : v > hi ? hi : v); }
 
-gdi::Rect client_screen(HWND h) {
+}  // namespace
+
+RECT target_area(HWND top) {
   RECT r{};
-  GetClientRect(h, &r);
+  GetClientRect(top, &r);
   POINT p{0, 0};
-  ClientToScreen(h, &p);
+  ClientToScreen(top, &p);
+  RECT out{p.x, p.y, p.x + (r.right - r.left), p.y + (r.bottom - r.top)};
+  if (!(GetWindowLongW(top, GWL_STYLE) & WS_CHILD) && GetMenu(top)) {
+    MENUBARINFO mb{};
+    mb.cbSize = sizeof(mb);
+    // The bar spans the client's width right above it; a bar that is not
+    // there (hidden, or the window too small) changes nothing.
+    if (GetMenuBarInfo(top, OBJID_MENU, 0, &mb) && mb.rcBar.bottom > mb.rcBar.top && mb.rcBar.top < out.top &&
+        out.top - mb.rcBar.top <= 256)
+      out.top = mb.rcBar.top;
+  }
+  return out;
+}
+
+namespace {
+
+gdi::Rect client_screen(HWND h) {
+  RECT a = target_area(h);
   gdi::Rect out;
-  out.x = clampi(p.x, gdi::kMinCoord, gdi::kMaxCoord);
-  out.y = clampi(p.y, gdi::kMinCoord, gdi::kMaxCoord);
-  out.w = clampi(r.right - r.left, 0, gdi::kMaxExtent);
-  out.h = clampi(r.bottom - r.top, 0, gdi::kMaxExtent);
+  out.x = clampi(a.left, gdi::kMinCoord, gdi::kMaxCoord);
+  out.y = clampi(a.top, gdi::kMinCoord, gdi::kMaxCoord);
+  out.w = clampi(a.right - a.left, 0, gdi::kMaxExtent);
+  out.h = clampi(a.bottom - a.top, 0, gdi::kMaxExtent);
   return out;
 }
 
