@@ -81,8 +81,9 @@ while read -r peer load a b c d e f g h i n _; do
     if [ "$a" = failed ]; then echo "$peer $load failed"; continue; fi
     printf '%-5s %-9s %7s %7s %7s %7s %8s %7s %8s %10s %8s\n' "$peer" "$load" "$a" "$b" "$c" "$d" "$e" "$f" "$g" "$h" "$i"
 done <results.txt
-echo "(app: the app's process; wsrv: wineserver; wine: other Wine processes of the prefix; fwd: gdi-forward.exe,"
-echo " the xpra server process and its helpers, or x11vnc; all = app+wsrv+wine+fwd; xsrv: the X server the app draws on)"
+echo "(app: the app's process; wsrv: wineserver; wine: other Wine processes of the prefix; fwd: gdi-forward.exe"
+echo " (with mux also redir-mux's listener and session), the xpra server process and its helpers, or x11vnc;"
+echo " all = app+wsrv+wine+fwd; xsrv: the X server the app draws on)"
 [ -s failed.txt ] && sed 's/^/# /' failed.txt
 echo "== ratios gdi-forward (floor: the link alone, recording nothing; bare: the app alone, nothing remoting it) / peer: server CPU as app+wsrv+fwd"
 echo "   (the target's reading), as app+wsrv+fwd+xsrv, as all+xsrv; bytes down"
@@ -413,8 +414,8 @@ def srv(path):
     rows = [json.loads(l) for l in open(path) if l.strip()]
     return statistics.median(r["app"] + r["wineserver"] + r["fwd"] for r in rows) if rows else None
 for load in sys.argv[1].split():
-    for g in ("gdi", "gdix", "floor", "bare"):
-        for p in ("xpra", "vnc"):
+    for g in ("gdi", "gdix", "floor", "bare", "mux"):
+        for p in ("xpra", "vnc", "xpras"):
             rows = []
             for i in range(1, len(glob.glob(f"{g}-{load}.slices.*")) + 1):
                 a, b = f"{g}-{load}.slices.{i}", f"{p}-{load}.slices.{i}"

@@ -13,6 +13,7 @@
 mux_make_cert() {
     local cn=${1:-vredir-test-ca}
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj "/CN=$cn" \
+        -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
         -keyout "$out/ca.key" -out "$out/ca.pem" 2>/dev/null &&
     openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
         -keyout "$out/key.pem" -out "$out/req.pem" 2>/dev/null &&
