@@ -132,9 +132,23 @@ increasing=$(awk 'NR > 1 && $1 <= prev { bad = 1 } { prev = $1 } END { print bad
 # ---- audio ----------------------------------------------------------------------
 # QEMU's VNC audio capture (pseudo-encoding -259, s16le 48 kHz stereo).
 # The guest's first playback after boot reaches QEMU as silence (QEMU's own
-# "wavcapture" records zeros too), so a short tone warms the sound card up.
-vg_cmd "tone 440 200"
-vg_wait_log "^tone 440 200" 10 >/dev/null || not_ok "the warm-up tone did not finish"
+# "wavcapture" records zeros too), and now and then the second does as well:
+# short tones warm the sound card up, each captured, until one is heard (at
+# most three). The check below is then one capture of its own.
+warm=
+for i in 1 2 3; do
+    redir-capture "$name" --duration 2 --no-cursor -o "$out/warm.vrs" 2>/dev/null &
+    cap=$!
+    sleep 0.5
+    mark=$(vg_mark)
+    vg_cmd "tone 440 600"
+    vg_wait_log --after "$mark" "^tone 440 600" 10 >/dev/null || not_ok "the warm-up tone did not finish"
+    wait "$cap"
+    rm -rf "$out/w"
+    redir-dump "$out/warm.vrs" --extract audio --to "$out/w" >/dev/null 2>&1
+    if [ "$(wav-tone "$out/w/audio.wav" 2>&1 | grep -o 'peak_hz=[0-9]*')" != peak_hz=0 ]; then warm=$i; break; fi
+done
+note "the sound card carried a tone after ${warm:-more than 3} warm-up tone(s)"
 redir-capture "$name" --duration 5 --no-cursor -o "$out/audio.vrs" 2>"$out/err" &
 cap=$!
 sleep 1
