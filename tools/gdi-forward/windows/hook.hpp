@@ -58,7 +58,7 @@ HWND window_of_target(uint32_t target);
 // and caption, but the menu bar is the app's). Every mapping between target
 // and screen coordinates (drawing, clip, input, window rects, move requests)
 // goes through it.
-RECT target_area(HWND top);
+RECT target_area(HWND top, POINT* client_origin = nullptr);  // also the client area's origin
 // full: also enumerate every top-level window (new windows, z-order, focus);
 // under Wine that costs wineserver requests per foreign window, so the
 // poll does it every 300 ms (every second without input) and otherwise only looks at our own

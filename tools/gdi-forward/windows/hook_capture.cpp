@@ -120,17 +120,14 @@ bool resolve(HDC hdc, Target* t) {
     t->top = top;
     t->hwnd = hwnd;
     GetDCOrgEx(hdc, &t->org);
-    t->area = target_area(top);
+    POINT client{0, 0};
+    t->area = target_area(top, &client);
     t->off = {t->org.x - t->area.left, t->org.y - t->area.top};
     // The top-level window's own frame and caption (a window DC) are not
     // forwarded: the local window manager draws them. Its menu bar is
     // (clip_of keeps such drawing to the target area).
-    if (hwnd == top) {
-      POINT client{0, 0};
-      ClientToScreen(top, &client);
-      const bool window_dc = t->org.x != client.x || t->org.y != client.y;
-      if (window_dc && t->area.top == client.y) return false;
-    }
+    const bool window_dc = hwnd == top && (t->org.x != client.x || t->org.y != client.y);
+    if (window_dc && t->area.top == client.y) return false;
     note_transform(hdc, t);
     return true;
   }

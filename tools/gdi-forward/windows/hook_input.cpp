@@ -209,7 +209,8 @@ HWND child_at(HWND top, POINT screen) {
 void on_pointer(const gdi::InputPointer& p) {
   HWND top = window_of_target(p.target);
   if (!top) return;
-  const RECT area = target_area(top);
+  POINT client_origin{0, 0};
+  const RECT area = target_area(top, &client_origin);
   POINT screen{area.left + p.pos.x, area.top + p.pos.y};
   GUITHREADINFO gti{};
   gti.cbSize = sizeof(gti);
@@ -225,11 +226,7 @@ void on_pointer(const gdi::InputPointer& p) {
   // Outside the client area, in the menu bar: what the window says is there
   // gets the non-client messages, in screen coordinates, as a real mouse
   // would send (a click on a menu's name opens it).
-  RECT cr{};
-  GetClientRect(top, &cr);
-  POINT in_client = screen;
-  ScreenToClient(top, &in_client);
-  if (!gti.hwndCapture && dest == top && !PtInRect(&cr, in_client)) {
+  if (!gti.hwndCapture && dest == top && screen.y < client_origin.y) {
     DWORD_PTR ht = HTNOWHERE;
     const LPARAM at = MAKELPARAM(int16_t(screen.x), int16_t(screen.y));
     if (!SendMessageTimeoutW(top, WM_NCHITTEST, 0, at, SMTO_ABORTIFHUNG, 500, &ht)) ht = HTNOWHERE;

@@ -34,11 +34,12 @@ int32_t clampi(long v, long lo, long hi) { return int32_t(v < lo ? lo : v > hi ?
 
 }  // namespace
 
-RECT target_area(HWND top) {
+RECT target_area(HWND top, POINT* client_origin) {
   RECT r{};
   GetClientRect(top, &r);
   POINT p{0, 0};
   ClientToScreen(top, &p);
+  if (client_origin) *client_origin = p;
   RECT out{p.x, p.y, p.x + (r.right - r.left), p.y + (r.bottom - r.top)};
   if (!(GetWindowLongW(top, GWL_STYLE) & WS_CHILD) && GetMenu(top)) {
     MENUBARINFO mb{};
