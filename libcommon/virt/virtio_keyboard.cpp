@@ -64,13 +64,26 @@ Status VirtioKeyboard::open_path(Domain domain, std::string qom_path) {
       why = st.message();
       dbus_.reset();
     }
-    if (!dbus_) spdlog::debug("virtio keyboard: key events through QMP ({})", why);
+    if (!dbus_) spdlog::debug("virtio keyboard: no D-Bus display for key events ({})", why);
+  }
+  // VREDIR_VIRTIO_VIA_BARRIER=0 keeps what the D-Bus display does not take
+  // on QMP; unset, QEMU's Barrier client carries it.
+  const char* benv = std::getenv("VREDIR_VIRTIO_VIA_BARRIER");
+  if (!dbus_ && !(benv && std::string(benv) == "0")) {
+    std::string why;
+    if (Status st = BarrierKeyboard::open(dom_, &barrier_, &why); !st) {
+      why = st.message();
+      barrier_.reset();
+    }
+    if (!barrier_) spdlog::debug("virtio keyboard: key events through QMP ({})", why);
   }
   spdlog::debug("virtio keyboard {}: {} buffers posted, events through {}", path_, known_free_, route());
   return Status::ok();
 }
 
 Status VirtioKeyboard::deliver(std::span<const KeyPress> keys, int timeout_ms) {
+  // Keys without an XFree86 key code (media keys) take the monitor.
+  if (barrier_ && barrier_can_send(keys)) return barrier_->send(keys, timeout_ms);
   if (dbus_) {
     std::vector<std::pair<uint16_t, bool>> events;
     for (const KeyPress& k : keys) events.emplace_back(qnum_from_evdev(k.code), k.down);
@@ -149,9 +162,10 @@ Status VirtioKeyboard::send(std::span<const KeyPress> keys, int timeout_ms) {
       // A D-Bus display that refused key events (no Keyboard interface) or
       // went away leaves them to the monitor: what it did not deliver goes
       // that way. Not after a timeout: calls still in flight could land late.
-      if (!dbus_ || st.code() == kExitInterrupted || st.code() == kExitTimeout) return st;
+      if ((!dbus_ && !barrier_) || st.code() == kExitInterrupted || st.code() == kExitTimeout) return st;
       spdlog::warn("{}; key events go through QEMU's monitor instead", st.message());
       dbus_.reset();
+      barrier_.reset();
     }
     // QEMU handles each event synchronously: by its answer the event is in
     // the guest's buffers, or was dropped (with its SYN).

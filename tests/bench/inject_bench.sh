@@ -8,15 +8,18 @@
 # guest's own reader overflows (SYN_DROPPED) beside them; a run that loses
 # events keeps them in a directory named on stderr. The virtio
 # keyboard's events go through the guest's D-Bus display (the default: it is
-# on the domain's own bus), and again as QMP input-send-event
-# (VREDIR_VIRTIO_VIA_DBUS=0, the route of domains without such a display).
+# on the domain's own bus), again without it (VREDIR_VIRTIO_VIA_DBUS=0, what
+# a domain without such a display gets: QEMU's Barrier client, added for the
+# run), and as QMP input-send-event (VREDIR_VIRTIO_VIA_BARRIER=0 too, the
+# fallback).
 #
 # Then a domain defined without a virtio keyboard (the same guest without
 # it, on its text console): redir-inject hot-plugs one for the run. HP_CHARS
 # characters of text lines go into `cat > /tmp/typed`, and the guest's shell
 # writes the file's size and checksum to the serial log; the VNC path on the
 # same domain (--keyboard vnc, HP_VNC_CHARS) is its peer; the hot-plugged
-# keyboard is also measured through QMP.
+# keyboard is also measured without the D-Bus display (the route of a stock
+# domain, which has none: QEMU's Barrier client) and through QMP.
 #
 #   bash tests/bench/inject_bench.sh
 #       (CHARS=10000 VNC_CHARS=600 VIRSH_CHARS=100 RUNS=3 HP_CHARS=10000 HP_VNC_CHARS=400)
@@ -119,8 +122,11 @@ inject_runs() {
 }
 inject_runs "$out/inj" "$chars" --keyboard virtio
 inj=$(median "${rates[@]}") inj_ev=$(median "${events[@]}") inj_lost=$lost_sum inj_reordered=$reordered_sum inj_dropped=$dropped_sum
-# The same keyboard with the events sent through QMP.
+# The same keyboard as a domain without a D-Bus display has it: the events
+# through QEMU's Barrier client, then through QMP.
 VREDIR_VIRTIO_VIA_DBUS=0 inject_runs "$out/inj" "$chars" --keyboard virtio
+bar=$(median "${rates[@]}") bar_ev=$(median "${events[@]}") bar_lost=$lost_sum bar_reordered=$reordered_sum bar_dropped=$dropped_sum
+VREDIR_VIRTIO_VIA_DBUS=0 VREDIR_VIRTIO_VIA_BARRIER=0 inject_runs "$out/inj" "$chars" --keyboard virtio
 qmp=$(median "${rates[@]}") qmp_ev=$(median "${events[@]}") qmp_lost=$lost_sum qmp_reordered=$reordered_sum qmp_dropped=$dropped_sum
 inject_runs "$out/vnc" "$vnc_chars" --keyboard vnc
 vnc=$(median "${rates[@]}") vnc_ev=$(median "${events[@]}") vnc_lost=$lost_sum vnc_reordered=$reordered_sum vnc_dropped=$dropped_sum
@@ -143,6 +149,7 @@ vir=$(median "${vir_rates[@]}")
 echo "typing mixed printable ASCII on the test guest (TCG), median of $runs runs:"
 printf '  %-40s %7s chars/s %7s key events/s  lost %s, reordered runs %s, guest reader overflows %s\n' \
     "redir-inject --keyboard virtio ($chars)" "$inj" "$inj_ev" "$inj_lost" "$inj_reordered" "$inj_dropped" \
+    "  no D-Bus display: Barrier ($chars)" "$bar" "$bar_ev" "$bar_lost" "$bar_reordered" "$bar_dropped" \
     "  the same, through QMP ($chars)" "$qmp" "$qmp_ev" "$qmp_lost" "$qmp_reordered" "$qmp_dropped" \
     "redir-inject --keyboard vnc ($vnc_chars)" "$vnc" "$vnc_ev" "$vnc_lost" "$vnc_reordered" "$vnc_dropped" \
     "virsh send-key, 1 call/char ($virsh_chars)" "$vir" "$(median "${vir_events[@]}")" "$vir_lost" "$vir_reordered" "-"
@@ -198,12 +205,15 @@ EOF
     echo "$(python3 -c "print($t1 - $t0)") $([ "$got" = "$want" ] && echo ok || echo "lost:$(( $(wc -c <"$out/hp.txt") - ${size:-0} ))")"
 }
 read -r hp_secs hp_ok < <(type_file "$hp_chars")
-read -r hpq_secs hpq_ok < <(VREDIR_VIRTIO_VIA_DBUS=0 type_file "$hp_chars")
+read -r hpb_secs hpb_ok < <(VREDIR_VIRTIO_VIA_DBUS=0 type_file "$hp_chars")
+read -r hpq_secs hpq_ok < <(VREDIR_VIRTIO_VIA_DBUS=0 VREDIR_VIRTIO_VIA_BARRIER=0 type_file "$hp_chars")
 read -r hpv_secs hpv_ok < <(type_file "$hp_vnc_chars" --keyboard vnc)
 echo "typing lines into a domain without a virtio keyboard (text console), one run each:"
 printf '  %-52s %7s chars/s  %s\n' \
     "redir-inject, hot-plugged virtio keyboard ($hp_chars)" "$(python3 -c "print(round($hp_chars / $hp_secs, 1))")" \
     "$hp_ok (the plug-in included)" \
+    "  without the D-Bus display: Barrier ($hp_chars)" "$(python3 -c "print(round($hp_chars / $hpb_secs, 1))")" \
+    "$hpb_ok" \
     "  the same, through QMP ($hp_chars)" "$(python3 -c "print(round($hp_chars / $hpq_secs, 1))")" \
     "$hpq_ok" \
     "redir-inject --keyboard vnc ($hp_vnc_chars)" "$(python3 -c "print(round($hp_vnc_chars / $hpv_secs, 1))")" "$hpv_ok"

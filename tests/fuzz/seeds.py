@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the session, qmp, known_hosts, domain_xml, usbredir
-and serial fuzz targets from the readable descriptions below, into tests/fuzz/corpus/NAME/.
+serial and barrier fuzz targets from the readable descriptions below, into tests/fuzz/corpus/NAME/.
 Run it again after changing a description; the fuzzers' own finds are added
 to the same folders by tests/fuzz/long.sh.
 
@@ -212,6 +212,23 @@ SERIAL_SEEDS = {
 }
 
 
+def barrier(body):
+    return struct.pack(">I", len(body)) + body
+
+
+BARRIER_SEEDS = {
+    # What QEMU's Barrier client sends: its greeting back, keep-alive answers.
+    "hello-back": barrier(b"Barrier\0\x01\0\x06" + struct.pack(">I", 10) + b"vredir-abc"),
+    "keep-alive": barrier(b"CALV") * 3,
+    "unknown": barrier(b"EUNK") + barrier(b"CALV"),
+    "name-too-long": barrier(b"Barrier\0\x01\0\x06" + struct.pack(">I", 300) + b"n" * 300),
+    "name-cut": barrier(b"Barrier\0\x01\0\x06" + struct.pack(">I", 99) + b"n"),
+    "oversized": struct.pack(">I", 5000) + b"x" * 64,
+    "zero-length": struct.pack(">I", 0) + barrier(b"CALV"),
+    "split": barrier(b"CALV")[:6],
+}
+
+
 def write(name, seeds):
     d = os.path.join(HERE, "corpus", name)
     os.makedirs(d, exist_ok=True)
@@ -228,3 +245,4 @@ if __name__ == "__main__":
     write("domain_xml", DOMAIN_XML_SEEDS)
     write("usbredir", USBREDIR_SEEDS)
     write("serial", SERIAL_SEEDS)
+    write("barrier", BARRIER_SEEDS)

@@ -131,26 +131,45 @@ rc=0
 redir-inject "$name" -v --keyboard vnc --type "$(cat "$out/vnc_text")" 2>"$out/errv" || rc=$?
 settle "$mark" "$vnc_want" 60
 vnc_got=$(keys_after "$mark" | wc -l)
+keys_after "$mark" >"$out/vnc_keys"
 vnc_path_ok() { [ "$rc" = 0 ] && [ "$vnc_got" = "$vnc_want" ] && grep -q 'keys through the VNC server' "$out/errv"; }
 check "--keyboard vnc: 300 characters through the VNC server, all $vnc_want key events arrived (got $vnc_got)" vnc_path_ok
 
-# ---- 1c. the virtio keyboard path (--keyboard virtio), through QMP -----------
-# The same text through the guest's virtio keyboard, asked for by name, its
-# events sent as QMP input-send-event (VREDIR_VIRTIO_VIA_DBUS=0, the route of
-# a domain whose D-Bus display is peer-to-peer or absent): all of it arrives,
-# and the probe (whose reader runs at real-time priority) never sees its
-# evdev buffer overflow (input-dropped).
-mark=$(vg_mark)
-rc=0
-VREDIR_VIRTIO_VIA_DBUS=0 redir-inject "$name" -v --keyboard virtio --type "$(cat "$out/vnc_text")" 2>"$out/errq" || rc=$?
-settle "$mark" "$vnc_want" 60
-virtio_got=$(keys_after "$mark" | wc -l)
-virtio_drops=$(vg_events | tail -n +"$((mark + 1))" | grep -c ' input-dropped ' || true)
-virtio_path_ok() {
-    [ "$rc" = 0 ] && grep -q 'keys through the virtio keyboard .* (via QMP)' "$out/errq" &&
-        [ "$virtio_got" = "$vnc_want" ] && [ "$virtio_drops" = 0 ]
+# ---- 1c. the virtio keyboard path (--keyboard virtio), without the D-Bus display
+# The same text through the guest's virtio keyboard, asked for by name, with
+# the D-Bus display left out (VREDIR_VIRTIO_VIA_DBUS=0, the route of a domain
+# whose D-Bus display is peer-to-peer or absent): by default its events go
+# through QEMU's Barrier client (an input-barrier object added for the run,
+# connected to redir-inject on loopback), and with VREDIR_VIRTIO_VIA_BARRIER=0
+# as QMP input-send-event. Each time all of it arrives, and the probe (whose
+# reader runs at real-time priority) never sees its evdev buffer overflow
+# (input-dropped). The Barrier client is removed at the end of the run.
+virtio_route() {  # ROUTE-WORDS ENV... : types the text, sets virtio_got and virtio_drops
+    local route=$1
+    shift
+    mark=$(vg_mark)
+    rc=0
+    env VREDIR_VIRTIO_VIA_DBUS=0 "$@" redir-inject "$name" -v --keyboard virtio --type "$(cat "$out/vnc_text")" \
+        2>"$out/errq" || rc=$?
+    settle "$mark" "$vnc_want" 60
+    virtio_got=$(keys_after "$mark" | wc -l)
+    virtio_drops=$(vg_events | tail -n +"$((mark + 1))" | grep -c ' input-dropped ' || true)
+    # The same key codes, in the same order, as through the VNC server.
+    [ "$rc" = 0 ] && grep -q "keys through the virtio keyboard .* (via $route)" "$out/errq" &&
+        [ "$virtio_got" = "$vnc_want" ] && [ "$virtio_drops" = 0 ] && keys_after "$mark" | cmp -s - "$out/vnc_keys"
 }
-check "--keyboard virtio through QMP: all $vnc_want key events arrived (got $virtio_got, guest-side drops $virtio_drops)" virtio_path_ok
+barrier_objects() { virsh -q -c qemu:///system qemu-monitor-command "$name" '{"execute":"qom-list","arguments":{"path":"/objects"}}' |
+    grep -o '"vredir-kbd-[^"]*"' | wc -l; }
+rc_route=0
+virtio_route "QEMU's Barrier client" || rc_route=1
+check "--keyboard virtio without the D-Bus display: through QEMU's Barrier client, all $vnc_want key events arrived, the same codes in the same order as through VNC (got $virtio_got, guest-side drops $virtio_drops)" \
+    [ "$rc_route" = 0 ]
+[ "$rc_route" = 0 ] || cat "$out/errq" >&2
+check "the Barrier client added for the run is gone after it ($(barrier_objects) left)" [ "$(barrier_objects)" = 0 ]
+rc_route=0
+virtio_route QMP VREDIR_VIRTIO_VIA_BARRIER=0 || rc_route=1
+check "--keyboard virtio through QMP (VREDIR_VIRTIO_VIA_BARRIER=0): all $vnc_want key events arrived (got $virtio_got, guest-side drops $virtio_drops)" \
+    [ "$rc_route" = 0 ]
 
 # ---- 2. combinations ----------------------------------------------------------
 mark=$(vg_mark)

@@ -21,10 +21,12 @@ vg_build
 name=vredir-test-hotplug-$$
 VG_CMDLINE=vredir.text vg_define "$name"
 trap 'rc=$?; rm -rf "$out"; vg_cleanup $rc' EXIT
-# The same guest without its virtio keyboard.
-vg_redefine "/<input type='keyboard' bus='virtio'\/>/d"
+# The same guest without its virtio keyboard and without its D-Bus display,
+# as a stock domain is (VNC, a PS/2 keyboard and a USB tablet).
+vg_redefine "/<input type='keyboard' bus='virtio'\/>/d; /<graphics type='dbus'\/>/d"
 vg_start
 check "the domain has no virtio keyboard" bash -c "! ${virsh[*]} dumpxml $name | grep -q \"bus='virtio'\""
+check "the domain has no D-Bus display" bash -c "! ${virsh[*]} dumpxml $name | grep -q \"graphics type='dbus'\""
 redir-capture "$name" --until-text '^/ #' --timeout 60 >/dev/null 2>&1 || vg_fail "no shell prompt"
 plugged() { "${virsh[@]}" dumpxml "$name" | grep -c "ua-vredir-" || true; }
 wait_unplugged() {  # up to 15 s
@@ -60,7 +62,7 @@ chars=$(wc -c <"$out/long.txt")
 redir-inject "$name" --type 'cat > /tmp/typed\n' 2>/dev/null
 sleep 0.5
 t0=$(date +%s%N)
-redir-inject "$name" --type "$(cat "$out/long.type")" 2>"$out/err"
+redir-inject "$name" -v --type "$(cat "$out/long.type")" 2>"$out/err"
 rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 redir-inject "$name" --key ctrl-d 2>/dev/null
@@ -74,6 +76,8 @@ for _ in $(seq 1 40); do
 done
 note "typed $chars characters in $ms ms through the hot-plugged keyboard ($((chars * 1000 / (ms > 0 ? ms : 1))) characters/s, the plug-in included)"
 check "$chars characters arrive in order, none lost (md5 $got, want $want)" [ "$rc" = 0 -a "$got" = "$want" ]
+check "with no D-Bus display, the keys went through QEMU's Barrier client" \
+    grep -q "keys through the virtio keyboard .* (via QEMU's Barrier client)" "$out/err"
 
 # ---- no free slot: the VNC path, said once -----------------------------------------------
 echo "<input type='mouse' bus='virtio'><alias name='ua-test-blocker-$$'/></input>" >"$out/blocker.xml"
