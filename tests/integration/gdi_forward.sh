@@ -334,6 +334,10 @@ check "notepad: its window is created with its title" has notepad.vrs 'r["op"]==
 check "notepad: its client area is drawn with rect ops" has notepad.vrs 'r["op"]=="FILL_RECT" and r["target"]==1'
 check "notepad: typed text reaches it and comes back as TEXT" has notepad.vrs 'r["op"]=="TEXT" and r["text"]=="typed by vredir"'
 check "notepad stream is valid" redir-dump --check notepad.vrs
+# The screen's text from its drawing commands: the typed line, inside the
+# window's area, where its menu bar is too.
+check "notepad: redir-dump --until-text finds what was typed, within the window" \
+    sh -c "redir-dump notepad.vrs --until-text '^typed by vredir\$' --json >notepad.found 2>&1 && grep -q '\"text\":\"typed by vredir\"' notepad.found"
 
 # Wine's minesweeper: loaded bitmaps travel once as pixels, then copies.
 printf '@sleep 4\n' >mine.txt

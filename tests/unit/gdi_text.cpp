@@ -117,3 +117,26 @@ TEST_CASE("text drawn offscreen shows once copied to a window", "[gdi_text]") {
   CHECK(t.lines[0].words[0].box.x == 55);
   CHECK(t.lines[0].words[0].box.y == 45);
 }
+
+TEST_CASE("text drawn outside a window's area is not its text", "[gdi_text]") {
+  GdiTextModel m;
+  m.add(window(1, 100, 50));  // 400x300
+  // A caption drawn into the window's DC above its area (Wine draws the
+  // non-client part there), clipped on screen.
+  m.add(text(1, 4, -16, "Untitled - Notepad", std::vector<int32_t>(18, 7)));
+  m.add(text(1, 10, 20, "Body", {7, 7, 7, 7}));
+  m.add(text(1, 395, 40, "Edge", {7, 7, 7, 7}));   // starts inside, centre outside
+  m.add(text(1, 10, 310, "Below", {7, 7, 7, 7, 7}));
+  ScreenText t = m.text();
+  REQUIRE(t.lines.size() == 1);
+  CHECK(t.lines[0].text == "Body");
+  // A resize that brings it into the area brings the text back.
+  WindowMove mv;
+  mv.target = 1;
+  mv.rect = gdi::Rect{100, 50, 500, 400};
+  m.add(mv);
+  t = m.text();
+  REQUIRE(t.lines.size() == 3);
+  CHECK(t.lines[1].text == "Edge");
+  CHECK(t.lines[2].text == "Below");
+}

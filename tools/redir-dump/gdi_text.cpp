@@ -121,6 +121,8 @@ void GdiTextModel::add(const gdi::Record& rec) {
           t->visible = r.flags & WindowCreate::kFlagVisible;
           t->x = r.rect.x;
           t->y = r.rect.y;
+          t->w = r.rect.w;
+          t->h = r.rect.h;
           if (std::find(order_.begin(), order_.end(), r.target) == order_.end()) order_.push_back(r.target);
         } else if constexpr (std::is_same_v<T, WindowDestroy> || std::is_same_v<T, SurfaceDelete>) {
           targets_.erase(r.target);
@@ -128,7 +130,7 @@ void GdiTextModel::add(const gdi::Record& rec) {
         } else if constexpr (std::is_same_v<T, WindowShow>) {
           if (Target* t = target(r.target)) t->visible = r.state == 1 || r.state == 3;
         } else if constexpr (std::is_same_v<T, WindowMove>) {
-          if (Target* t = target(r.target)) t->x = r.rect.x, t->y = r.rect.y;
+          if (Target* t = target(r.target)) t->x = r.rect.x, t->y = r.rect.y, t->w = r.rect.w, t->h = r.rect.h;
         } else if constexpr (std::is_same_v<T, SurfaceCreate>) {
           if (Target* t = target(r.target)) t->runs.clear();
         } else if constexpr (std::is_same_v<T, FontDef>) {
@@ -171,6 +173,9 @@ ScreenText GdiTextModel::text(const ScreenRegion& region) const {
     const Target& t = it->second;
     std::vector<Placed> runs;
     for (const Run& r : t.runs) {
+      // Drawn outside the window's area: clipped on screen, so not its text.
+      const int64_t cx = r.box.x + r.box.w / 2, cy = r.box.y + r.box.h / 2;
+      if (cx < 0 || cy < 0 || (t.w > 0 && cx >= t.w) || (t.h > 0 && cy >= t.h)) continue;
       int64_t x = t.x + r.box.x, y = t.y + r.box.y;
       if (x < 0 || y < 0) continue;
       runs.push_back({r.text, x, y, r.box.w, r.box.h, &r.advances});

@@ -7,7 +7,9 @@
 // other text, a copy) removes it; a COPY from a surface carries the
 // surface's runs over, moved to where they land. The text of the screen is
 // the runs of the visible windows, in screen coordinates, as lines (runs
-// whose boxes share most of their height) from top to bottom.
+// whose boxes share most of their height) from top to bottom. A run whose
+// box's centre lies outside its window's area (a caption drawn into the
+// window's DC above it, clipped on screen) is not part of it.
 //
 // Boxes come from the record: its reference point and the target's text
 // alignment, the advances when the producer sent them (gdi-forward does),
@@ -48,7 +50,8 @@ class GdiTextModel {
   struct Target {
     bool window = false;
     bool visible = false;
-    int64_t x = 0, y = 0;  // a window's client origin on the screen
+    int64_t x = 0, y = 0;  // a window's area origin on the screen
+    int64_t w = 0, h = 0;  // a window's area size (0: not known)
     uint32_t font = 0;
     uint32_t align = 0;
     std::vector<Run> runs;

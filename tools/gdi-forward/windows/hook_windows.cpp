@@ -34,6 +34,28 @@ int32_t clampi(long v, long lo, long hi) { return int32_t(v < lo ? lo : v > hi ?
 
 }  // namespace
 
+namespace {
+
+// The menu bar's top per window, as last asked of GetMenuBarInfo (a
+// request to user32's menu code on every recorded call otherwise). It holds
+// while the menu, the window rect and the client area are the same: a bar
+// that wraps or a caption that comes or goes moves the client area.
+struct BarTop {
+  HMENU menu = nullptr;
+  RECT window{};
+  RECT client{};
+  LONG top = 0;
+};
+SRWLOCK g_bar_lock = SRWLOCK_INIT;
+std::map<HWND, BarTop> g_bar_tops;
+constexpr size_t kMaxBarTops = 1024;  // windows remembered; past it the map starts again
+
+bool same_rect(const RECT& a, const RECT& b) {
+  return a.left == b.left && a.top == b.top && a.right == b.right && a.bottom == b.bottom;
+}
+
+}  // namespace
+
 RECT target_area(HWND top, POINT* client_origin) {
   RECT r{};
   GetClientRect(top, &r);
@@ -41,15 +63,30 @@ RECT target_area(HWND top, POINT* client_origin) {
   ClientToScreen(top, &p);
   if (client_origin) *client_origin = p;
   RECT out{p.x, p.y, p.x + (r.right - r.left), p.y + (r.bottom - r.top)};
-  if (!(GetWindowLongW(top, GWL_STYLE) & WS_CHILD) && GetMenu(top)) {
+  HMENU menu = (GetWindowLongW(top, GWL_STYLE) & WS_CHILD) ? nullptr : GetMenu(top);
+  if (!menu) return out;
+  RECT wr{};
+  GetWindowRect(top, &wr);
+  AcquireSRWLockShared(&g_bar_lock);
+  auto it = g_bar_tops.find(top);
+  bool hit = it != g_bar_tops.end() && it->second.menu == menu && same_rect(it->second.window, wr) &&
+             same_rect(it->second.client, out);
+  LONG bar_top = hit ? it->second.top : out.top;
+  ReleaseSRWLockShared(&g_bar_lock);
+  if (!hit) {
     MENUBARINFO mb{};
     mb.cbSize = sizeof(mb);
     // The bar spans the client's width right above it; a bar that is not
     // there (hidden, or the window too small) changes nothing.
     if (GetMenuBarInfo(top, OBJID_MENU, 0, &mb) && mb.rcBar.bottom > mb.rcBar.top && mb.rcBar.top < out.top &&
         out.top - mb.rcBar.top <= 256)
-      out.top = mb.rcBar.top;
+      bar_top = mb.rcBar.top;
+    AcquireSRWLockExclusive(&g_bar_lock);
+    if (g_bar_tops.size() >= kMaxBarTops && !g_bar_tops.count(top)) g_bar_tops.clear();
+    g_bar_tops[top] = BarTop{menu, wr, out, bar_top};
+    ReleaseSRWLockExclusive(&g_bar_lock);
   }
+  out.top = bar_top;
   return out;
 }
 
