@@ -222,6 +222,20 @@ if log_has_line VIEW-42-OK || grep -aq 'VIEW-42-OK' "$out/conv.out"; then
 else
     ok "a view-only account's keys never reached the shell"
 fi
+# The console held by another client: the session says so by name.
+redir-capture "$name" --serial --no-audio --duration 30 -o "$out/hold.vrs" 2>"$out/hold.err" &
+hold=$!
+pids+=("$hold")
+end=$((SECONDS + 20))
+until redir-dump "$out/hold.vrs" 2>/dev/null | grep -q 'kind=bytes name="serial"' || [ "$SECONDS" -ge "$end" ]; do sleep 0.2; done
+sleep 1.5  # QEMU notices a new console client within a second
+{ sleep 20; } | timeout 60 redir-mux connect "$url" --ca "$out/ca.pem" --user co --password-file "$out/co.pw" \
+    --vm "$name" --console >"$out/conh.out" 2>"$out/conh.err"
+rc=$?
+check "connect --console while a capture holds the console: exit 1, one line naming it (rc $rc: $(head -c 300 "$out/conh.err"))" \
+    bash -c "[ $rc = 1 ] && [ \$(grep -c '' '$out/conh.err') = 1 ] && grep -q 'in use by another client' '$out/conh.err'"
+kill "$hold" 2>/dev/null
+wait "$hold" 2>/dev/null
 redir-mux connect "$url" --ca "$out/ca.pem" --user co --password-file "$out/co.pw" --console </dev/null 2>"$out/conu.err"
 rc=$?
 check "--console without --vm is a usage error, exit 2 (rc $rc)" test "$rc" = 2

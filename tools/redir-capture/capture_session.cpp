@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cctype>
 
@@ -207,6 +208,8 @@ class Capture {
   Status one_shot_screendump(bool* done);
   Status one_shot(const Image& screen);
   Status begin_stream();
+  // A source that could not be opened, told to a stream consumer.
+  Status end_unopened(Status st);
   Status handle_events(VncEvents& ev);
   Status handle_cursor_moves();
   // Console output into the stream, input to the console, the serial wait.
@@ -527,6 +530,27 @@ Status Capture::write_snapshot() {
   return write_screen(o_.snapshot);
 }
 
+// A stream on a pipe or socket (a mux session, a pipeline) hears why the
+// source could not be opened, the console held by another client say: HELLO,
+// then END with reason error and the message, before the one-line error and
+// exit code. A terminal or a file gets nothing, as before.
+Status Capture::end_unopened(Status st) {
+  if (!o_.stream || (!o_.output.empty() && o_.output != "-") || ::isatty(1)) return st;
+  struct stat sb {};
+  if (::fstat(1, &sb) != 0 || !(S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) return st;
+  std::string bytes;
+  stream::StreamWriter w([&bytes](std::string_view b) {
+    bytes.append(b);
+    return Status::ok();
+  });
+  stream::Params hello{{"source", have_domain_ ? domain_.name() : o_.domain_ref.empty() ? o_.vnc_address : o_.domain_ref}};
+  if (w.begin("redir-capture", hello) && w.end(stream::EndReason::kError, st.message())) {
+    OutputFile out;
+    if (out.open("-")) (void)out.write(bytes);
+  }
+  return st;
+}
+
 Status Capture::finish(Status result, stream::EndReason reason, const std::string& message) {
   if (Status st = write_snapshot(); !st && result.is_ok()) result = st;
   // Control clients still waiting hear why the capture ends.
@@ -766,7 +790,7 @@ Status Capture::run() {
         !st)
       return st;
   int fd = -1;
-  if (Status st = open_source(&fd); !st) return st;
+  if (Status st = open_source(&fd); !st) return end_unopened(st);
   vnc_ = std::make_unique<VncSession>(fd);
   VncSessionOptions vo;
   vo.audio = o_.audio && sound_ && o_.stream;

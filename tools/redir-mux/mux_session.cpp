@@ -255,6 +255,8 @@ class Session {
   std::map<uint16_t, AppPort*> app_clip_inputs_;      // the client's clipboard channels
   bool shutdown_requested_ = false;
   Clock::time_point capture_gone_{};  // when the display source ended
+  std::string capture_error_;         // why the capture could not start, from its END (reason error)
+  bool capture_started_ = false;      // it declared a channel
   Clock::time_point next_check_ = Clock::now();
   Clock::time_point last_activity_ = Clock::now();   // input or output, for the idle timeout
   Clock::time_point last_progress_ = Clock::now();   // the client last took bytes
@@ -887,7 +889,15 @@ void Session::pump_capture() {
   auto room = [this] { return outq_.size() < kMaxClientQueue; };
   auto on_frame = [&](const Frame& f) {
     auto type = static_cast<FrameType>(f.header.type);
-    if (f.header.channel == 0 && (type == FrameType::kHello || type == FrameType::kEnd)) return true;
+    if (f.header.channel == 0 && type == FrameType::kEnd) {
+      End e;
+      std::string why;
+      if (!capture_started_ && decode_end(f.payload, &e, &why) && e.reason == EndReason::kError)
+        capture_error_ = e.message.substr(0, 512);
+      return true;
+    }
+    if (f.header.channel == 0 && type == FrameType::kDeclare) capture_started_ = true;
+    if (f.header.channel == 0 && type == FrameType::kHello) return true;
     if (f.header.channel >= kUsbChannelBase) return true;  // never collide with the session's ids
     (void)out_.frame(f.header.channel, type,
                      std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()), f.header.flags);
@@ -896,6 +906,14 @@ void Session::pump_capture() {
   if (read_child_frames(&capture_, &capture_frames_, room, on_frame, &err) != ChildOutput::kEnded) return;
   if (!err.empty()) {
     finish(EndReason::kError, "display capture: " + err);
+    return;
+  }
+  // It said why it could not start (the VM's display or console could not be
+  // opened, say): the client hears that, not a generic end.
+  if (!capture_error_.empty()) {
+    spdlog::info("session {} user={}: the capture of '{}' ended: {}", cfg_.peer, log_quote(user_), dom_.name(),
+                 log_quote(capture_error_, 512));
+    finish(EndReason::kError, capture_error_, kExitFailure);
     return;
   }
   // The source went: the VM shut down, which libvirt may take a moment to
