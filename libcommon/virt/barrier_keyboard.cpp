@@ -277,13 +277,15 @@ Status BarrierKeyboard::open(const Domain& domain, std::unique_ptr<BarrierKeyboa
 }
 
 BarrierKeyboard::~BarrierKeyboard() {
-  if (fd_ >= 0) ::close(fd_);
+  // The object first: QEMU then closes its end itself, instead of reading an
+  // end of file as one more message.
   if (!object_id_.empty()) {
     json ignored;
     if (Status st = qmp_command(dom_, {{"execute", "object-del"}, {"arguments", {{"id", object_id_}}}}, &ignored);
         !st)
       spdlog::debug("barrier keyboard: removing {}: {}", object_id_, st.message());
   }
+  if (fd_ >= 0) ::close(fd_);
 }
 
 Status BarrierKeyboard::write_all(const std::string& bytes, int timeout_ms) {
