@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -311,7 +312,13 @@ Status InputDelivery::flush() {
   return give_acks(false);
 }
 
+Status InputDelivery::wait_for_rel() {
+  if (InputClock::now() < rel_free_at_) return wait_until(rel_free_at_);
+  return Status::ok();
+}
+
 Status InputDelivery::admit(Device d) {
+  if (Status st = wait_for_rel(); !st) return st;
   Device other = d == kKeyboard ? kPointer : kKeyboard;
   bool other_pending = std::any_of(batch_.begin(), batch_.end(), [&](const Pending& p) { return p.device == other; });
   if (other_pending)
@@ -341,6 +348,7 @@ Status InputDelivery::key(const KeyPress& k, const AckTag& tag) {
       if (Status st = flush(); !st) return st;
     if (InputClock::now() < free_at_[kPointer])
       if (Status st = wait_until(free_at_[kPointer]); !st) return st;
+    if (Status st = wait_for_rel(); !st) return st;
     virtio_keys_.push_back(k);
     virtio_tags_.push_back(tag);
     if (k.down) held_.insert(k.code);
@@ -384,13 +392,16 @@ Status InputDelivery::pointer_rel(int32_t dx, int32_t dy, uint8_t buttons, const
   if (Status st = flush(); !st) return st;
   if (Status st = wait_until(std::max(free_at_[kKeyboard], free_at_[kPointer])); !st) return st;
   if (Status st = rel_->move(dx, dy, buttons); !st) return st;
+  int64_t most = std::max(std::abs(int64_t{dx}), std::abs(int64_t{dy}));
+  int64_t packets = std::max<int64_t>(1, (most + 126) / 127);
+  rel_free_at_ = InputClock::now() + pacing_.rel_interval * packets;
   ++pointer_events_;
   return mark(tag);
 }
 
 Status InputDelivery::mark(const AckTag& tag) {
   if (Status st = flush(); !st) return st;
-  acks_.emplace_back(std::max({free_at_[kKeyboard], free_at_[kPointer], InputClock::now()}), tag);
+  acks_.emplace_back(std::max({free_at_[kKeyboard], free_at_[kPointer], rel_free_at_, InputClock::now()}), tag);
   return give_acks(false);
 }
 
@@ -427,7 +438,7 @@ Status InputDelivery::release_all() {
 
 Status InputDelivery::finish() {
   if (Status st = flush(); !st) return st;
-  if (Status st = wait_until(std::max(free_at_[kKeyboard], free_at_[kPointer])); !st) return st;
+  if (Status st = wait_until(std::max({free_at_[kKeyboard], free_at_[kPointer], rel_free_at_})); !st) return st;
   return give_acks(true);
 }
 

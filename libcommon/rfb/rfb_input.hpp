@@ -154,6 +154,12 @@ struct Pacing {
   int key_window = 6;  // key events allowed ahead of QEMU's release
   std::chrono::microseconds pointer_interval{8000};
   int pointer_window = 2;
+  // Relative motion reaches the guest through another device (QEMU's PS/2
+  // or virtio mouse) than the VNC pointer and keys, with its own latency:
+  // events on the other routes wait this long per PS/2 packet (127 units)
+  // after it, so the guest sees them in order. Without the wait the tablet's
+  // next report overtook a PS/2 packet in one run of four.
+  std::chrono::microseconds rel_interval{20000};
   int reply_timeout_ms = 15000;
 };
 
@@ -236,6 +242,8 @@ class InputDelivery {
   InputClock::time_point virtio_next_{};
   uint64_t virtio_events_ = 0;  // key events delivered through the virtio keyboard
   InputClock::time_point free_at_[2] = {};
+  InputClock::time_point rel_free_at_{};  // the last relative motion is in the guest
+  Status wait_for_rel();
   std::deque<std::pair<InputClock::time_point, AckTag>> acks_;
   std::set<uint16_t> held_;
   uint8_t buttons_ = 0;
