@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -246,32 +247,50 @@ Status BarrierKeyboard::open(const Domain& domain, std::unique_ptr<BarrierKeyboa
     return Status::ok();
   }
 
+  std::unique_ptr<BarrierKeyboard> client;
+  if (Status ac = accept_client(lfd, "vredir-" + token, 5000, &client, why); !ac || !client)
+    return ac;  // the destructor removes the object
+  client->dom_ = std::move(kb->dom_);
+  client->object_id_ = std::move(kb->object_id_);
+  kb->object_id_.clear();
+  kb = std::move(client);
+  spdlog::debug("barrier keyboard: QEMU's Barrier client {} is connected on port {}", kb->object_id_, port);
+  *out = std::move(kb);
+  return Status::ok();
+}
+
+Status BarrierKeyboard::accept_client(int listen_fd, const std::string& screen_name, int timeout_ms,
+                                      std::unique_ptr<BarrierKeyboard>* out, std::string* why) {
+  out->reset();
+  std::unique_ptr<BarrierKeyboard> kb(new BarrierKeyboard());
   // Accept until the connection that names the token answers the greeting.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  // QEMU answers at once; a connection gets at most a second, so a silent
+  // one holds the route up for that long, not for the whole wait.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (true) {
-    pollfd p{lfd, POLLIN, 0};
+    pollfd p{listen_fd, POLLIN, 0};
     int n = ::poll(&p, 1, remaining_ms(deadline));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) {
       *why = "QEMU's Barrier client did not connect";
-      return Status::ok();  // the destructor removes the object
+      return Status::ok();
     }
-    int fd = ::accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
     kb->fd_ = fd;
     kb->framer_ = BarrierFramer();
     int one = 1;
     (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int budget = std::min(remaining_ms(deadline), kHandshakeMs);
     BarrierReply reply;
-    Status hs = kb->write_all(barrier_hello(), remaining_ms(deadline));
-    if (hs) hs = kb->read_reply(&reply, remaining_ms(deadline));
-    if (hs && reply.kind == BarrierReply::kHelloBack && reply.name == "vredir-" + token) break;
+    Status hs = kb->write_all(barrier_hello(), budget);
+    if (hs) hs = kb->read_reply(&reply, budget);
+    if (hs && reply.kind == BarrierReply::kHelloBack && reply.name == screen_name) break;
     spdlog::warn("barrier keyboard: a loopback connection that is not QEMU's ({}) was closed",
                  hs ? "screen name " + log_quote(reply.name) : hs.message());
     ::close(fd);
     kb->fd_ = -1;
   }
-  spdlog::debug("barrier keyboard: QEMU's Barrier client {} is connected on port {}", kb->object_id_, port);
   *out = std::move(kb);
   return Status::ok();
 }

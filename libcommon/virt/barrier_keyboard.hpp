@@ -86,12 +86,20 @@ class BarrierKeyboard {
   // loopback is not ours), or a QEMU that refuses the object.
   static Status open(const Domain& domain, std::unique_ptr<BarrierKeyboard>* out, std::string* why);
 
+  // The server's side of the handshake, on a listening socket: accepts
+  // connections until one answers the greeting with screen_name (each gets
+  // at most a second) and returns it as a keyboard not tied to a domain.
+  // ok with *out empty and *why set when none did within timeout_ms.
+  static Status accept_client(int listen_fd, const std::string& screen_name, int timeout_ms,
+                              std::unique_ptr<BarrierKeyboard>* out, std::string* why);
+
   // Sends the keys (every one must have a Barrier code, barrier_can_send)
   // and returns when QEMU has handed them to the keyboard.
   Status send(std::span<const KeyPress> keys, int timeout_ms);
 
  private:
   BarrierKeyboard() = default;
+  static constexpr int kHandshakeMs = 1000;
   Status write_all(const std::string& bytes, int timeout_ms);
   Status read_reply(BarrierReply* reply, int timeout_ms);
 
