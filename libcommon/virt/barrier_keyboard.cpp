@@ -43,18 +43,6 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-// A libvirt URI whose QEMU runs on this machine: no host, or a loopback one.
-bool uri_is_local(const std::string& uri) {
-  size_t colon = uri.find("://");
-  if (colon == std::string::npos) return true;
-  std::string rest = uri.substr(colon + 3);
-  std::string host = rest.substr(0, rest.find_first_of("/?"));
-  if (size_t at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
-  if (size_t port = host.rfind(':'); port != std::string::npos && host.find(']') == std::string::npos)
-    host = host.substr(0, port);
-  return host.empty() || host == "localhost" || host == "127.0.0.1" || host == "[::1]";
-}
-
 std::string random_hex(size_t bytes) {
   std::string raw(bytes, '\0');
   size_t got = 0;

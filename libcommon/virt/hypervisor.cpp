@@ -108,6 +108,20 @@ std::string state_reason_name(int vir_state, int reason) {
   }
 }
 
+bool uri_is_local(const std::string& uri) {
+  size_t colon = uri.find("://");
+  if (colon == std::string::npos) return true;
+  std::string rest = uri.substr(colon + 3);
+  std::string host = rest.substr(0, rest.find_first_of("/?"));
+  if (size_t at = host.rfind('@'); at != std::string::npos) host = host.substr(at + 1);
+  if (!host.empty() && host[0] == '[') {
+    if (size_t close = host.find(']'); close != std::string::npos) host = host.substr(0, close + 1);  // IPv6
+  } else if (size_t port = host.rfind(':'); port != std::string::npos) {
+    host = host.substr(0, port);
+  }
+  return host.empty() || host == "localhost" || host == "127.0.0.1" || host == "[::1]";
+}
+
 std::string resolve_connect_uri(const std::string& option) {
   if (!option.empty()) return option;
   const char* env = std::getenv("LIBVIRT_DEFAULT_URI");

@@ -26,6 +26,10 @@ DomainState state_from_libvirt(int vir_state);
 // A short word for the reason libvirt gives with a state ("booted", "destroyed"...).
 std::string state_reason_name(int vir_state, int reason);
 
+// A libvirt URI whose hypervisor runs on this machine: no host, or a
+// loopback one (localhost, 127.0.0.1, [::1]), whatever the user and port.
+bool uri_is_local(const std::string& uri);
+
 // -c/--connect, else $LIBVIRT_DEFAULT_URI, else qemu:///system.
 std::string resolve_connect_uri(const std::string& option);
 

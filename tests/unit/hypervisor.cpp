@@ -11,6 +11,7 @@
 #include "virt/hypervisor.hpp"
 
 using vredir::DomainState;
+using vredir::uri_is_local;
 
 TEST_CASE("state vocabulary", "[hypervisor]") {
   CHECK(std::string(vredir::state_name(vredir::state_from_libvirt(VIR_DOMAIN_RUNNING))) == "running");
@@ -47,6 +48,21 @@ TEST_CASE("connect URI precedence", "[hypervisor]") {
   CHECK(vredir::resolve_connect_uri("qemu:///session") == "qemu:///session");
   if (saved) setenv("LIBVIRT_DEFAULT_URI", restore.c_str(), 1);
   else unsetenv("LIBVIRT_DEFAULT_URI");
+}
+
+TEST_CASE("local and remote URIs", "[hypervisor]") {
+  CHECK(uri_is_local("qemu:///system"));
+  CHECK(uri_is_local("qemu:///session"));
+  CHECK(uri_is_local("test:///default"));
+  CHECK(uri_is_local("qemu+tcp://localhost:16509/system"));
+  CHECK(uri_is_local("qemu+ssh://root@127.0.0.1/system"));
+  CHECK(uri_is_local("qemu+ssh://user@[::1]:22/system?keyfile=/k"));
+  CHECK_FALSE(uri_is_local("qemu+ssh://other/system"));
+  CHECK_FALSE(uri_is_local("qemu+ssh://root@host.example:2222/system"));
+  CHECK_FALSE(uri_is_local("qemu+tls://10.0.0.2/system"));
+  CHECK_FALSE(uri_is_local("qemu+tcp://localhost.example/system"));
+  CHECK_FALSE(uri_is_local("qemu+ssh://[::1/system"));
+  CHECK_FALSE(uri_is_local("qemu+ssh://[fe80::1]:22/system"));
 }
 
 TEST_CASE("connection failures name the URI", "[hypervisor]") {
