@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "sys/log_text.hpp"
+
 namespace vredir::stream {
 
 namespace {
@@ -19,34 +21,10 @@ bool gdi_record(const Event& ev, gdi::Record* rec, const gdi::State** state) {
   return true;
 }
 
-// JSON needs valid UTF-8: untrusted strings that are not are written with
-// every byte outside printable ASCII escaped as \xHH.
-std::string json_safe(const std::string& s) {
-  // The JSON library's own serializer is the judge of valid UTF-8
-  // (overlong forms and surrogates included).
-  bool valid = true;
-  try {
-    (void)nlohmann::json(s).dump();
-  } catch (const nlohmann::json::exception&) {
-    valid = false;
-  }
-  if (valid) return s;
-  std::string out;
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\x%02x", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
+// JSON needs valid UTF-8: untrusted strings go through json_safe_text.
 nlohmann::json params_json(const Params& p) {
   nlohmann::json j = nlohmann::json::object();
-  for (const auto& [k, v] : p) j[json_safe(k)] = json_safe(v);
+  for (const auto& [k, v] : p) j[json_safe_text(k)] = json_safe_text(v);
   return j;
 }
 
@@ -54,7 +32,7 @@ nlohmann::json field_json(const FieldValue& v) {
   return std::visit(
       [](const auto& x) -> nlohmann::json {
         using T = std::decay_t<decltype(x)>;
-        if constexpr (std::is_same_v<T, Quoted>) return json_safe(x.s);
+        if constexpr (std::is_same_v<T, Quoted>) return json_safe_text(x.s);
         else if constexpr (std::is_same_v<T, Word>) return x.s;
         else if constexpr (std::is_same_v<T, JsonText>) return nlohmann::json::parse(x.s);
         else if constexpr (std::is_same_v<T, Params>) return params_json(x);
@@ -158,7 +136,7 @@ std::vector<nlohmann::json> StreamStats::json() const {
     double span = s.any ? double(s.last_us - s.first_us) / 1e6 : 0.0;
     nlohmann::json j;
     j["channel"] = id;
-    j["name"] = json_safe(s.name);
+    j["name"] = json_safe_text(s.name);
     j["kind"] = s.kind;
     j["frames"] = s.frames;
     j["bytes"] = s.bytes;

@@ -10,30 +10,15 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "sys/log_text.hpp"
+
 namespace vredir::mux {
 
 namespace {
 constexpr size_t kMaxValue = 256;
 
 // JSON wants UTF-8: a peer's bytes that are not are written as \xNN text.
-std::string bounded(const std::string& s) {
-  std::string cut = s.substr(0, kMaxValue);
-  try {
-    (void)nlohmann::json(cut).dump();
-    return cut;
-  } catch (const nlohmann::json::exception&) {
-    std::string out;
-    for (unsigned char c : cut) {
-      if (c >= 0x20 && c < 0x7f) out += static_cast<char>(c);
-      else {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\x%02x", c);
-        out += buf;
-      }
-    }
-    return out;
-  }
-}
+std::string bounded(const std::string& s) { return json_safe_text(std::string_view(s).substr(0, kMaxValue)); }
 
 std::string now_utc() {
   auto now = std::chrono::system_clock::now();
