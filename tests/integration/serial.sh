@@ -190,6 +190,34 @@ redir-capture "$name" --until-serial '(' --timeout 3 2>"$out/badre.err"
 rc=$?
 check "a bad --until-serial expression is exit 2 (rc $rc)" test "$rc" = 2
 
+# ---- 5b. the console alone: --serial --no-display ----------------------------------------
+# No VNC connection and no display channel; the console both ways.
+mkfifo "$out/nd.fifo"
+redir-capture "$name" --serial --no-display --serial-input "$out/nd.fifo" --duration 12 -o "$out/nd.vrs" \
+    2>"$out/nd.err" &
+cap=$!
+pids+=("$cap")
+sleep 2.5
+serial_stream 'echo ND-$((3*3))-OK\n' >"$out/nd.fifo"
+wait "$cap"
+rc=$?
+redir-dump "$out/nd.vrs" >"$out/nd.txt" 2>&1
+check "capture --serial --no-display ends at --duration with exit 0 (rc $rc: $(tail -n 1 "$out/nd.err"))" test "$rc" = 0
+check "its stream declares the serial channel and nothing else" \
+    bash -c "[ \$(grep -c ' DECLARE ' '$out/nd.txt') = 1 ] && grep -q 'DECLARE id=4 kind=bytes name=\"serial\"' '$out/nd.txt'"
+check "what it wrote to the console ran, and the answer is in its stream" \
+    python3 -c '
+import re, sys
+pieces = re.findall(r"^@\d+ t=\S+ ch=4\(serial\) DATA bytes=\d+ \"(.*)\"$", open(sys.argv[1], encoding="latin-1").read(), re.M)
+text = "".join(p.encode("latin-1").decode("unicode_escape") for p in pieces)
+sys.exit(0 if "ND-9-OK" in text.replace("\r", "").split("\n") else 1)' "$out/nd.txt"
+redir-capture "$name" --no-display --duration 1 2>"$out/nd2.err"
+rc=$?
+check "--no-display without --serial is a usage error, exit 2 (rc $rc)" test "$rc" = 2
+redir-capture "$name" --serial --no-display --snapshot "$out/x.png" 2>"$out/nd3.err"
+rc=$?
+check "--no-display with --snapshot is a usage error, exit 2 (rc $rc)" test "$rc" = 2
+
 # ---- 6. redir-mux connect --console over TLS ----------------------------------------
 command -v openssl >/dev/null || vg_fail "openssl is missing (apt-get install -y openssl)"
 mux_make_cert || vg_fail "openssl could not make a certificate"
@@ -201,6 +229,8 @@ VREDIR_PASSWORD=cv-pw redir-mux users add cv --users "$users" --vms "$name" --vi
 mux_start_serve "$out/serve.log" --users "$users" -c qemu:///system || vg_fail "serve did not start: $(cat "$out/serve.log")"
 pids+=("$serve_pid")
 # Keys: a command line, time for its answer, then the escape character.
+# The session's processes, seen while it runs.
+(sleep 3; ps -eo args >"$out/con.ps") &
 { sleep 4; printf 'echo CON-$((6*7))-OK\r'; sleep 4; printf '\035'; sleep 30; } |
     timeout 90 redir-mux connect "$url" --ca "$out/ca.pem" --user co --password-file "$out/co.pw" --vm "$name" \
         --console >"$out/con.out" 2>"$out/con.err"
@@ -210,6 +240,9 @@ check "what was typed ran in the guest's shell (CON-42-OK on the client's standa
     bash -c "tr -d '\r' <'$out/con.out' | grep -axq CON-42-OK"
 check "only console bytes on standard output (no stream frames)" bash -c "! grep -aq VRS '$out/con.out'"
 check "the shell's output is in the serial log too" log_has_line CON-42-OK
+check "the console session's capture runs with --no-display" grep -Eq "(^|/)redir-capture .*--serial --no-display" "$out/con.ps"
+check "and no display capture or input injection runs for it" \
+    bash -c "! grep -E '(^|/)redir-(inject|capture) ' '$out/con.ps' | grep -v -- '--no-display' | grep -q -- '$name'"
 { sleep 4; printf 'echo VIEW-$((6*7))-OK\r'; sleep 4; printf '\035'; sleep 30; } |
     timeout 90 redir-mux connect "$url" --ca "$out/ca.pem" --user cv --password-file "$out/cv.pw" --vm "$name" \
         --console >"$out/conv.out" 2>"$out/conv.err"

@@ -33,6 +33,13 @@ std::string resolve_capture_flags(const CaptureFlags& f, CaptureOptions* o, Cont
   if (!f.until_serial.empty()) o->serial = true;
   if (o->serial && !o->vnc_address.empty()) return "--serial needs a DOMAIN (the console comes through libvirt), not --vnc";
   if (!o->serial_input.empty() && !o->serial) return "--serial-input needs --serial";
+  if (o->no_display) {
+    if (!o->serial) return "--no-display needs --serial (the console is then the stream's only channel)";
+    if (waits > (f.until_serial.empty() ? 0 : 1) || f.text || !o->needle_new.empty() || !o->snapshot.empty() ||
+        !o->control.empty() || via)
+      return "--no-display: no screen, so no --snapshot, --text, --needle-new, screen waits, --control or --via";
+    if (f.audio || o->frames || o->display != 0) return "--no-display: no --audio, --frames or --display";
+  }
   if (!f.until_serial.empty() && !o->snapshot.empty()) return "--snapshot does not apply to --until-serial (no screen)";
   const int modes = waits + f.text + !o->needle_new.empty();
   if (modes > 1) return "--text, --needle-new and the --until-* waits cannot be combined";

@@ -214,6 +214,7 @@ class Capture {
   Status handle_cursor_moves();
   // Console output into the stream, input to the console, the serial wait.
   Status handle_serial(Clock::time_point now, std::optional<Status>* wait_result);
+  Status run_console();
   Status emit_frame();
   Status finish(Status result, stream::EndReason reason, const std::string& message);
   Status write_snapshot();
@@ -318,6 +319,11 @@ Status Capture::open_source(int* fd) {
     return fail(kExitNotFound, "domain '" + domain_.name() +
                                    "' has no sound device, so no audio channel (add <sound model='ich9'/>; see: "
                                    "vm-list --json --name " + domain_.name() + ")");
+  if (o_.no_display) {
+    serial_ = std::make_unique<SerialSession>();
+    SerialSession::Options so{o_.serial_input, o_.until_serial, o_.timeout_s, o_.json};
+    return serial_->open(domain_, so);
+  }
   if (Status st = open_domain_display(domain_, devices, o_.display, fd); !st) return st;
   if (o_.cursor && o_.stream) {
     std::string why;
@@ -393,6 +399,12 @@ Status Capture::begin_stream() {
   if (have_domain_) hello["uri"] = conn_.uri();
   if (Status st = writer_->begin("redir-capture", hello); !st) return st;
   if (o_.compress > 0) writer_->set_compression(o_.compress);
+  if (!vnc_) {  // --no-display: the console alone
+    stream::Params sp{{"purpose", stream::kPurposeSerial}};
+    if (Status st = writer_->declare(kSerialChannel, stream::ChannelKind::kBytes, "serial", sp); !st) return st;
+    flush(CaptureOutput::Kind::kControl);
+    return Status::ok();
+  }
   const rfb::Framebuffer& fb = vnc_->framebuffer();
   stream::Params dp{{"width", std::to_string(fb.width)},
                     {"height", std::to_string(fb.height)},
@@ -776,6 +788,45 @@ void Capture::serve_control(Clock::time_point now) {
   if (worker_) answer_text(now);
 }
 
+// --no-display: the console's bytes into the stream, its input from
+// --serial-input, until the console or the domain goes, the wait ends, or
+// the consumer leaves.
+Status Capture::run_console() {
+  if (Status st = begin_stream(); !st) return st;
+  start_ = Clock::now();
+  auto next_check = start_ + std::chrono::seconds(1);
+  for (;;) {
+    if (interrupted()) return finish(fail(kExitInterrupted, ""), stream::EndReason::kInterrupted, "interrupted");
+    std::vector<int> wake;
+    serial_->fds(&wake);
+    std::vector<pollfd> p;
+    for (int w : wake) p.push_back({w, POLLIN, 0});
+    (void)::poll(p.data(), p.size(), 100);
+    const auto now = Clock::now();
+    std::optional<Status> serial_result;
+    if (Status h = handle_serial(now, &serial_result); !h) return finish(h, stream::EndReason::kError, h.message());
+    if (serial_result) {
+      Status r = *serial_result;
+      return finish(r, stream::EndReason::kNormal, r ? "" : r.code() == kExitTimeout ? "timed out" : r.message());
+    }
+    if (!serial_) {  // the console closed: nothing is left to stream
+      Status why = check_source();
+      if (why) why = fail(kExitPeerLost, label_ + ": the serial console closed");
+      return finish(why, stream::EndReason::kSourceGone, why.message());
+    }
+    if (out_) {
+      Status ws = out_->status();
+      if (!ws) return ws;
+    }
+    if (o_.duration_s > 0 && seconds_since(start_) >= o_.duration_s)
+      return finish(Status::ok(), stream::EndReason::kNormal, "");
+    if (now >= next_check) {
+      next_check = now + std::chrono::seconds(1);
+      if (Status src = check_source(); !src) return finish(src, stream::EndReason::kSourceGone, src.message());
+    }
+  }
+}
+
 Status Capture::run() {
   const bool one_shot_only = o_.wait == std::nullopt && !o_.stream && o_.control.empty() &&
                              (!o_.snapshot.empty() || o_.text || !o_.needle_new.empty());
@@ -791,6 +842,7 @@ Status Capture::run() {
       return st;
   int fd = -1;
   if (Status st = open_source(&fd); !st) return end_unopened(st);
+  if (o_.no_display) return run_console();
   vnc_ = std::make_unique<VncSession>(fd);
   VncSessionOptions vo;
   vo.audio = o_.audio && sound_ && o_.stream;

@@ -39,6 +39,9 @@ struct CaptureOptions {
   bool serial = false;
   std::string serial_input;
   std::string until_serial;
+  // --no-display (with --serial): a stream of the console alone; no VNC
+  // connection, no display, cursor or audio channel.
+  bool no_display = false;
   StreamRectEncoding encoding = StreamRectEncoding::kAuto;
   // 0: rects are zlib-packed at level 1 and the stream goes out as is;
   // 1-9: rects at this level and the whole stream deflated at it too

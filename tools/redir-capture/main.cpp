@@ -51,6 +51,8 @@ int main(int argc, char** argv) {
                "Add the domain's serial console to the stream, both ways (never opened without this flag)");
   app.add_option("--serial-input", o.serial_input,
                  "--serial: write the serial DATA frames of the stream in FILE (a FIFO, '-' stdin) to the console");
+  app.add_flag("--no-display", o.no_display,
+               "With --serial: a stream of the console alone, without the display (no VNC connection)");
   app.add_option("--until-serial", f.until_serial,
                  "Exit 0 once a line of serial console output matches REGEX (implies --serial)");
   app.add_option("--region", f.region, "--until-match, --until-text, --text: look only in x,y,w,h");

@@ -605,7 +605,7 @@ Status Client::run() {
   }
   bool control_only = !o_.control.empty();
   Params select{{"vm", o_.vm}, {"streams", control_only ? "0" : "1"}};
-  if (o_.console) select["console"] = "1";
+  if (o_.console) select["console"] = "1", select["display"] = "0";  // the terminal shows the console alone
   if (Status st = send("select", select); !st) return st;
   for (;;) {
     // Booting a VM can take a while: the deadline starts again at each step.

@@ -239,6 +239,7 @@ class Session {
   Domain dom_;
   bool streams_ = true;
   bool console_ = false;     // select {console=1}: the serial console too
+  bool display_ = true;      // select {console=1, display=0}: the console alone
   uint16_t console_in_ = 0;  // the client's console input channel (0: none)
   std::string capq_;         // the console input stream for the capture's stdin
   StreamWriter cap_w_{[this](std::string_view b) {
@@ -415,6 +416,9 @@ Status Session::do_select(const Params& args) {
   std::string vm = it == args.end() ? "" : it->second;
   streams_ = !(args.count("streams") && args.at("streams") == "0");
   console_ = streams_ && args.count("console") && args.at("console") == "1";
+  // display=0 (with the console): the console alone, no display capture or
+  // input injection; the client's keyboard and pointer channels are ignored.
+  display_ = !(console_ && args.count("display") && args.at("display") == "0");
   if (Status st = conn_.open(cfg_.uri); !st) return finish(EndReason::kError, st.message(), st.code()), Status::ok();
   // One resolution path for the list and the selection: the ACL is checked on
   // the name the reference resolved to, whether it was a name, an id or a UUID.
@@ -653,6 +657,7 @@ Status Session::start_streams() {
   // for view-only accounts) a stream on the capture's stdin.
   const bool console_input = console_ && input_;
   if (console_) args.push_back("--serial");
+  if (!display_) args.push_back("--no-display");
   if (console_input) args.insert(args.end(), {"--serial-input", "-"});
   if (Status st = spawn(args, console_input, &capture_); !st) return st;
   if (console_input) {
@@ -660,7 +665,7 @@ Status Session::start_streams() {
     (void)cap_w_.declare(1, ChannelKind::kBytes, "serial", {{"purpose", "serial"}});
   }
   if (cfg_.compress > 0) out_.set_compression(cfg_.compress);
-  if (input_) {
+  if (input_ && display_) {
     if (Status st = spawn({cfg_.inject_program, "-q", "-c", uri, dom_.name(), "--ack", "--no-timing"}, true, &inject_);
         !st)
       return st;
@@ -830,7 +835,8 @@ Status Session::on_upstream(const Event& ev) {
           app_clip_inputs_[d.id] = apps_[down - kAppClipboardBase - 1].get();
         return Status::ok();
       }
-      if (ev.channel && ev.channel->is_input() && input_ && d.id != kSessionChannel && d.id < kUsbChannelBase) {
+      if (ev.channel && ev.channel->is_input() && input_ && display_ && d.id != kSessionChannel &&
+          d.id < kUsbChannelBase) {
         input_channels_[d.id] = d.kind;
         return inject_w_.declare_raw(d);
       }

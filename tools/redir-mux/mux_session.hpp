@@ -38,6 +38,8 @@
 //           <serial>; else failed {code 3}): its output on the capture's
 //           serial channel; its input from the client's bytes channel
 //           kConsoleChannel (purpose serial), ignored for view-only accounts.
+//           With display=0 as well (connect --console) the stream has the
+//           console alone: no display capture and no input injection run.
 //   client: resolution {size=WxH} | shutdown | reboot | reset | logoff | disconnect
 //   server: result {command, status=ok|failed, code, message}
 //   either: END; the server's END carries the reason (the VM shut down, the
