@@ -376,7 +376,7 @@ loop_end() {
     wait "$loop_pid"
     return 0
 }
-# loop_diagnose NAME: what a loop whose window did not appear got that far:
+# loop_diagnose NAME [EXE]: what a loop whose window did not appear got that far:
 # both tools' last errors, the size of each stream, the window records
 # gdi-forward sent, and the windows x-replay has on the second display.
 loop_diagnose() {
@@ -384,6 +384,13 @@ loop_diagnose() {
     echo "# streams: down $(stat -c %s "$1.down" 2>/dev/null) bytes, up $(stat -c %s "$1.up" 2>/dev/null) bytes;" \
         "records: $(redir-dump "$1.down" 2>/dev/null | grep -oE 'GDI (APP_START|WINDOW_CREATE|WINDOW_SHOW|APP_EXIT)[^=]*=[^ ]*' | head -6 | tr '\n' ' ')"
     echo "# windows on the x-replay display: $(on2 xdotool search --name . getwindowname %@ 2>/dev/null | head -5 | tr '\n' ' ')"
+    # EXE given: where the app's threads are (a hang shows as a wait).
+    [ -n "${2:-}" ] || return 0
+    local wpid
+    wpid=$(winedbg --command "info process" 2>/dev/null | awk -v exe="'$2'" 'index($0, exe) {print $1; exit}')
+    [ -n "$wpid" ] || { echo "# $2 is not running"; return 0; }
+    printf 'attach 0x%s\nbt all\ndetach\nquit\n' "$wpid" | timeout 60 winedbg 2>/dev/null |
+        awk -v exe="$2" '/^Backtracing for thread/ {p = index($0, exe) > 0} p' | cut -c1-200 | head -80 | sed 's/^/# /'
 }
 # x-replay's window titled exactly TITLE on the second display. A Wine app's
 # start takes a few seconds on a quiet host and has taken over 20 on a busy
@@ -420,7 +427,7 @@ rm -f report.txt
 loop_start loop-edit "$apps/editapp.exe" /report "$report_win"
 win=$(local_window "vredir edit")
 check "loop: the edit app's window appears on the x-replay display" test -n "$win"
-[ -n "$win" ] || loop_diagnose loop-edit
+[ -n "$win" ] || loop_diagnose loop-edit editapp.exe
 if [ -n "$win" ]; then
     sleep 1
     on2 xdotool windowfocus --sync "$win"
@@ -456,7 +463,7 @@ for app in primitives textview gdicalls; do
     loop_start "loop-$app" "$apps/$app.exe"
     win=$(local_window "vredir $app")
     check "loop: the $app window appears on the x-replay display" test -n "$win"
-    [ -n "$win" ] || loop_diagnose "loop-$app"
+    [ -n "$win" ] || loop_diagnose "loop-$app" "$app.exe"
     if [ -n "$win" ]; then
         sleep 2
         fidelity "$app" "$win"
@@ -470,7 +477,7 @@ done
 loop_start loop-multi "$apps/multiwin.exe"
 win=$(local_window "vredir multiwin")
 check "loop: the multiwin window appears on the x-replay display" test -n "$win"
-[ -n "$win" ] || loop_diagnose loop-multi
+[ -n "$win" ] || loop_diagnose loop-multi multiwin.exe
 if [ -n "$win" ]; then
     sleep 1
     fidelity multiwin "$win"

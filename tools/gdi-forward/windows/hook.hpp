@@ -64,6 +64,9 @@ RECT target_area(HWND top, POINT* client_origin = nullptr);  // also the client 
 // poll does it every 300 ms (every second without input) and otherwise only looks at our own
 // windows.
 void poll_windows(bool full = true);
+// Sends the icons of windows created since the last call. Never called with
+// the lock held (see its comment).
+void send_pending_icons();
 void install_window_hooks();
 
 // Input (hook_input.cpp): runs on its own thread, reads upstream records.

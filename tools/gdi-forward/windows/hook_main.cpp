@@ -98,6 +98,7 @@ std::string app_name() { return g_app; }
 
 bool catch_up() {
   poll_if_due(GetTickCount64());
+  send_pending_icons();
   flush_dirty_targets();
   return flush_output();
 }

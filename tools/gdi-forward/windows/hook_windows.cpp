@@ -26,6 +26,7 @@ struct WinInfo {
 };
 
 std::map<HWND, WinInfo> g_windows;
+std::vector<std::pair<HWND, uint32_t>> g_icons_pending;  // windows whose icon is still to send
 std::map<uint32_t, HWND> g_by_id;
 uint32_t g_next_window = 1;
 uint32_t g_focus = 0;
@@ -232,9 +233,23 @@ uint32_t ensure_window(HWND top) {
   c.app = app_name();
   send(c);
   // Top-level windows and dialogs carry an icon (the taskbar's), not popups.
-  if (gdi::WindowIcon icon; c.role <= 1 && icon_of(top, w.id, &icon)) send(icon);
+  // It is drawn later, without the lock (send_pending_icons).
+  if (c.role <= 1) g_icons_pending.emplace_back(top, w.id);
   if (w.show > 1) send(gdi::WindowShow{w.id, w.show});
   return w.id;
+}
+
+void send_pending_icons() {
+  std::vector<std::pair<HWND, uint32_t>> todo;
+  {
+    Lock lock;
+    todo.swap(g_icons_pending);
+  }
+  // Loading and drawing an icon takes user32's display DC lock, and user32
+  // calls the hooked gdi32 functions (which take our lock) while it holds
+  // that: with our lock held here, the two threads would wait for each other.
+  for (const auto& [h, id] : todo)
+    if (gdi::WindowIcon icon; IsWindow(h) && icon_of(h, id, &icon)) send(icon);
 }
 
 HWND window_of_target(uint32_t target) {
