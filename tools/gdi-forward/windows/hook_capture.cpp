@@ -33,7 +33,20 @@ struct Target {
   POINT lp{0, 0};
 };
 
-std::map<HBITMAP, SIZE> g_command_bitmaps;    // made by CreateCompatibleBitmap, with the size asked
+// Made by CreateCompatibleBitmap, with the size asked. Its own lock, held
+// for nothing but the map: user32 creates bitmaps while it holds its display
+// DC lock (icons), so that hook must never wait for the hook's main lock,
+// which a thread may hold while it calls into user32.
+std::map<HBITMAP, SIZE> g_command_bitmaps;
+SRWLOCK g_command_bitmaps_lock = SRWLOCK_INIT;
+bool command_bitmap_size(HBITMAP b, SIZE* size) {
+  AcquireSRWLockShared(&g_command_bitmaps_lock);
+  auto it = g_command_bitmaps.find(b);
+  bool found = it != g_command_bitmaps.end();
+  if (found) *size = it->second;
+  ReleaseSRWLockShared(&g_command_bitmaps_lock);
+  return found;
+}
 std::map<HBITMAP, uint32_t> g_surfaces;       // bitmap -> surface target
 std::map<uint32_t, gdi::State> g_last_state;  // per target
 std::set<uint32_t> g_dirty;                   // window targets drawn since FLUSH
@@ -104,9 +117,9 @@ bool resolve(HDC hdc, Target* t) {
   DWORD type = GetObjectType(hdc);
   if (type == OBJ_MEMDC) {
     HBITMAP bmp = static_cast<HBITMAP>(GetCurrentObject(hdc, OBJ_BITMAP));
-    auto it = bmp ? g_command_bitmaps.find(bmp) : g_command_bitmaps.end();
-    if (it == g_command_bitmaps.end()) return false;
-    t->id = surface_for(bmp, it->second);
+    SIZE size{};
+    if (!bmp || !command_bitmap_size(bmp, &size)) return false;
+    t->id = surface_for(bmp, size);
     t->off = {0, 0};
     note_transform(hdc, t);
     return t->id != 0;
@@ -1172,8 +1185,9 @@ int WINAPI hook_StretchDIBits(HDC hdc, int xd, int yd, int wd, int hd, int xs, i
 HBITMAP WINAPI hook_CreateCompatibleBitmap(HDC hdc, int w, int h) {
   HBITMAP b = real_CreateCompatibleBitmap(hdc, w, h);
   if (b) {
-    Lock lock;
+    AcquireSRWLockExclusive(&g_command_bitmaps_lock);
     g_command_bitmaps[b] = SIZE{w, h};
+    ReleaseSRWLockExclusive(&g_command_bitmaps_lock);
   }
   return b;
 }
@@ -1185,9 +1199,13 @@ BOOL WINAPI hook_DeleteObject(HGDIOBJ obj) {
     forget_object(obj);
   }
   if (type == OBJ_BITMAP) {
-    Lock lock;
     HBITMAP b = static_cast<HBITMAP>(obj);
-    g_command_bitmaps.erase(b);
+    AcquireSRWLockExclusive(&g_command_bitmaps_lock);
+    bool was_command = g_command_bitmaps.erase(b) > 0;
+    ReleaseSRWLockExclusive(&g_command_bitmaps_lock);
+    // Only a command bitmap ever becomes a surface (resolve).
+    if (!was_command) return real_DeleteObject(obj);
+    Lock lock;
     auto it = g_surfaces.find(b);
     if (it != g_surfaces.end()) {
       send(gdi::SurfaceDelete{it->second});
