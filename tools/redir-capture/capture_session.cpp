@@ -432,7 +432,7 @@ Status Capture::handle_serial(Clock::time_point now, std::optional<Status>* wait
         return w;
     flush(CaptureOutput::Kind::kControl);
   }
-  if (st.code() == kExitPeerLost) {
+  if (st.code() == kExitPeerLost && vnc_) {
     // The display goes on; the console's channel closes.
     spdlog::warn("{}", st.message());
     serial_.reset();
@@ -788,9 +788,9 @@ void Capture::serve_control(Clock::time_point now) {
   if (worker_) answer_text(now);
 }
 
-// --no-display: the console's bytes into the stream, its input from
-// --serial-input, until the console or the domain goes, the wait ends, or
-// the consumer leaves.
+// --no-display (and --until-serial without a stream): the console's bytes
+// into the stream if there is one, its input from --serial-input, until the
+// console or the domain goes, the wait ends, or the consumer leaves.
 Status Capture::run_console() {
   if (Status st = begin_stream(); !st) return st;
   start_ = Clock::now();
@@ -804,15 +804,13 @@ Status Capture::run_console() {
     (void)::poll(p.data(), p.size(), 100);
     const auto now = Clock::now();
     std::optional<Status> serial_result;
-    if (Status h = handle_serial(now, &serial_result); !h) return finish(h, stream::EndReason::kError, h.message());
+    // The console closing ends it: nothing is left to stream.
+    if (Status h = handle_serial(now, &serial_result); !h)
+      return finish(h, h.code() == kExitPeerLost ? stream::EndReason::kSourceGone : stream::EndReason::kError,
+                    h.message());
     if (serial_result) {
       Status r = *serial_result;
       return finish(r, stream::EndReason::kNormal, r ? "" : r.code() == kExitTimeout ? "timed out" : r.message());
-    }
-    if (!serial_) {  // the console closed: nothing is left to stream
-      Status why = check_source();
-      if (why) why = fail(kExitPeerLost, label_ + ": the serial console closed");
-      return finish(why, stream::EndReason::kSourceGone, why.message());
     }
     if (out_) {
       Status ws = out_->status();
@@ -957,32 +955,14 @@ Status Capture::run() {
 
 bool serial_only(const CaptureOptions& o) { return !o.until_serial.empty() && !o.stream && o.control.empty(); }
 
-// --until-serial without a stream: the console alone, no display.
-static Status run_serial_only(const CaptureOptions& o) {
-  if (Status st = enable_libvirt_events(); !st) return st;
-  Connection conn;
-  if (Status st = conn.open(o.uri); !st) return st;
-  Domain domain;
-  if (Status st = conn.lookup(o.domain_ref, &domain); !st) return st;
-  SerialSession serial;
-  SerialSession::Options so{o.serial_input, o.until_serial, o.timeout_s, o.json};
-  if (Status st = serial.open(domain, so); !st) return st;
-  for (;;) {
-    if (interrupted()) return fail(kExitInterrupted, "");
-    std::vector<int> fds;
-    serial.fds(&fds);
-    std::vector<pollfd> p;
-    for (int fd : fds) p.push_back({fd, POLLIN, 0});
-    (void)::poll(p.data(), p.size(), 100);
-    std::string bytes;
-    std::optional<Status> result;
-    if (Status st = serial.service(Clock::now(), &bytes, &result); !st) return st;
-    if (result) return *result;
-  }
-}
-
 Status run_capture(const CaptureOptions& options) {
-  if (serial_only(options)) return run_serial_only(options);
+  if (serial_only(options)) {
+    // --until-serial without a stream: the console alone, no display.
+    CaptureOptions o = options;
+    o.no_display = true;
+    Capture c(o);
+    return c.run();
+  }
   Capture c(options);
   return c.run();
 }
