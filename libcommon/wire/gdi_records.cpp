@@ -491,7 +491,7 @@ Record decode_body(uint8_t op, ByteReader& r) {
     case Op::kWindowRequest: {
       WindowRequest v;
       v.target = r.u32le();
-      v.action = get_enum<int>(r, r.u8(), 0, 5, "window request action");
+      v.action = get_enum<int>(r, r.u8(), 0, 6, "window request action");
       v.rect = get_rect(r, "window rect");
       return v;
     }
@@ -757,7 +757,7 @@ const char* const kPenStyles[] = {"solid", "dash", "dot", "dashdot", "dashdotdot
 const char* const kBrushStyles[] = {"solid", "null", "hatch", "pattern"};
 const char* const kArcKinds[] = {"arc", "pie", "chord"};
 const char* const kExitHow[] = {"exited", "terminated", "crashed"};
-const char* const kActions[] = {"move", "minimise", "maximise", "restore", "close", "focus"};
+const char* const kActions[] = {"move", "minimise", "maximise", "restore", "close", "focus", "redraw"};
 
 void brush_fields(Sink& s, const Brush& b, const char* prefix) {
   if (b.style == 1) {

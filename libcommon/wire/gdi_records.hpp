@@ -371,10 +371,10 @@ struct InputPointer {
 };
 struct WindowRequest {
   uint32_t target = 0;
-  uint8_t action = 0;  // 0 move/resize, 1 minimise, 2 maximise, 3 restore, 4 close, 5 focus
+  uint8_t action = 0;  // 0 move/resize, 1 minimise, 2 maximise, 3 restore, 4 close, 5 focus, 6 redraw
   Rect rect;           // client area in screen coordinates (action 0)
   static constexpr uint8_t kMoveResize = 0, kMinimise = 1, kMaximise = 2, kRestore = 3,
-                           kClose = 4, kFocus = 5;
+                           kClose = 4, kFocus = 5, kRedraw = 6;
   bool operator==(const WindowRequest&) const = default;
 };
 

@@ -59,6 +59,14 @@ uint64_t StreamWriter::now_us() const {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
 
+void StreamWriter::restart() {
+  deflater_.reset();
+  piece_.clear();
+  deflated_.clear();
+  bytes_ = 0;
+  ended_ = false;
+}
+
 Status StreamWriter::begin(const std::string& producer, const Params& params) {
   start_ = std::chrono::steady_clock::now();
   std::string hdr(reinterpret_cast<const char*>(kMagic), sizeof(kMagic));

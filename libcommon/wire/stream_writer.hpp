@@ -31,6 +31,9 @@ class StreamWriter {
   Status flush();
   static constexpr size_t kPieceTarget = 256u << 10;
 
+  // Starts over on the same sink, for a new reader (a client that resumes a
+  // session): no compression, nothing waiting; begin() comes next.
+  void restart();
   // Writes the stream header and HELLO.
   Status begin(const std::string& producer, const Params& params = {});
   Status declare(uint16_t id, ChannelKind kind, const std::string& name, const Params& params = {});

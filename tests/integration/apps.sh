@@ -20,6 +20,11 @@
 #  - closing the window locally ends the app and the client (exit 0); an
 #    interrupted client (exit 130) ends its apps;
 #  - two clients with two apps each at the same time, input kept apart;
+#  - detach and reattach: --detach-on-exit leaves the app running, --list-apps
+#    shows the detached session to its account only, another account cannot
+#    attach it, --attach on another display brings the window back drawn the
+#    same (screenshots compared) and typing goes on; a lost connection
+#    leaves the apps for --linger seconds, --linger 0 not at all;
 #  - under a window manager (openbox): the window's icon, class and name;
 #    the app's own maximise and restore
 #    reach the window manager, and its maximise, restore, minimise and
@@ -39,6 +44,7 @@ need_tools redir-mux gdi-forward x-replay redir-dump
 apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
 [ -f "$apps/editapp.exe" ] || { echo "not ok - the Windows test apps are not built ($apps)"; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/wine_threads.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/mux_server.sh"
 need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine Xvfb:xvfb xdotool:xdotool xclip:xclip openssl:openssl \
@@ -326,6 +332,90 @@ exits "$ca" 15
 exits "$cb" 15
 check "ending both clients closes all four apps within 5 s" gone 'editapp.exe|primitives.exe' 5
 
+# --- detach and reattach ----------------------------------------------------------
+# alice's edit app outlives a client that ends with --detach-on-exit, shows in
+# --list-apps as detached (to her only), and comes back to a second client on
+# another display: the same content (screenshots compared), and typing goes on.
+rm -f alice-edit.txt
+client_opts=(--detach-on-exit --record detach1.vrs)
+start_client "$xa_dpy" alice detach1.err edit
+client_opts=()
+win=$(window "$xa_dpy" "vredir edit")
+check "detach: alice's edit app appears" test -n "$win"
+if [ -n "$win" ]; then
+    sleep 1
+    typed "$xa_dpy" "$win" "before detach" alice-edit.txt
+    check "typing reaches it (got '$(cat alice-edit.txt 2>/dev/null)')" test "$(cat alice-edit.txt 2>/dev/null)" = "before detach"
+    sleep 1
+    on "$xa_dpy" import -window "$win" detach-a.png
+fi
+kill -INT "$client"
+check "a --detach-on-exit client exits at an interrupt" exits "$client" 15
+sleep 4
+check "its app is still running 4 s later (detached)" test -n "$(app_pids "$work/alice-edit.txt")"
+conn alice --list-apps --json >instances.json 2>instances.err
+check "--list-apps --json shows alice the detached session with its app ($(grep session instances.json))" \
+    grep -q '"state":"detached","apps":\["edit"\],"linger_s":' instances.json
+conn alice --list-apps >instances.txt 2>&1
+check "... and the table does too" grep -q 'detached  edit (closed in' instances.txt
+conn bob --list-apps >bob-instances.txt 2>&1
+check "bob's --list-apps does not show alice's session" sh -c "! grep -q detached bob-instances.txt"
+conn bob --attach edit >/dev/null 2>bob-attach.err
+rc=$?
+check "bob cannot attach alice's apps: exit 3, one line (got $rc: $(cat bob-attach.err))" \
+    sh -c "test $rc = 3 && test \$(wc -l <bob-attach.err) = 1"
+check "... and alice's app still runs" test -n "$(app_pids "$work/alice-edit.txt")"
+DISPLAY=$xb_dpy redir-mux connect "$url" --ca "$out/ca.pem" --user alice --password-file "$out/alice.pw" --attach edit \
+    --record detach2.vrs -- x-replay - 2>attach.err &
+client=$!
+t0=$(date +%s%N)
+win2=$(window "$xb_dpy" "vredir edit")
+check "--attach on another display brings the window back (in $((($(date +%s%N) - t0) / 1000000)) ms; $(tail -1 attach.err))" \
+    test -n "$win2"
+if [ -n "$win" ] && [ -n "$win2" ]; then
+    sleep 2
+    on "$xb_dpy" import -window "$win2" detach-b.png
+    size_a=$(identify -format '%wx%h' detach-a.png 2>/dev/null) size_b=$(identify -format '%wx%h' detach-b.png 2>/dev/null)
+    diff=$(compare -metric AE -fuzz 10% detach-a.png detach-b.png null: 2>&1)
+    check "... drawn in full, the same as before (${size_a} and ${size_b}, ${diff%% *} pixels differ)" \
+        sh -c "test '$size_a' = '$size_b' && test '${diff%% *}' -le 40"
+    check "... the attached client's recording has the text drawn before it attached" \
+        sh -c "redir-dump detach2.vrs 2>/dev/null | grep -q 'GDI TEXT .*\"before detach\"'"
+    on "$xb_dpy" xdotool windowfocus --sync "$win2" 2>/dev/null
+    on "$xb_dpy" xdotool type --delay 40 " and after"
+    for _ in $(seq 100); do [ "$(cat alice-edit.txt 2>/dev/null)" = "before detach and after" ] && break; sleep 0.1; done
+    check "typing goes on in the reattached window (got '$(cat alice-edit.txt 2>/dev/null)')" \
+        test "$(cat alice-edit.txt 2>/dev/null)" = "before detach and after"
+fi
+conn alice --list-apps --json >instances2.json 2>&1
+check "--list-apps shows the session attached again" grep -q '"state":"attached","apps":\["edit"\]' instances2.json
+kill -INT "$client"
+check "the reattached client exits at an interrupt" exits "$client" 15
+check "ending the reattached client without --detach-on-exit closes the app within 5 s" gone "$work/alice-edit.txt" 5
+
+# A connection lost without a goodbye (the client killed) leaves the apps
+# for --linger seconds; --linger 0 closes them at once.
+# killed_client LINGER: alice's edit app with --linger LINGER; its client is
+# killed once the window is up.
+killed_client() {
+    client_opts=(--linger "$1")
+    start_client "$xa_dpy" alice "lost$1.err" edit
+    client_opts=()
+    window "$xa_dpy" "vredir edit" >/dev/null
+    kill -KILL "$client"
+    { wait "$client"; } 2>/dev/null  # no "Killed" from the shell
+}
+killed_client 4
+sleep 2
+check "a lost connection leaves the app running (--linger 4)" test -n "$(app_pids "$work/alice-edit.txt")"
+check "... and closes it once the linger time has passed" gone "$work/alice-edit.txt" 10
+killed_client 0
+check "with --linger 0 a lost connection closes the app within 5 s" gone "$work/alice-edit.txt" 5
+conn alice --attach >/dev/null 2>none.err
+rc=$?
+check "--attach with nothing detached: exit 3, said in one line (got $rc: $(cat none.err))" \
+    sh -c "test $rc = 3 && test \$(wc -l <none.err) = 1 && grep -q 'no detached apps' none.err"
+
 # --- a view-only account sees its app but cannot type into it ---------------------
 rm -f alice-edit.txt
 start_client "$xa_dpy" vera vera.err edit
@@ -433,6 +523,9 @@ start_client "$xb_dpy" bob regedit.err regedit
 client_opts=()
 main=$(window "$xb_dpy" "Registry Editor")
 check "Wine's regedit appears under openbox" test -n "$main"
+# Not there: what the client and the server said, and where regedit waits.
+[ -n "$main" ] || { echo "# client: $(tail -n 3 regedit.err | tr '\n' ' ') serve: $(tail -n 4 serve.log | tr '\n' ' ')"
+    WINEPREFIX=$work/state/apps/bob wine_backtraces regedit.exe; }
 if [ -n "$main" ]; then
     read -r ox oy <<<"$(settled_at "$xb_dpy" "$main")"
     check "its menu bar is drawn in its window (TEXT Registry, Edit, View at its top)" python3 -c '

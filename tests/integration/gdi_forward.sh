@@ -29,6 +29,7 @@ command -v vrs-build >/dev/null || { echo "not ok - test helper vrs-build is not
 apps=$VREDIR_BUILD_DIR/tools/gdi-forward/windows/winapps
 [ -f "$apps/primitives.exe" ] || { echo "not ok - the Windows test apps are not built ($apps)"; exit 1; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/wine_threads.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/xvfb.sh"
 need_packages wine:wine wine:wine64 wineboot:wine wineserver:wine winepath:wine Xvfb:xvfb python3:python3 xdotool:xdotool \
     xwininfo:x11-utils import:imagemagick compare:imagemagick py:Xlib:python3-xlib \
@@ -386,11 +387,7 @@ loop_diagnose() {
     echo "# windows on the x-replay display: $(on2 xdotool search --name . getwindowname %@ 2>/dev/null | head -5 | tr '\n' ' ')"
     # EXE given: where the app's threads are (a hang shows as a wait).
     [ -n "${2:-}" ] || return 0
-    local wpid
-    wpid=$(winedbg --command "info process" 2>/dev/null | awk -v exe="'$2'" 'index($0, exe) {print $1; exit}')
-    [ -n "$wpid" ] || { echo "# $2 is not running"; return 0; }
-    printf 'attach 0x%s\nbt all\ndetach\nquit\n' "$wpid" | timeout 60 winedbg 2>/dev/null |
-        awk -v exe="$2" '/^Backtracing for thread/ {p = index($0, exe) > 0} p' | cut -c1-200 | head -80 | sed 's/^/# /'
+    wine_backtraces "$2"
 }
 # x-replay's window titled exactly TITLE on the second display. A Wine app's
 # start takes a few seconds on a quiet host and has taken over 20 on a busy

@@ -111,6 +111,7 @@ std::vector<gdi::Record> one_of_each() {
   v.push_back(gdi::InputKey{7, 0x41, 0x1E, 1, 'a'});
   v.push_back(gdi::InputPointer{7, {-5, 300}, 5, -240});
   v.push_back(gdi::WindowRequest{7, 0, {10, 20, 300, 200}});
+  v.push_back(gdi::WindowRequest{0, gdi::WindowRequest::kRedraw, {}});
   v.push_back(gdi::Unknown{0x7E, "\x01\x02"});
   return v;
 }
@@ -250,7 +251,7 @@ TEST_CASE("out-of-range fields are rejected", "[gdi_records]") {
   reject(enc(gdi::InputKey{1, 0x41, 0, 2, 0}));
   reject(enc(gdi::InputKey{1, 0x41, 0, 1, 0xD800}));
   reject(enc(gdi::InputPointer{1, {0, 0}, 8, 0}));
-  reject(enc(gdi::WindowRequest{1, 6, {}}));
+  reject(enc(gdi::WindowRequest{1, 7, {}}));
   reject(enc(gdi::AlphaBlend{1, {}, 2, {}, 255, 2}));
   reject(enc(gdi::BitmapDraw{1, {}, 2, {0, 0, 40000, 1}, 0xCC0020}));
 }

@@ -188,3 +188,22 @@ TEST_CASE("frames too big for a piece go out plainly, in order", "[stream_deflat
   CHECK(l.lines[3].find("bytes=" + std::to_string(big.size())) != std::string::npos);
   CHECK(l.lines[4].find("bytes=4") != std::string::npos);
 }
+
+TEST_CASE("a restarted writer gives a new reader a whole stream of its own", "[stream_deflate]") {
+  // A resumed session: the first reader had a deflated stream that stops
+  // mid-way; the next one reads only what follows restart().
+  Built b;
+  sample(b, 6, true);
+  const std::string whole = b.bytes;
+  b.bytes.clear();
+  b.w.begin("unit");
+  b.w.set_compression(6);
+  b.w.declare(1, ChannelKind::kGdi, "gdi");
+  b.w.frame(1, FrameType::kData, "cut off");  // waits in the piece, never ended
+  b.bytes.clear();
+  b.w.restart();
+  sample(b, 6, true);
+  Lines first = describe_all(whole, 1 << 20), second = describe_all(b.bytes, 7);
+  CHECK(second.error.empty());
+  CHECK(second.lines == first.lines);
+}

@@ -39,6 +39,11 @@ struct ConnectOptions {
   std::vector<std::string> command, usb, apps;
   bool list = false, list_apps = false, json = false, insecure = false, console = false;
   double timeout_s = 30;
+  // Detach and reattach (apps): keep them running at the end, for how long;
+  // resume detached apps (attach_name: the one with that app, or any).
+  bool detach_on_exit = false, attach = false;
+  double linger_s = static_cast<double>(mux::kDefaultLinger.count());
+  std::string attach_name;
 };
 
 int end_code(EndReason r) {
@@ -64,6 +69,33 @@ std::string app_table(const std::vector<std::pair<std::string, std::string>>& ap
   for (const auto& [name, description] : apps)
     out += json ? nlohmann::ordered_json{{"app", name}, {"description", description}}.dump() + "\n"
                 : name + std::string(w - name.size() + 2, ' ') + description + "\n";
+  return out;
+}
+
+// The account's running app sessions (--list-apps): a table, or one JSON
+// object per session.
+std::string instance_table(const std::vector<mux::AppInstance>& instances, bool json) {
+  std::string out;
+  if (instances.empty()) return out;
+  if (!json) out = "\nSESSION   STATE     APPS\n";
+  for (const mux::AppInstance& i : instances) {
+    if (json) {
+      nlohmann::ordered_json apps = nlohmann::ordered_json::array();
+      for (size_t at = 0; at < i.apps.size();) {
+        size_t comma = std::min(i.apps.find(',', at), i.apps.size());
+        apps.push_back(i.apps.substr(at, comma - at));
+        at = comma + 1;
+      }
+      nlohmann::ordered_json j{{"session", i.id}, {"state", i.state}, {"apps", apps}};
+      if (i.state == "detached") j["linger_s"] = i.linger_s;
+      out += j.dump() + "\n";
+    } else {
+      std::string id = i.id + std::string(i.id.size() < 10 ? 10 - i.id.size() : 1, ' ');
+      std::string state = i.state + std::string(i.state.size() < 10 ? 10 - i.state.size() : 1, ' ');
+      out += id + state + i.apps +
+             (i.state == "detached" ? " (closed in " + std::to_string(i.linger_s) + " s unless attached)" : "") + "\n";
+    }
+  }
   return out;
 }
 
@@ -563,18 +595,27 @@ Status Client::run() {
   if (c.verb != "auth-ok") return fail(kExitMalformed, "unexpected '" + c.verb + "' from server instead of auth-ok");
   std::vector<mux::VmEntry> vms;
   std::vector<std::pair<std::string, std::string>> apps;  // name, description
+  std::vector<mux::AppInstance> instances;
   for (;;) {
     if (Status st = next_control(&c, deadline); !st) return st;
     if (c.verb == "list-end") break;
     if (c.verb == "vm") vms.push_back({c.args["name"], c.args["state"], c.args["devices"], c.args["channels"]});
     if (c.verb == "app") apps.emplace_back(c.args["name"], c.args["description"]);
+    if (c.verb == "instance" && instances.size() < 1024) {
+      mux::AppInstance i{c.args["id"].substr(0, 16), c.args["state"] == "detached" ? "detached" : "attached",
+                         c.args["apps"].substr(0, 4096), 0};
+      uint32_t linger = 0;
+      (void)param_u32(c.args, "linger", &linger);
+      i.linger_s = linger;
+      instances.push_back(std::move(i));
+    }
   }
   if (o_.list_apps && !o_.list) {
     (void)up_.end();
     (void)flush_up(deadline);
-    return write_stdout(app_table(apps, o_.json));
+    return write_stdout(app_table(apps, o_.json) + instance_table(instances, o_.json));
   }
-  if (!o_.apps.empty()) return launch(deadline);
+  if (!o_.apps.empty() || o_.attach) return launch(deadline);
   if (o_.list) {
     std::string out;
     size_t w = 4, cw = 8;
@@ -598,7 +639,7 @@ Status Client::run() {
                std::string(cw - v.channels.size() + 2, ' ') + v.devices + "\n";
       }
     }
-    if (o_.list_apps) out += (o_.json ? "" : "\n") + app_table(apps, o_.json);
+    if (o_.list_apps) out += (o_.json ? "" : "\n") + app_table(apps, o_.json) + instance_table(instances, o_.json);
     (void)up_.end();
     (void)flush_up(deadline);
     return write_stdout(out);
@@ -654,7 +695,10 @@ Status Client::run() {
 Status Client::launch(Clock::time_point deadline) {
   std::string names;
   for (const std::string& a : o_.apps) names += (names.empty() ? "" : ",") + a;
-  if (Status st = send("launch", {{"apps", names}}); !st) return st;
+  Params args{{"detach", o_.detach_on_exit ? "1" : "0"}, {"linger", std::to_string(static_cast<long>(o_.linger_s))}};
+  if (o_.attach) args["app"] = o_.attach_name, names = o_.attach_name.empty() ? "detached apps" : o_.attach_name;
+  else args["apps"] = names;
+  if (Status st = send(o_.attach ? "attach" : "launch", args); !st) return st;
   Control c;
   for (;;) {
     // A first launch creates the account's Wine prefix: each step restarts the clock.
@@ -673,11 +717,17 @@ Status Client::launch(Clock::time_point deadline) {
 Status connect(const ConnectOptions& o) {
   if (!o.apps.empty() && (o.list || o.list_apps || !o.vm.empty()))
     return fail(kExitUsage, "--app cannot be combined with --vm, --list or --list-apps");
+  if (o.attach && (!o.apps.empty() || o.list || o.list_apps || !o.vm.empty()))
+    return fail(kExitUsage, "--attach cannot be combined with --app, --vm, --list or --list-apps");
+  if (o.attach && !o.attach_name.empty() && !apps::valid_app_name(o.attach_name))
+    return fail(kExitUsage, "--attach: bad app name '" + o.attach_name + "' (letters, digits, '-', '_', '.')");
+  if ((o.detach_on_exit || o.linger_s != static_cast<double>(mux::kDefaultLinger.count())) && o.apps.empty() && !o.attach)
+    return fail(kExitUsage, "--detach-on-exit and --linger need --app NAME or --attach");
   if (o.apps.size() > mux::kMaxAppsPerLaunch)
     return fail(kExitUsage, "at most " + std::to_string(mux::kMaxAppsPerLaunch) + " --app per connection");
   for (const std::string& a : o.apps)
     if (!apps::valid_app_name(a)) return fail(kExitUsage, "--app: bad app name '" + a + "' (letters, digits, '-', '_', '.')");
-  if (!o.apps.empty() || o.list_apps) {
+  if (!o.apps.empty() || o.list_apps || o.attach) {
     if (o.json && !o.list_apps) return fail(kExitUsage, "--json only applies to --list and --list-apps");
     if (!o.control.empty() || o.console || !o.usb.empty())
       return fail(kExitUsage, "--control, --console and --usb are for VMs (--vm NAME)");
@@ -737,6 +787,17 @@ Runner add_connect(CLI::App& app) {
                   "Launch this Windows app (repeatable) and relay its windows to COMMAND (typically x-replay) or "
                   "stdout")
       ->allow_extra_args(false);
+  sub->add_flag("--detach-on-exit", o->detach_on_exit,
+                "With --app or --attach: when this client ends, leave the apps running (detached) for --linger "
+                "seconds; a lost connection does that anyway");
+  sub->add_option("--linger", o->linger_s,
+                  "How long detached apps wait for --attach before they are closed (default 600 s, 0: at once; "
+                  "the server caps it with --max-linger)")
+      ->check(CLI::NonNegativeNumber);
+  CLI::Option* attach = sub->add_option("--attach", o->attach_name,
+                                        "Take back this account's detached apps (the session with app NAME, else "
+                                        "the last detached) and relay their windows, drawn in full, to COMMAND")
+                            ->expected(0, 1);
   sub->add_option("--vm", o->vm, "Open this VM (booting it if it is off) and relay its streams");
   sub->add_option("--control", o->control,
                   "With --vm: send one command and exit: resolution=WxH, shutdown, reboot, reset, logoff, disconnect");
@@ -754,7 +815,10 @@ Runner add_connect(CLI::App& app) {
   sub->add_option("--source", o->source, "Connect from this local address (tcp:// and tls://)");
   sub->add_option("--cert", o->cert, "Log in with this TLS client certificate (PEM) instead of a password");
   sub->add_option("--key", o->key, "The private key (PEM) of --cert");
-  return [o] { return connect(*o); };
+  return [o, attach] {
+    o->attach = attach->count() > 0;
+    return connect(*o);
+  };
 }
 
 }  // namespace redir_mux

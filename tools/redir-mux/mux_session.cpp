@@ -25,6 +25,7 @@
 #include "virt/domain_power.hpp"
 #include "virt/guest_agent.hpp"
 #include "virt/hypervisor.hpp"
+#include "wire/gdi_records.hpp"
 #include "wire/stream_decoder.hpp"
 #include "wire/stream_writer.hpp"
 
@@ -167,6 +168,7 @@ struct AppPort {
   FrameReader frames;
   uint16_t gdi = 0;          // its gdi channel in its own stream
   uint16_t clip = 0;         // its clipboard channel in its own stream
+  Declare gdi_decl, clip_decl;  // as the client got them (declared again on resume)
   bool closed_down = false;  // the client's channel closed
   bool clip_closed = false;  // the client's clipboard channel closed
   bool exited = false;       // its stream ended
@@ -175,7 +177,7 @@ struct AppPort {
 class Session {
  public:
   Session(Transport& t, const ServerSessionConfig& cfg)
-      : t_(t), cfg_(cfg), out_([this](std::string_view b) {
+      : t_(&t), cfg_(cfg), out_([this](std::string_view b) {
           outq_.append(b);
           down_tap_.feed(b);
           return Status::ok();
@@ -208,6 +210,13 @@ class Session {
   Status do_auth(const Params& args);
   Status do_select(const Params& args);
   Status do_launch(const Params& args);
+  bool read_linger(const Params& args);
+  // The client went (clean: it said END): true when the apps stay, detached.
+  bool detach(bool clean);
+  void resume(int fd);
+  Status do_attach(const Params& args);
+  Status relay_up(const Event& ev);
+  void pump_relay();
   void pump_app(AppPort& app);
   void close_app_down(AppPort& app);
   Status do_command(const Control& c);
@@ -223,7 +232,8 @@ class Session {
   // when the client is dropped for not reading (it gets no goodbye).
   Status check_client(bool* reads);
 
-  Transport& t_;
+  Transport* t_;
+  std::unique_ptr<Transport> resumed_t_;  // a client that resumed this session, through the listener
   const ServerSessionConfig& cfg_;
   StreamRecorder rec_;
   SessionTap down_tap_{&rec_, false}, up_tap_{&rec_, true};
@@ -263,6 +273,21 @@ class Session {
   Clock::time_point last_progress_ = Clock::now();   // the client last took bytes
   uint64_t written_ = 0;                              // bytes handed to the transport
   uint64_t last_delivered_ = 0;
+  bool client_open_ = true;
+  // Detach: what the client asked for, and the state while no client is there.
+  bool detach_on_exit_ = false;
+  std::chrono::seconds linger_ = kDefaultLinger;
+  bool detached_ = false;
+  Clock::time_point linger_until_{};
+  Params launched_;  // the launched {} reply, sent again on resume
+  // connect --attach: this session relays its client to a detached one.
+  Child relay_;       // in/out: the socket to it
+  FrameReader relay_frames_;
+  std::string relayq_;
+  StreamWriter relay_w_{[this](std::string_view b) {
+    relayq_.append(b);
+    return Status::ok();
+  }};
   EndReason reason_ = EndReason::kNormal;
   std::string end_message_;
   int end_code_ = kExitOk;
@@ -299,7 +324,7 @@ Status Session::flush(bool block, Clock::time_point deadline) {
   while (sent < outq_.size()) {
     size_t n = 0;
     Transport::Io io =
-        t_.write_some(reinterpret_cast<const uint8_t*>(outq_.data()) + sent, outq_.size() - sent, &n);
+        t_->write_some(reinterpret_cast<const uint8_t*>(outq_.data()) + sent, outq_.size() - sent, &n);
     if (io == Transport::Io::kOk) {
       sent += n;
       written_ += n;
@@ -310,7 +335,7 @@ Status Session::flush(bool block, Clock::time_point deadline) {
     sent = 0;
     if (io != Transport::Io::kWouldBlock) return fail(kExitPeerLost, "client connection lost");
     if (!block) return Status::ok();
-    pollfd p{t_.fd(), POLLOUT, 0};
+    pollfd p{t_->fd(), POLLOUT, 0};
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
     if (ms <= 0) return fail(kExitTimeout, "client stopped reading");
     ::poll(&p, 1, static_cast<int>(ms));
@@ -327,7 +352,7 @@ Status Session::check_client(bool* reads) {
   // Progress is the client taking bytes, as the kernel sees it: what waits
   // in our queue or the socket's is not read while that does not move.
   SocketProgress sp;
-  const bool known = socket_progress(t_.fd(), &sp);
+  const bool known = socket_progress(t_->fd(), &sp);
   const bool pending = !outq_.empty() || (known && sp.queued > 0);
   const uint64_t delivered = !known ? written_ : sp.tcp ? sp.acked : written_ - std::min(written_, sp.queued);
   if (!pending || delivered != last_delivered_) {
@@ -408,6 +433,10 @@ Status Session::do_auth(const Params& args) {
         ++n_apps;
         (void)control("app", {{"name", app.name}, {"description", app.description}});
       }
+  if (cfg_.apps && cfg_.instances)
+    for (const AppInstance& i : cfg_.instances())
+      (void)control("instance",
+                    {{"id", i.id}, {"state", i.state}, {"apps", i.apps}, {"linger", std::to_string(i.linger_s)}});
   return control("list-end", {{"count", std::to_string(vms.size())}, {"apps", std::to_string(n_apps)}});
 }
 
@@ -484,6 +513,7 @@ Status Session::do_launch(const Params& args) {
     finish(EndReason::kError, "launch needs 1 to " + std::to_string(kMaxAppsPerLaunch) + " app names", kExitMalformed);
     return Status::ok();
   }
+  if (!read_linger(args)) return Status::ok();
   std::vector<const apps::RegisteredApp*> chosen;
   for (const std::string& name : names) {
     const apps::RegisteredApp* app = cfg_.apps ? cfg_.apps->launchable(name, account_->name) : nullptr;
@@ -565,7 +595,160 @@ Status Session::do_launch(const Params& args) {
     apps_.push_back(std::move(port));
   }
   if (cfg_.compress > 0) out_.set_compression(cfg_.compress);
-  return control("launched", {{"apps", list}, {"channels", channels}, {"input", input_ ? "1" : "0"}});
+  launched_ = {{"apps", list}, {"channels", channels}, {"input", input_ ? "1" : "0"}};
+  if (cfg_.note_instance) cfg_.note_instance(list, 0);
+  return control("launched", launched_);
+}
+
+// detach=1 and linger=SECONDS, of launch, attach and resume.
+bool Session::read_linger(const Params& args) {
+  detach_on_exit_ = args.count("detach") && args.at("detach") == "1";
+  uint32_t linger = static_cast<uint32_t>(kDefaultLinger.count());
+  if (args.count("linger") && !param_u32(args, "linger", &linger)) {
+    finish(EndReason::kError, "linger needs a number of seconds", kExitMalformed);
+    return false;
+  }
+  linger_ = std::min(std::chrono::seconds(linger), cfg_.max_linger);
+  return true;
+}
+
+bool Session::detach(bool clean) {
+  if (phase_ != Phase::kStreaming || apps_.empty() || relay_.out >= 0 || linger_.count() == 0 ||
+      (clean && !detach_on_exit_) || cfg_.broker_fd < 0 || !cfg_.take_client)
+    return false;
+  bool running = false;
+  for (const auto& a : apps_) running = running || !a->exited;
+  if (!running) return false;
+  detached_ = true;
+  client_open_ = false;
+  linger_until_ = Clock::now() + linger_;
+  t_->close();
+  outq_.clear();
+  app_inputs_.clear();
+  app_clip_inputs_.clear();
+  spdlog::info("session {} (pid {}) user={}: {}; apps {} detached for up to {} s", cfg_.peer, ::getpid(),
+               log_quote(user_), clean ? "client ended" : "client connection lost", launched_["apps"], linger_.count());
+  audit("detach", launched_["apps"], "ok");
+  if (cfg_.note_instance) cfg_.note_instance(launched_["apps"], static_cast<long>(linger_.count()));
+  return true;
+}
+
+// A client of the same account takes the detached apps back: a new stream
+// to it, each app's channels declared again, and every app asked to send
+// everything again and repaint (WINDOW_REQUEST redraw).
+void Session::resume(int fd) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  resumed_t_ = std::make_unique<Transport>(fd);
+  t_ = resumed_t_.get();
+  detached_ = false;
+  client_open_ = true;
+  outq_.clear();
+  out_.restart();
+  up_ = StreamDecoder();
+  up_.set_limits(FrameLimits{kMaxUpstreamPayload, false});
+  up_.set_keep_gdi_states(false);
+  written_ = last_delivered_ = 0;
+  last_progress_ = last_activity_ = Clock::now();
+  (void)out_.begin("redir-mux serve", {{"protocol", "session/1"}});
+  (void)out_.declare(kSessionChannel, ChannelKind::kControl, "session");
+  (void)control("launched", launched_);
+  std::string redraw;
+  vredir::gdi::encode_record(vredir::gdi::WindowRequest{0, vredir::gdi::WindowRequest::kRedraw, {}}, redraw);
+  for (auto& app : apps_) {
+    if (app->exited) continue;
+    if (app->gdi) (void)out_.declare_raw(app->gdi_decl), app->closed_down = false;
+    if (app->clip) (void)out_.declare_raw(app->clip_decl), app->clip_closed = false;
+    if (app->child.in >= 0) (void)app->w.frame(1, FrameType::kGdi, redraw);
+  }
+  spdlog::info("session {} (pid {}) user={}: apps {} resumed", cfg_.peer, ::getpid(), log_quote(user_),
+               launched_["apps"]);
+  audit("resume", launched_["apps"], "ok");
+  if (cfg_.note_instance) cfg_.note_instance(launched_["apps"], 0);
+}
+
+// connect --attach: this session becomes a relay between its client and the
+// detached session the listener found (same account).
+Status Session::do_attach(const Params& args) {
+  const std::string app = args.count("app") ? args.at("app").substr(0, 64) : "";
+  std::string why = "no detached apps of user '" + user_ + "'" + (app.empty() ? "" : " with app " + log_quote(app, 64));
+  const int fd = cfg_.apps && cfg_.attach ? cfg_.attach(app, &why) : -1;
+  if (fd < 0) {
+    audit("attach", app, "failed");
+    finish(EndReason::kError, why, kExitNotFound);
+    return Status::ok();
+  }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  relay_.out = fd;
+  relay_.in = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  phase_ = Phase::kStreaming;
+  streams_ = true;
+  input_ = !account_->view_only;
+  Params resume{{"linger", args.count("linger") ? args.at("linger").substr(0, 16) : std::to_string(kDefaultLinger.count())},
+                {"detach", args.count("detach") && args.at("detach") == "1" ? "1" : "0"}};
+  (void)relay_w_.begin("redir-mux serve", {{"user", user_}});
+  (void)relay_w_.declare(kSessionChannel, ChannelKind::kControl, "session");
+  (void)relay_w_.control(kSessionChannel, Control{"resume", resume});
+  if (cfg_.compress > 0) out_.set_compression(cfg_.compress);
+  spdlog::info("session {} (pid {}) user={}: attaching to detached apps", cfg_.peer, ::getpid(), log_quote(user_));
+  audit("attach", app, "ok");
+  return Status::ok();
+}
+
+// The client's frames, to the detached session (HELLO and the session
+// channel's declaration are this session's own).
+Status Session::relay_up(const Event& ev) {
+  const Frame& f = ev.frame;
+  // A view-only account's input goes nowhere, whatever the detached session
+  // was started with.
+  if (!input_ && f.header.channel != kSessionChannel && ev.type() != FrameType::kEnd) return Status::ok();
+  switch (ev.type()) {
+    case FrameType::kHello:
+      return Status::ok();
+    case FrameType::kEnd: {
+      const End& e = std::get<End>(ev.payload);
+      (void)relay_w_.end(e.reason, e.message);
+      finish(EndReason::kNormal, "client disconnected");
+      return Status::ok();
+    }
+    case FrameType::kDeclare: {
+      const Declare& d = std::get<Declare>(ev.payload);
+      if (d.id == kSessionChannel) return Status::ok();
+      return relay_w_.declare_raw(d);
+    }
+    default:
+      return relay_w_.frame(f.header.channel, ev.type(),
+                            std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
+                            f.header.flags);
+  }
+}
+
+// The detached session's stream, to the client.
+void Session::pump_relay() {
+  std::string err;
+  auto room = [this] { return outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding; };
+  auto on_frame = [&](const Frame& f) {
+    auto type = static_cast<FrameType>(f.header.type);
+    std::string why;
+    if (f.header.channel == 0 && type == FrameType::kHello) return true;
+    if (f.header.channel == 0 && type == FrameType::kDeclare) {
+      Declare d;
+      if (decode_declare(f.payload, &d, &why) && d.id != kSessionChannel) (void)out_.declare_raw(d);
+      return true;
+    }
+    if (f.header.channel == 0 && type == FrameType::kEnd) {
+      End e;
+      (void)decode_end(f.payload, &e, &why);
+      finish(e.reason, e.message);
+      return false;
+    }
+    (void)out_.frame(f.header.channel, type,
+                     std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()), f.header.flags);
+    return true;
+  };
+  if (read_child_frames(&relay_, &relay_frames_, room, on_frame, &err) == ChildOutput::kEnded &&
+      phase_ != Phase::kEnding)
+    finish(EndReason::kError, "the apps' session ended" + (err.empty() ? std::string() : ": " + err), kExitFailure);
+  feed_child(&relay_, &relayq_);
 }
 
 void Session::close_app_down(AppPort& app) {
@@ -592,6 +775,7 @@ void Session::pump_app(AppPort& app) {
         d.id = app.id;
         d.name = "gdi." + app.name;
         d.params["app"] = app.name;
+        app.gdi_decl = d;
         (void)out_.declare_raw(d);
       } else if (ok && !app.clip && d.kind == static_cast<uint8_t>(ChannelKind::kClipboard) &&
                  account_->clipboard_to_client()) {
@@ -599,6 +783,7 @@ void Session::pump_app(AppPort& app) {
         d.id = static_cast<uint16_t>(kAppClipboardBase + app.id);
         d.name = "clipboard." + app.name;
         d.params = {{"app", app.name}};
+        app.clip_decl = d;
         (void)out_.declare_raw(d);
       }
     } else if (app.clip && f.header.channel == app.clip && !app.clip_closed) {
@@ -786,11 +971,14 @@ Status Session::on_control(const Control& c) {
   }
   if (phase_ == Phase::kSelect) {
     if (c.verb == "launch") return do_launch(c.args);
+    if (c.verb == "attach") return do_attach(c.args);
     if (c.verb != "select") return finish(EndReason::kError, "select a VM first", kExitMalformed), Status::ok();
     if (!cfg_.offer_vms)
       return finish(EndReason::kDenied, "this server offers apps only (no VMs)", kExitDenied), Status::ok();
     return do_select(c.args);
   }
+  // The first words of a client that resumed this session (do_attach).
+  if (phase_ == Phase::kStreaming && !apps_.empty() && c.verb == "resume") return read_linger(c.args), Status::ok();
   if (phase_ == Phase::kStreaming && !apps_.empty() && c.verb == "disconnect")
     return finish(EndReason::kNormal, "client disconnected; its apps are closed"), Status::ok();
   if (phase_ == Phase::kStreaming && apps_.empty() && is_control_command(c.verb)) return do_command(c);
@@ -806,10 +994,12 @@ Status Session::on_upstream(const Event& ev) {
       return fail(kExitMalformed, "channel " + std::to_string(d.id) + " declared before login");
   }
   if (phase_ != Phase::kAuth && f.header.channel != 0) last_activity_ = Clock::now();
+  if (relay_.out >= 0 && phase_ == Phase::kStreaming) return relay_up(ev);
   switch (ev.type()) {
     case FrameType::kHello:
       return Status::ok();
     case FrameType::kEnd:
+      if (detach(true)) return Status::ok();
       finish(EndReason::kNormal, apps_.empty() ? "client disconnected; the VM keeps running"
                                                : "client disconnected; its apps are closed");
       return Status::ok();
@@ -969,7 +1159,6 @@ Status Session::run() {
   (void)out_.begin("redir-mux serve", {{"protocol", "session/1"}});
   (void)out_.declare(kSessionChannel, ChannelKind::kControl, "session");
   uint8_t buf[65536];
-  bool client_open = true;
   while (phase_ != Phase::kEnding) {
     if (interrupted()) {
       finish(EndReason::kInterrupted, "the server is shutting down");
@@ -981,21 +1170,34 @@ Status Session::run() {
       break;
     }
     bool reads = true;
-    if (Status st = check_client(&reads); !st) {
+    if (detached_) {
+      outq_.clear();  // nobody to draw for: the apps' output is dropped
+      if (Clock::now() >= linger_until_) {
+        finish(EndReason::kNormal, "nobody came back for the apps within " + std::to_string(linger_.count()) +
+                                       " s; they are closed");
+        break;
+      }
+    } else if (Status st = check_client(&reads); !st) {
       spdlog::info("session {} user={}: {}", cfg_.peer, log_quote(user_), st.message());
+      // A client that stopped reading is a lost link too: apps wait for it.
+      if (detach(false)) continue;
       finish(EndReason::kError, st.message(), st.code());
-      client_open = reads;
+      client_open_ = reads;
       break;
     }
-    pollfd fds[5 + 2 * kMaxUsbChannels + 2 * kMaxAppsPerLaunch];
+    pollfd fds[7 + 2 * kMaxUsbChannels + 2 * kMaxAppsPerLaunch];
     int n = 0;
     // While the client's backlog is full, what it sends waits: nothing it
     // asks for may queue replies it does not read.
     bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue && capq_.size() < kMaxUsbQueue;
     for (const auto& [id, port] : usb_) up_room = up_room && port->inq.size() < kMaxUsbQueue;
     for (const auto& app : apps_) up_room = up_room && app->inq.size() < kMaxAppQueue;
-    short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_.wants_write()) ? POLLOUT : 0));
-    fds[n++] = {t_.fd(), tev, 0};
+    up_room = up_room && relayq_.size() < kMaxAppQueue;
+    short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_->wants_write()) ? POLLOUT : 0));
+    // Detached: the listener's socket, where a resuming client comes from.
+    fds[n++] = detached_ ? pollfd{cfg_.broker_fd, POLLIN, 0} : pollfd{t_->fd(), tev, 0};
+    if (relay_.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {relay_.out, POLLIN, 0};
+    if (relay_.in >= 0 && !relayq_.empty()) fds[n++] = {relay_.in, POLLOUT, 0};
     int cap_i = -1, inj_out_i = -1, inj_in_i = -1;
     if (capture_.out >= 0 && outq_.size() < kMaxClientQueue) cap_i = n, fds[n++] = {capture_.out, POLLIN, 0};
     if (inject_.out >= 0) inj_out_i = n, fds[n++] = {inject_.out, POLLIN, 0};
@@ -1009,19 +1211,23 @@ Status Session::run() {
       if (app->child.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {app->child.out, POLLIN, 0};
       if (app->child.in >= 0 && !app->inq.empty()) fds[n++] = {app->child.in, POLLOUT, 0};
     }
-    int timeout = t_.pending() ? 0 : 200;
+    int timeout = !detached_ && t_->pending() ? 0 : 200;
     if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR)
       return fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
-    if (up_room && ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || t_.pending() || t_.wants_write())) {
+    if (detached_) {
+      if (fds[0].revents & POLLIN)
+        if (int fd = cfg_.take_client(); fd >= 0) resume(fd);
+    } else if (up_room && ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || t_->pending() || t_->wants_write())) {
       // Drain what TLS has, a bounded amount per round.
-      for (int i = 0; i < 16 && phase_ != Phase::kEnding && outq_.size() < kMaxClientQueue; ++i) {
+      for (int i = 0; i < 16 && phase_ != Phase::kEnding && !detached_ && outq_.size() < kMaxClientQueue; ++i) {
         size_t got = 0;
-        Transport::Io io = t_.read_some(buf, sizeof buf, &got);
+        Transport::Io io = t_->read_some(buf, sizeof buf, &got);
         if (io == Transport::Io::kWouldBlock) break;
         if (io != Transport::Io::kOk) {
-          client_open = false;
-          finish(EndReason::kNormal, apps_.empty() ? "client connection closed; the VM keeps running"
-                                                   : "client connection closed; its apps are closed");
+          client_open_ = false;
+          if (!detach(false))
+            finish(EndReason::kNormal, apps_.empty() ? "client connection closed; the VM keeps running"
+                                                     : "client connection closed; its apps are closed");
           break;
         }
         up_.feed(buf, got);
@@ -1040,10 +1246,11 @@ Status Session::run() {
             finish(EndReason::kError, st.message(), st.code());
             break;
           }
-          if (phase_ == Phase::kEnding) break;
+          if (phase_ == Phase::kEnding || detached_) break;
         }
       }
     }
+    if (relay_.out >= 0 || relay_.in >= 0) pump_relay();
     if (cap_i >= 0 && (fds[cap_i].revents & (POLLIN | POLLHUP | POLLERR))) pump_capture();
     if ((inj_out_i >= 0 && fds[inj_out_i].revents) || (inj_in_i >= 0 && fds[inj_in_i].revents) || !injq_.empty())
       pump_inject();
@@ -1054,14 +1261,22 @@ Status Session::run() {
     feed_child(&capture_, &capq_);
     if (shutdown_requested_ || capture_gone_ != Clock::time_point{}) check_domain();
     (void)out_.flush();  // the pending DEFLATE piece, when compressing
-    if (client_open && !flush(false, Clock::now())) {
-      client_open = false;
-      finish(EndReason::kNormal, apps_.empty() ? "client connection lost; the VM keeps running"
-                                               : "client connection lost; its apps are closed");
+    if (client_open_ && !detached_ && !flush(false, Clock::now())) {
+      client_open_ = false;
+      if (!detach(false))
+        finish(EndReason::kNormal, apps_.empty() ? "client connection lost; the VM keeps running"
+                                                 : "client connection lost; its apps are closed");
     }
   }
   (void)out_.flush();
-  if (client_open) (void)flush(true, Clock::now() + std::chrono::seconds(2));
+  if (client_open_ && !detached_) (void)flush(true, Clock::now() + std::chrono::seconds(2));
+  // A relay's last words (the client's END) reach the detached session.
+  for (auto until = Clock::now() + std::chrono::seconds(1); relay_.in >= 0 && !relayq_.empty() && Clock::now() < until;) {
+    feed_child(&relay_, &relayq_);
+    if (!relayq_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  for (int* fd : {&relay_.in, &relay_.out})
+    if (*fd >= 0) ::close(*fd), *fd = -1;
   // Each USB port gets the end of its stream first, so it unplugs in order.
   for (auto& [id, port] : usb_) {
     if (port->child.in < 0) continue;

@@ -22,6 +22,19 @@
 //           the app when it lets text go that way. An unknown app and one the account may not launch get the
 //           same END denied, and nothing is launched. The session ends when
 //           the client goes (the apps are closed) or every app has exited.
+//           Detach: launch {..., detach=1} keeps the apps running when the
+//           client ends (END); a connection lost without END keeps them
+//           anyway. Either way they wait linger={seconds} (default 600,
+//           at most serve --max-linger; 0 closes them at once) for the same
+//           account to come back with
+//   client: attach {app=NAME or "", detach, linger}  instead of select or
+//           launch: the detached session (of this account, with that app)
+//           resumes: launched {...} again, each app's channels declared
+//           again, and every window drawn in full from the app's state
+//           (WINDOW_REQUEST redraw, vredir-gdi(5)). None: END with
+//           failed {code 3}.
+//   server: instance {id, state=attached|detached, apps, linger}  before
+//           list-end, for each running app session of the account.
 //   server: progress {stage=booting | waiting for display}   when it was off
 //   server: selected {vm, input=1|0}
 //   server: the capture's channel declarations and frames (display, cursor,
@@ -106,6 +119,18 @@ inline constexpr size_t kMaxAppClipboard = kMaxUpstreamPayload - 16;
 // How long a closed app may take to exit before gdi-forward terminates it.
 inline constexpr std::chrono::milliseconds kAppCloseTimeout{3000};
 
+// How long detached apps wait for their account by default, and at most.
+inline constexpr std::chrono::seconds kDefaultLinger{600};
+inline constexpr std::chrono::seconds kDefaultMaxLinger{3600};
+
+// A running app session of an account, as --list-apps shows it.
+struct AppInstance {
+  std::string id;       // the session's process id
+  std::string state;    // attached | detached
+  std::string apps;     // NAME,NAME...
+  long linger_s = 0;    // detached: seconds left before the apps are closed
+};
+
 // One VM as the list shows it.
 struct VmEntry {
   std::string name;
@@ -179,6 +204,19 @@ struct ServerSessionConfig {
   // Before apps are launched: may this account run n more at once? (The
   // listener counts each account's apps over all its sessions.) Unset: yes.
   std::function<bool(const std::string& user, size_t n, std::string* why)> reserve_apps;
+  // Detach and reattach, brokered by the listener (unset: apps never
+  // linger). note_instance says what this session runs and whether it waits
+  // detached (linger_s > 0: that long); broker_fd is readable when a client
+  // resumes a detached session, and take_client then gives that client's
+  // socket (-1: none). attach finds a detached session of the account (with
+  // that app, or any) and gives a socket to it, or -1 and why; instances
+  // lists the account's app sessions.
+  std::function<void(const std::string& apps, long linger_s)> note_instance;
+  int broker_fd = -1;
+  std::function<int()> take_client;
+  std::function<int(const std::string& app, std::string* why)> attach;
+  std::function<std::vector<AppInstance>()> instances;
+  std::chrono::seconds max_linger = kDefaultMaxLinger;
 };
 
 // Where an account's apps keep their Wine prefix: STATE/apps/ACCOUNT ("" for

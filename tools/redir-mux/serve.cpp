@@ -45,6 +45,7 @@ struct ServeOptions {
   std::string listen, cert, key, users, uri, record_dir, audit, startups = "10:30:32";
   std::string apps, state_dir = "/var/lib/vredir";
   unsigned max_apps = 8;
+  double max_linger_s = static_cast<double>(mux::kDefaultMaxLinger.count());
   size_t clipboard_max = mux::kDefaultAppClipboard;
   bool insecure = false, idle_viewers = false, no_vms = false;
   double auth_timeout_s = 15, stall_timeout_s = 30, idle_timeout_s = 0;
@@ -61,6 +62,9 @@ struct SessionProc {
   uint64_t ticket = 0;  // a login attempt the limiter counts, until its result
   std::string user;     // of that attempt
   unsigned apps = 0;    // apps it launched (serve --apps)
+  std::string app_names;                               // NAME,NAME... ("": none yet)
+  bool detached = false;                               // its apps wait for a client
+  std::chrono::steady_clock::time_point linger_until;  // until then
 };
 
 // The app registry of serve --apps: a file of at most kMaxRegistryBytes.
@@ -85,13 +89,53 @@ void on_sigchld(int) {
 
 // The session side of the listener's socket pair: ask and tell, one
 // datagram each way.
-std::string ask(int ctl, const std::string& msg) {
-  if (::send(ctl, msg.data(), msg.size(), MSG_NOSIGNAL) < 0) return "";
-  char buf[256];
-  ssize_t n = ::recv(ctl, buf, sizeof buf, 0);
-  return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+// A datagram may carry a file descriptor (a resuming client's socket).
+constexpr size_t kMaxCtlMessage = 8192;
+bool send_msg(int ctl, const std::string& msg, int fd = -1) {
+  iovec iov{const_cast<char*>(msg.data()), msg.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  if (fd >= 0) {
+    mh.msg_control = control;
+    mh.msg_controllen = sizeof control;
+    cmsghdr* c = CMSG_FIRSTHDR(&mh);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  }
+  return ::sendmsg(ctl, &mh, MSG_NOSIGNAL) >= 0;
 }
-void tell(int ctl, const std::string& msg) { (void)::send(ctl, msg.data(), msg.size(), MSG_NOSIGNAL); }
+// One datagram; *fd gets a descriptor that came with it (else -1).
+std::string recv_msg(int ctl, int flags, int* fd = nullptr) {
+  if (fd) *fd = -1;
+  std::string buf(kMaxCtlMessage, '\0');
+  iovec iov{buf.data(), buf.size()};
+  msghdr mh{};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  mh.msg_control = control;
+  mh.msg_controllen = sizeof control;
+  ssize_t n = ::recvmsg(ctl, &mh, flags | MSG_CMSG_CLOEXEC);
+  for (cmsghdr* c = n >= 0 ? CMSG_FIRSTHDR(&mh) : nullptr; c; c = CMSG_NXTHDR(&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
+      int got = -1;
+      std::memcpy(&got, CMSG_DATA(c), sizeof(int));
+      if (fd) *fd = got;
+      else ::close(got);
+    }
+  if (n <= 0) return "";
+  buf.resize(static_cast<size_t>(n));
+  return buf;
+}
+std::string ask(int ctl, const std::string& msg, int* fd = nullptr) {
+  if (!send_msg(ctl, msg)) return "";
+  return recv_msg(ctl, 0, fd);
+}
+void tell(int ctl, const std::string& msg) { (void)send_msg(ctl, msg); }
 
 // "ok TICKET DELAY_MS" or "banned SECONDS".
 mux::LoginVerdict parse_verdict(const std::string& reply) {
@@ -150,6 +194,48 @@ std::chrono::milliseconds ms_of(double s) { return std::chrono::milliseconds(sta
       *why = reply.rfind("no ", 0) == 0 ? reply.substr(3) : "the server did not answer";
       return false;
     };
+    // Detach and reattach go through the listener, which knows every
+    // session's account.
+    cfg.note_instance = [ctl](const std::string& names, long linger_s) {
+      tell(ctl, "instance " + std::to_string(linger_s) + " " + names.substr(0, 4096));
+    };
+    cfg.broker_fd = ctl;
+    cfg.take_client = [ctl] {
+      int fd = -1;
+      std::string msg = recv_msg(ctl, MSG_DONTWAIT, &fd);
+      if (msg == "resume" && fd >= 0) return fd;
+      if (fd >= 0) ::close(fd);
+      return -1;
+    };
+    cfg.attach = [ctl](const std::string& app, std::string* why) {
+      int fd = -1;
+      std::string reply = ask(ctl, "attach " + app, &fd);
+      if (reply.rfind("ok", 0) == 0 && fd >= 0) return fd;
+      if (fd >= 0) ::close(fd);
+      if (reply.rfind("no ", 0) == 0) *why = reply.substr(3);
+      return -1;
+    };
+    cfg.instances = [ctl] {
+      std::vector<mux::AppInstance> out;
+      std::string reply = ask(ctl, "instances");
+      // "ok" then one line per session: ID STATE LINGER NAMES
+      for (size_t at = reply.find('\n'); at != std::string::npos && at < reply.size();) {
+        size_t end = std::min(reply.find('\n', at + 1), reply.size());
+        std::string line = reply.substr(at + 1, end - at - 1);
+        at = end < reply.size() ? end : std::string::npos;
+        mux::AppInstance i;
+        size_t a = line.find(' '), b = a == std::string::npos ? a : line.find(' ', a + 1),
+               c = b == std::string::npos ? b : line.find(' ', b + 1);
+        if (c == std::string::npos) continue;
+        i.id = line.substr(0, a);
+        i.state = line.substr(a + 1, b - a - 1);
+        std::from_chars(line.data() + b + 1, line.data() + c, i.linger_s);
+        i.apps = line.substr(c + 1);
+        out.push_back(std::move(i));
+      }
+      return out;
+    };
+    cfg.max_linger = std::chrono::seconds(static_cast<long>(o.max_linger_s));
   }
   cfg.offer_vms = !o.no_vms;
   cfg.uri = o.uri;
@@ -280,7 +366,7 @@ void Listener::accept_all() {
 }
 
 void Listener::serve_ctl(SessionProc& s) {
-  char buf[256];
+  char buf[kMaxCtlMessage];
   ssize_t n = ::recv(s.ctl, buf, sizeof buf, MSG_DONTWAIT);
   if (n <= 0) {
     if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
@@ -333,6 +419,58 @@ void Listener::serve_ctl(SessionProc& s) {
       reply = "ok";
     }
     (void)::send(s.ctl, reply.data(), reply.size(), MSG_NOSIGNAL);
+  } else if (msg.rfind("instance ", 0) == 0 && s.authenticated) {
+    // "instance LINGER NAMES": the session's apps; LINGER > 0: detached,
+    // waiting that many seconds for the account to come back.
+    long linger = 0;
+    size_t sp = msg.find(' ', 9);
+    if (sp == std::string::npos) return;
+    std::from_chars(msg.data() + 9, msg.data() + sp, linger);
+    s.app_names = msg.substr(sp + 1, 4096);
+    s.detached = linger > 0;
+    s.linger_until = std::chrono::steady_clock::now() + std::chrono::seconds(linger);
+  } else if (msg == "instances" && s.authenticated) {
+    std::string reply = "ok";
+    for (const auto& [pid, other] : sessions_) {
+      if (!other.authenticated || other.user != s.user || other.app_names.empty()) continue;
+      long left = other.detached ? std::chrono::duration_cast<std::chrono::seconds>(
+                                       other.linger_until - std::chrono::steady_clock::now()).count()
+                                 : 0;
+      std::string line = "\n" + std::to_string(pid) + (other.detached ? " detached " : " attached ") +
+                         std::to_string(std::max(left, 0L)) + " " + other.app_names;
+      if (reply.size() + line.size() > kMaxCtlMessage) break;
+      reply += line;
+    }
+    (void)send_msg(s.ctl, reply);
+  } else if (msg.rfind("attach ", 0) == 0 && s.authenticated) {
+    // "attach NAME" (or "attach "): a detached session of the same account,
+    // with that app, resumes with this session as its client's relay: each
+    // gets one end of a new socket pair.
+    const std::string app = msg.substr(7);
+    SessionProc* found = nullptr;
+    for (auto& [pid, other] : sessions_) {
+      if (&other == &s || !other.authenticated || other.user != s.user || !other.detached || other.ctl < 0) continue;
+      bool has = app.empty();
+      for (size_t at = 0; !has && at <= other.app_names.size();) {
+        size_t comma = std::min(other.app_names.find(',', at), other.app_names.size());
+        has = other.app_names.compare(at, comma - at, app) == 0;
+        at = comma + 1;
+      }
+      if (has && (!found || other.linger_until > found->linger_until)) found = &other;  // the latest detached
+    }
+    int sp[2];
+    if (!found || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
+      (void)send_msg(s.ctl, "no no detached apps of user '" + s.user + "'" +
+                                (app.empty() ? std::string() : " with app " + log_quote(app, 64)));
+      return;
+    }
+    found->detached = false;
+    const bool handed = send_msg(found->ctl, "resume", sp[0]);
+    (void)send_msg(s.ctl, handed ? "ok " + std::to_string(found->pid) : "no the detached session did not answer",
+                   handed ? sp[1] : -1);
+    ::close(sp[0]);
+    ::close(sp[1]);
+    spdlog::info("session {} user={}: resumes the detached apps of session {}", s.peer, log_quote(s.user), found->pid);
   }
 }
 
@@ -503,6 +641,9 @@ Runner add_serve(CLI::App& app) {
                   "Offer the Windows apps of this registry (the format of gdi-forward(1)) to the accounts it allows");
   sub->add_option("--state-dir", o->state_dir,
                   "Where each account's apps keep their Wine prefix: DIR/apps/ACCOUNT (default /var/lib/vredir)");
+  sub->add_option("--max-linger", o->max_linger_s,
+                  "Longest a client may have its detached apps wait for it (connect --linger; default 3600 s)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_option("--max-apps", o->max_apps, "Most apps one account runs at once, over all its sessions (default 8)")
       ->check(CLI::Range(1, 1000));
   sub->add_option("--clipboard-max", o->clipboard_max,

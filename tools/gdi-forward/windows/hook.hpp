@@ -49,6 +49,10 @@ void* hooked_address_for(HMODULE module, const char* name);  // for GetProcAddre
 void install_capture_hooks();
 void flush_dirty_targets();
 void forget_target(uint32_t id);
+// For a new reader of the stream (a viewer reattaching): every font
+// definition and surface again, each surface with its current pixels; the
+// bitmap cache and the per-target states start over.
+void resend_definitions();
 
 // Windows (hook_windows.cpp). Targets are small ids, never raw handles.
 uint32_t ensure_window(HWND top);  // 0 if not ours / not trackable; caller holds the Lock
@@ -67,6 +71,10 @@ void poll_windows(bool full = true);
 // Sends the icons of windows created since the last call. Never called with
 // the lock held (see its comment).
 void send_pending_icons();
+// WINDOW_REQUEST redraw (target 0): resend_definitions, a WINDOW_CREATE for
+// every window that exists, its icon, state, z-order and focus, then every
+// window is invalidated so the app paints it in full.
+void redraw_all();
 void install_window_hooks();
 
 // Input (hook_input.cpp): runs on its own thread, reads upstream records.

@@ -237,6 +237,7 @@ void forget_object(HGDIOBJ h) {
 // ---- fonts ----------------------------------------------------------------
 
 std::map<std::string, uint32_t> g_fonts;  // FONT_DEF body (metrics known), LOGFONT width, quality -> id
+std::map<uint32_t, gdi::FontDef> g_font_defs;  // what each id was defined as, for a new reader
 std::map<uint32_t, std::map<WORD, wchar_t>> g_glyph_chars;
 std::set<uint32_t> g_unsmoothed_fonts;  // font ids GDI draws without smoothing
 std::map<uint32_t, std::map<uint32_t, int>> g_bitmap_advances;  // font -> code (bit 16: glyph index) -> advance
@@ -369,6 +370,7 @@ uint32_t describe_font(HDC hdc, HFONT f) {
   }
   d.font = uint32_t(g_fonts.size() + 1);
   g_fonts[key] = d.font;
+  g_font_defs[d.font] = d;
   if (d.realised() && d.smoothing == gdi::FontDef::kSmoothNone) g_unsmoothed_fonts.insert(d.font);
   send(d);
   return d.font;
@@ -1427,6 +1429,38 @@ void forget_target(uint32_t id) {
   Lock lock;
   g_last_state.erase(id);
   g_dirty.erase(id);
+}
+
+void resend_definitions() {
+  Lock lock;
+  Depth guard;  // nothing done here is the app's drawing
+  for (const auto& [id, def] : g_font_defs) send(def);
+  // The new reader has no cached bitmap and no state yet.
+  g_bitmap_ids.clear();
+  g_bitmap_order.clear();
+  g_last_state.clear();
+  HDC dc = CreateCompatibleDC(nullptr);
+  for (const auto& [bmp, id] : g_surfaces) {
+    BITMAP bm{};
+    if (!GetObjectW(bmp, sizeof(bm), &bm) || bm.bmWidth <= 0 || bm.bmHeight <= 0) continue;
+    const uint32_t w = uint32_t(bm.bmWidth), h = uint32_t(bm.bmHeight);
+    send(gdi::SurfaceCreate{id, w, h});
+    // Its pixels as they are now: content the app drew there earlier may
+    // never be drawn again.
+    BITMAPINFO bi{};
+    bi.bmiHeader.biSize = sizeof(bi.bmiHeader);
+    bi.bmiHeader.biWidth = LONG(w);
+    bi.bmiHeader.biHeight = -LONG(h);
+    bi.bmiHeader.biPlanes = 1;
+    bi.bmiHeader.biBitCount = 32;
+    std::string bgrx(size_t(w) * h * 4, '\0');
+    if (dc && GetDIBits(dc, bmp, 0, h, bgrx.data(), &bi, DIB_RGB_COLORS) == int(h)) {
+      uint32_t bitmap = cache_bitmap(bgrx, w, h);
+      send(gdi::BitmapDraw{id, gdi::Rect{0, 0, int32_t(w), int32_t(h)}, bitmap, gdi::Rect{0, 0, int32_t(w), int32_t(h)},
+                           SRCCOPY});
+    }
+  }
+  if (dc) DeleteDC(dc);
 }
 
 }  // namespace gdi_hook

@@ -323,9 +323,11 @@ DWORD WINAPI input_thread(void*) {
     if (auto* k = std::get_if<gdi::InputKey>(&rec)) on_key(*k);
     else if (auto* p = std::get_if<gdi::InputPointer>(&rec)) on_pointer(*p);
     else if (auto* r = std::get_if<gdi::WindowRequest>(&rec)) {
-      // Target 0 is never a window: on this link it asks to close them all,
-      // behind the input already sent (gdi-forward's termination).
+      // Target 0 is never a window: on this link close asks to close them
+      // all, behind the input already sent (gdi-forward's termination).
       if (r->target == 0 && r->action == gdi::WindowRequest::kClose) EnumWindows(close_window, 0);
+      // Target 0, redraw: a new viewer (a client reattaching) needs it all.
+      else if (r->target == 0 && r->action == gdi::WindowRequest::kRedraw) redraw_all();
       else on_request(*r);
     }
   }

@@ -204,6 +204,25 @@ BOOL CALLBACK collect(HWND h, LPARAM p) {
 
 }  // namespace
 
+namespace {
+gdi::WindowCreate describe_window(HWND top, const WinInfo& w, uint32_t owner_id) {
+  LONG style = GetWindowLongW(top, GWL_STYLE);
+  gdi::WindowCreate c;
+  c.target = w.id;
+  c.owner = owner_id;
+  c.pid = GetCurrentProcessId();
+  c.role = role_of(top);
+  c.rect = w.rect;
+  c.flags = (style & WS_THICKFRAME ? gdi::WindowCreate::kFlagResizable : 0) |
+            (style & WS_MINIMIZEBOX ? gdi::WindowCreate::kFlagMinBox : 0) |
+            (style & WS_MAXIMIZEBOX ? gdi::WindowCreate::kFlagMaxBox : 0) |
+            (w.show ? gdi::WindowCreate::kFlagVisible : 0);
+  c.title = w.title;
+  c.app = app_name();
+  return c;
+}
+}  // namespace
+
 uint32_t ensure_window(HWND top) {
   Lock lock;
   auto it = g_windows.find(top);
@@ -218,19 +237,7 @@ uint32_t ensure_window(HWND top) {
   w.title = title_of(top);
   g_windows[top] = w;
   g_by_id[w.id] = top;
-  LONG style = GetWindowLongW(top, GWL_STYLE);
-  gdi::WindowCreate c;
-  c.target = w.id;
-  c.owner = owner_id;
-  c.pid = GetCurrentProcessId();
-  c.role = role_of(top);
-  c.rect = w.rect;
-  c.flags = (style & WS_THICKFRAME ? gdi::WindowCreate::kFlagResizable : 0) |
-            (style & WS_MINIMIZEBOX ? gdi::WindowCreate::kFlagMinBox : 0) |
-            (style & WS_MAXIMIZEBOX ? gdi::WindowCreate::kFlagMaxBox : 0) |
-            (w.show ? gdi::WindowCreate::kFlagVisible : 0);
-  c.title = w.title;
-  c.app = app_name();
+  gdi::WindowCreate c = describe_window(top, w, owner_id);
   send(c);
   // Top-level windows and dialogs carry an icon (the taskbar's), not popups.
   // It is drawn later, without the lock (send_pending_icons).
@@ -250,6 +257,33 @@ void send_pending_icons() {
   // that: with our lock held here, the two threads would wait for each other.
   for (const auto& [h, id] : todo)
     if (gdi::WindowIcon icon; IsWindow(h) && icon_of(h, id, &icon)) send(icon);
+}
+
+void redraw_all() {
+  std::vector<HWND> windows;
+  {
+    Lock lock;
+    resend_definitions();
+    // Owners before the windows they own: an owner is always made a target
+    // first, so target order is enough.
+    for (const auto& [id, h] : g_by_id) {
+      auto it = g_windows.find(h);
+      if (it == g_windows.end()) continue;
+      WinInfo& w = it->second;
+      HWND owner = GetWindow(h, GW_OWNER);
+      auto o = owner && owner != h ? g_windows.find(owner) : g_windows.end();
+      gdi::WindowCreate c = describe_window(h, w, o == g_windows.end() ? 0 : o->second.id);
+      send(c);
+      if (c.role <= 1) g_icons_pending.emplace_back(h, w.id);
+      if (w.show > 1) send(gdi::WindowShow{w.id, w.show});
+      w.above = 0;  // the next full poll sends the z-order and focus again
+      windows.push_back(h);
+    }
+    g_focus = 0;
+  }
+  send_pending_icons();
+  // Painted by the app's own threads, as for any invalid window.
+  for (HWND h : windows) RedrawWindow(h, nullptr, nullptr, RDW_INVALIDATE | RDW_ERASE | RDW_FRAME | RDW_ALLCHILDREN);
 }
 
 HWND window_of_target(uint32_t target) {
