@@ -23,7 +23,8 @@
 #  - detach and reattach: --detach-on-exit leaves the app running, --list-apps
 #    shows the detached session to its account only, another account cannot
 #    attach it, --attach on another display brings the window back drawn the
-#    same (screenshots compared) and typing goes on; a lost connection
+#    same (screenshots compared) and typing goes on; a third --attach takes
+#    the apps over from the client that has them; a lost connection
 #    leaves the apps for --linger seconds, --linger 0 not at all;
 #  - under a window manager (openbox): the window's icon, class and name;
 #    the app's own maximise and restore
@@ -389,6 +390,25 @@ if [ -n "$win" ] && [ -n "$win2" ]; then
 fi
 conn alice --list-apps --json >instances2.json 2>&1
 check "--list-apps shows the session attached again" grep -q '"state":"attached","apps":\["edit"\]' instances2.json
+# A client whose link died without a word still looks attached: --attach
+# takes the apps over, and the client that had them is told and ends.
+old_client=$client
+DISPLAY=$xa_dpy redir-mux connect "$url" --ca "$out/ca.pem" --user alice --password-file "$out/alice.pw" --attach \
+    -- x-replay - 2>takeover.err &
+client=$!
+check "--attach while another client has the apps: that client ends" exits "$old_client" 15
+check "... with 0 (got ${rc:-none})" test "${rc:-1}" = 0
+check "... told why ($(tail -1 attach.err))" grep -q 'took the apps over' attach.err
+win3=$(window "$xa_dpy" "vredir edit")
+check "... and the window is drawn for the new client" test -n "$win3"
+if [ -n "$win3" ]; then
+    sleep 1
+    on "$xa_dpy" xdotool windowfocus --sync "$win3" 2>/dev/null
+    on "$xa_dpy" xdotool type --delay 40 " again"
+    for _ in $(seq 100); do [ "$(cat alice-edit.txt 2>/dev/null)" = "before detach and after again" ] && break; sleep 0.1; done
+    check "typing goes on there (got '$(cat alice-edit.txt 2>/dev/null)')" \
+        test "$(cat alice-edit.txt 2>/dev/null)" = "before detach and after again"
+fi
 kill -INT "$client"
 check "the reattached client exits at an interrupt" exits "$client" 15
 check "ending the reattached client without --detach-on-exit closes the app within 5 s" gone "$work/alice-edit.txt" 5
@@ -414,7 +434,7 @@ check "with --linger 0 a lost connection closes the app within 5 s" gone "$work/
 conn alice --attach >/dev/null 2>none.err
 rc=$?
 check "--attach with nothing detached: exit 3, said in one line (got $rc: $(cat none.err))" \
-    sh -c "test $rc = 3 && test \$(wc -l <none.err) = 1 && grep -q 'no detached apps' none.err"
+    sh -c "test $rc = 3 && test \$(wc -l <none.err) = 1 && grep -q 'no running apps' none.err"
 
 # --- a view-only account sees its app but cannot type into it ---------------------
 rm -f alice-edit.txt

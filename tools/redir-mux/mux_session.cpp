@@ -214,6 +214,7 @@ class Session {
   // The client went (clean: it said END): true when the apps stay, detached.
   bool detach(bool clean);
   void resume(int fd);
+  void take_over(int fd);
   Status do_attach(const Params& args);
   Status relay_up(const Event& ev);
   void pump_relay();
@@ -666,11 +667,24 @@ void Session::resume(int fd) {
   if (cfg_.note_instance) cfg_.note_instance(launched_["apps"], 0);
 }
 
+// connect --attach while a client still has the apps: that client is told
+// and dropped (best effort: it may be the dead link the new one replaces),
+// and the new one resumes.
+void Session::take_over(int fd) {
+  (void)out_.end(EndReason::kNormal, "another client of user '" + user_ + "' took the apps over");
+  (void)out_.flush();
+  (void)flush(true, Clock::now() + std::chrono::milliseconds(500));
+  spdlog::info("session {} (pid {}) user={}: another client takes the apps over; this one is dropped", cfg_.peer,
+               ::getpid(), log_quote(user_));
+  t_->close();
+  resume(fd);
+}
+
 // connect --attach: this session becomes a relay between its client and the
 // detached session the listener found (same account).
 Status Session::do_attach(const Params& args) {
   const std::string app = args.count("app") ? args.at("app").substr(0, 64) : "";
-  std::string why = "no detached apps of user '" + user_ + "'" + (app.empty() ? "" : " with app " + log_quote(app, 64));
+  std::string why = "no running apps of user '" + user_ + "'" + (app.empty() ? "" : " with app " + log_quote(app, 64));
   const int fd = cfg_.apps && cfg_.attach ? cfg_.attach(app, &why) : -1;
   if (fd < 0) {
     audit("attach", app, "failed");
@@ -1196,6 +1210,10 @@ Status Session::run() {
     short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_->wants_write()) ? POLLOUT : 0));
     // Detached: the listener's socket, where a resuming client comes from.
     fds[n++] = detached_ ? pollfd{cfg_.broker_fd, POLLIN, 0} : pollfd{t_->fd(), tev, 0};
+    // Attached: another client of the account may take the apps over.
+    int broker_i = -1;
+    if (!detached_ && !apps_.empty() && phase_ == Phase::kStreaming && cfg_.broker_fd >= 0 && cfg_.take_client)
+      broker_i = n, fds[n++] = {cfg_.broker_fd, POLLIN, 0};
     if (relay_.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {relay_.out, POLLIN, 0};
     if (relay_.in >= 0 && !relayq_.empty()) fds[n++] = {relay_.in, POLLOUT, 0};
     int cap_i = -1, inj_out_i = -1, inj_in_i = -1;
@@ -1217,6 +1235,8 @@ Status Session::run() {
     if (detached_) {
       if (fds[0].revents & POLLIN)
         if (int fd = cfg_.take_client(); fd >= 0) resume(fd);
+    } else if (broker_i >= 0 && (fds[broker_i].revents & POLLIN)) {
+      if (int fd = cfg_.take_client(); fd >= 0) take_over(fd);
     } else if (up_room && ((fds[0].revents & (POLLIN | POLLHUP | POLLERR)) || t_->pending() || t_->wants_write())) {
       // Drain what TLS has, a bounded amount per round.
       for (int i = 0; i < 16 && phase_ != Phase::kEnding && !detached_ && outq_.size() < kMaxClientQueue; ++i) {

@@ -28,7 +28,8 @@
 //           at most serve --max-linger; 0 closes them at once) for the same
 //           account to come back with
 //   client: attach {app=NAME or "", detach, linger}  instead of select or
-//           launch: the detached session (of this account, with that app)
+//           launch: a session of this account with that app (a detached one
+//           first; else one with a client, which gets END and is dropped)
 //           resumes: launched {...} again, each app's channels declared
 //           again, and every window drawn in full from the app's state
 //           (WINDOW_REQUEST redraw, vredir-gdi(5)). None: END with

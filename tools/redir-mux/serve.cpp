@@ -443,34 +443,42 @@ void Listener::serve_ctl(SessionProc& s) {
     }
     (void)send_msg(s.ctl, reply);
   } else if (msg.rfind("attach ", 0) == 0 && s.authenticated) {
-    // "attach NAME" (or "attach "): a detached session of the same account,
-    // with that app, resumes with this session as its client's relay: each
-    // gets one end of a new socket pair.
+    // "attach NAME" (or "attach "): a session of the same account with that
+    // app resumes with this session as its client's relay: each gets one end
+    // of a new socket pair. A detached one first (the latest); else one that
+    // still has a client, which it drops (a link that died without a word
+    // looks attached until the session writes to it).
     const std::string app = msg.substr(7);
     SessionProc* found = nullptr;
     for (auto& [pid, other] : sessions_) {
-      if (&other == &s || !other.authenticated || other.user != s.user || !other.detached || other.ctl < 0) continue;
+      if (&other == &s || !other.authenticated || other.user != s.user || other.app_names.empty() || other.ctl < 0)
+        continue;
       bool has = app.empty();
       for (size_t at = 0; !has && at <= other.app_names.size();) {
         size_t comma = std::min(other.app_names.find(',', at), other.app_names.size());
         has = other.app_names.compare(at, comma - at, app) == 0;
         at = comma + 1;
       }
-      if (has && (!found || other.linger_until > found->linger_until)) found = &other;  // the latest detached
+      if (!has) continue;
+      const bool better = !found || (other.detached && !found->detached) ||
+                          (other.detached == found->detached && other.linger_until > found->linger_until);
+      if (better) found = &other;
     }
     int sp[2];
     if (!found || ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) != 0) {
-      (void)send_msg(s.ctl, "no no detached apps of user '" + s.user + "'" +
+      (void)send_msg(s.ctl, "no no running apps of user '" + s.user + "'" +
                                 (app.empty() ? std::string() : " with app " + log_quote(app, 64)));
       return;
     }
+    const bool was_detached = found->detached;
     found->detached = false;
     const bool handed = send_msg(found->ctl, "resume", sp[0]);
     (void)send_msg(s.ctl, handed ? "ok " + std::to_string(found->pid) : "no the detached session did not answer",
                    handed ? sp[1] : -1);
     ::close(sp[0]);
     ::close(sp[1]);
-    spdlog::info("session {} user={}: resumes the detached apps of session {}", s.peer, log_quote(s.user), found->pid);
+    spdlog::info("session {} user={}: takes the apps of session {} ({})", s.peer, log_quote(s.user), found->pid,
+                 was_detached ? "detached" : "its client is dropped");
   }
 }
 
