@@ -9,10 +9,14 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstring>
+#include <fstream>
+#include <mutex>
 #include <cstdlib>
 #include <thread>
 
 #include "mux_session.hpp"
+#include "net/fd_passing.hpp"
 #include "wire/gdi_records.hpp"
 #include "password_hash.hpp"
 #include "wire/stream_decoder.hpp"
@@ -38,6 +42,7 @@ class TestClient {
   TestClient() {
     REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds_) == 0);
     server_t_.adopt(fds_[1]);
+    REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET, 0, broker_fds_) == 0);
     ::fcntl(fds_[1], F_SETFL, O_NONBLOCK);
     // As every tool's main does (sys/cli): a child that is gone is EPIPE.
     std::signal(SIGPIPE, SIG_IGN);
@@ -45,6 +50,8 @@ class TestClient {
   ~TestClient() {
     if (server_.joinable()) server_.join();
     ::close(fds_[0]);
+    for (int fd : broker_fds_)
+      if (fd >= 0) ::close(fd);
   }
 
   void start(const UsersFile& users, double auth_timeout_s = 10, const std::string& uri = "test:///default") {
@@ -67,6 +74,19 @@ class TestClient {
     if (!capture_program.empty()) cfg_.capture_program = capture_program;
     cfg_.inject_program = "true";
     cfg_.idle_timeout = idle_timeout;
+    if (broker) {
+      // The listener's side of detach: what the session says, and the
+      // socket a resuming client comes through (a datagram "resume" with it).
+      cfg_.broker_fd = broker_fds_[1];
+      cfg_.note_instance = [this](const std::string& names, long linger_s) {
+        std::lock_guard<std::mutex> lock(notes_mutex_);
+        notes_.push_back(names + " " + std::to_string(linger_s));
+      };
+      cfg_.take_client = [this] {
+        int fd = -1;
+        return receive_message(broker_fds_[1], MSG_DONTWAIT, &fd) == "resume" ? fd : -1;
+      };
+    }
     if (apps) {
       cfg_.apps = apps;
       cfg_.app_program = app_program;
@@ -95,6 +115,12 @@ class TestClient {
     if (server_.joinable()) server_.join();
   }
   int client_fd() const { return fds_[0]; }
+  // Hands the session a resuming client's socket, as the listener does.
+  void resume_with(int fd) { REQUIRE(send_message(broker_fds_[0], "resume", fd)); }
+  std::vector<std::string> notes() {
+    std::lock_guard<std::mutex> lock(notes_mutex_);
+    return notes_;
+  }
 
   Reply read_all() {
     Reply r;
@@ -131,9 +157,13 @@ class TestClient {
   std::string app_program = "true", state_dir;
   bool offer_vms = true, reserve_ok = true;
   std::vector<std::string> reserved;  // "USER N" per reserve_apps call
+  bool broker = false;                // detach and resume through a broker socket
 
  private:
   int fds_[2];
+  int broker_fds_[2] = {-1, -1};
+  std::mutex notes_mutex_;
+  std::vector<std::string> notes_;  // "APPS LINGER" per note_instance
   Transport server_t_;
   mux::ServerSessionConfig cfg_;
   std::thread server_;
@@ -708,5 +738,100 @@ TEST_CASE("apps: a client flooding an app that does not read is not read past th
   CHECK(sent < (8u << 20));
   CHECK(r.end.reason == EndReason::kSourceGone);  // when the app ended, not before
   c.wait();
+  (void)!std::system(("rm -rf " + std::string(dir)).c_str());
+}
+
+TEST_CASE("apps: a client that stops reading leaves them detached; a resuming client gets them redrawn", "[mux_session]") {
+  // The app's tool: 8 MiB of drawing at once (more than the sockets hold),
+  // then it keeps what it is sent.
+  char dir[] = "/tmp/vredir-unit-detach.XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  const std::string prog = std::string(dir) + "/app", vrs = std::string(dir) + "/draw.vrs",
+                    input = std::string(dir) + "/input";
+  {
+    std::string bytes;
+    StreamWriter w([&](std::string_view b) {
+      bytes.append(b);
+      return Status::ok();
+    });
+    w.begin("fake app");
+    w.declare(1, ChannelKind::kGdi, "gdi", {{"app", "edit"}});
+    const std::string big(256u << 10, 'x');
+    for (int i = 0; i < 32; ++i) w.frame(1, FrameType::kGdi, big);
+    REQUIRE(write_file_atomic(vrs, bytes, 0644));
+    REQUIRE(write_file_atomic(prog, "#!/bin/sh\ncat " + vrs + "\nexec 3>&1\ncat >" + input + "\n", 0755));
+  }
+  UsersFile users = make_users();
+  apps::AppRegistry reg = app_registry();
+  TestClient c;
+  c.apps = &reg;
+  c.app_program = prog;
+  c.state_dir = std::string(dir) + "/state";
+  c.broker = true;
+  c.stall_timeout = std::chrono::milliseconds(1000);
+  int small = 4096;
+  ::setsockopt(c.client_fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  c.start(users);
+  c.send("auth", {{"user", "alice"}, {"password", "pa"}});
+  c.send("launch", {{"apps", "edit"}, {"linger", "3"}});
+  // Never reading: after the stall timeout the apps wait, detached, 3 s.
+  auto detached = [&] {
+    for (const std::string& n : c.notes())
+      if (n == "edit 3") return true;
+    return false;
+  };
+  for (int i = 0; i < 150 && !detached(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  REQUIRE(detached());
+  // A client resumes: a stream of its own, the apps again, and the app is
+  // asked to draw everything again.
+  int r[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, r) == 0);
+  c.resume_with(r[1]);
+  ::close(r[1]);
+  StreamWriter up([&](std::string_view b) {
+    return ::send(r[0], b.data(), b.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(b.size()) ? Status::ok()
+                                                                                           : fail(1, "gone");
+  });
+  up.begin("resuming client");
+  up.declare(mux::kSessionChannel, ChannelKind::kControl, "session");
+  up.control(mux::kSessionChannel, Control{"resume", {{"linger", "1"}}});
+  StreamDecoder d;
+  bool launched = false, gdi = false, hello = false;
+  timeval tv{5, 0};
+  ::setsockopt(r[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  uint8_t buf[65536];
+  while (!(launched && gdi)) {
+    Event ev;
+    std::string err;
+    StreamDecoder::Result res = d.next(&ev, &err);
+    REQUIRE(res != StreamDecoder::Result::kError);
+    if (res == StreamDecoder::Result::kEvent) {
+      hello = hello || ev.type() == FrameType::kHello;
+      if (ev.type() == FrameType::kControl && std::get<Control>(ev.payload).verb == "launched") launched = true;
+      if (ev.type() == FrameType::kDeclare && std::get<Declare>(ev.payload).name == "gdi.edit") gdi = true;
+      continue;
+    }
+    ssize_t n = ::read(r[0], buf, sizeof buf);
+    REQUIRE(n > 0);
+    d.feed(buf, static_cast<size_t>(n));
+  }
+  CHECK(hello);
+  std::string redraw;
+  gdi::encode_record(gdi::WindowRequest{0, gdi::WindowRequest::kRedraw, {}}, redraw);
+  std::string got;
+  for (int i = 0; i < 50 && got.find(redraw) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream in(input, std::ios::binary);
+    got.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  CHECK(got.find(redraw) != std::string::npos);
+  // That client's link is lost too: 1 s (its linger), then the apps close.
+  auto t0 = Clock::now();
+  ::close(r[0]);
+  c.wait();
+  INFO(c.status.message());
+  CHECK(c.status.code() == kExitOk);
+  CHECK(c.status.message().find("nobody came back") != std::string::npos);
+  CHECK(Clock::now() - t0 < std::chrono::seconds(8));
   (void)!std::system(("rm -rf " + std::string(dir)).c_str());
 }

@@ -80,13 +80,7 @@ std::string instance_table(const std::vector<mux::AppInstance>& instances, bool 
   if (!json) out = "\nSESSION   STATE     APPS\n";
   for (const mux::AppInstance& i : instances) {
     if (json) {
-      nlohmann::ordered_json apps = nlohmann::ordered_json::array();
-      for (size_t at = 0; at < i.apps.size();) {
-        size_t comma = std::min(i.apps.find(',', at), i.apps.size());
-        apps.push_back(i.apps.substr(at, comma - at));
-        at = comma + 1;
-      }
-      nlohmann::ordered_json j{{"session", i.id}, {"state", i.state}, {"apps", apps}};
+      nlohmann::ordered_json j{{"session", i.id}, {"state", i.state}, {"apps", mux::split_commas(i.apps)}};
       if (i.state == "detached") j["linger_s"] = i.linger_s;
       out += j.dump() + "\n";
     } else {
@@ -625,12 +619,7 @@ Status Client::run() {
     for (const auto& v : vms) {
       if (o_.json) {
         // The channels a session opens, as vm-list --json has them.
-        nlohmann::ordered_json channels = nlohmann::ordered_json::array();
-        for (size_t at = 0; at < v.channels.size();) {
-          size_t comma = std::min(v.channels.find(',', at), v.channels.size());
-          channels.push_back(v.channels.substr(at, comma - at));
-          at = comma + 1;
-        }
+        nlohmann::ordered_json channels = mux::split_commas(v.channels);
         out += nlohmann::ordered_json{{"name", v.name}, {"state", v.state}, {"channels", channels},
                                       {"devices", v.devices}}.dump() + "\n";
       } else {

@@ -39,6 +39,16 @@ bool is_control_command(const std::string& verb) {
          verb == "disconnect";
 }
 
+std::vector<std::string> split_commas(const std::string& list) {
+  std::vector<std::string> out;
+  for (size_t at = 0; at <= list.size() && !list.empty();) {
+    size_t comma = std::min(list.find(',', at), list.size());
+    out.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
+
 bool vm_allowed(const UserAccount& account, const Domain& domain) { return account.may_use(domain.name()); }
 
 Status resolve_vm(Connection& conn, const UserAccount& account, const std::string& ref, Domain* out) {
@@ -503,13 +513,8 @@ Status Session::do_select(const Params& args) {
 
 Status Session::do_launch(const Params& args) {
   // What was asked for: names, each checked before anything is launched.
-  std::vector<std::string> names;
   const std::string list = args.count("apps") ? args.at("apps") : "";
-  for (size_t at = 0; at <= list.size() && !list.empty();) {
-    size_t comma = std::min(list.find(',', at), list.size());
-    names.push_back(list.substr(at, comma - at));
-    at = comma + 1;
-  }
+  const std::vector<std::string> names = split_commas(list);
   if (names.empty() || names.size() > kMaxAppsPerLaunch) {
     finish(EndReason::kError, "launch needs 1 to " + std::to_string(kMaxAppsPerLaunch) + " app names", kExitMalformed);
     return Status::ok();
@@ -1193,8 +1198,9 @@ Status Session::run() {
       }
     } else if (Status st = check_client(&reads); !st) {
       spdlog::info("session {} user={}: {}", cfg_.peer, log_quote(user_), st.message());
-      // A client that stopped reading is a lost link too: apps wait for it.
-      if (detach(false)) continue;
+      // A client that stopped reading is a lost link too: apps wait for it
+      // (an idle session ends as the idle timeout says).
+      if (!reads && detach(false)) continue;
       finish(EndReason::kError, st.message(), st.code());
       client_open_ = reads;
       break;

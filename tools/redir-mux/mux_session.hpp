@@ -142,6 +142,10 @@ struct VmEntry {
 
 bool is_control_command(const std::string& verb);  // resolution, shutdown, ...
 
+// The items of a comma-separated list, as the session protocol carries app
+// names and channels ("" is none; "a,,b" has an empty one).
+std::vector<std::string> split_commas(const std::string& list);
+
 // Whether the account may use this domain: its ACL matched against the
 // domain's own name, never against what a client typed.
 bool vm_allowed(const UserAccount& account, const Domain& domain);

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -26,6 +27,7 @@
 #include "audit_log.hpp"
 #include "login_limiter.hpp"
 #include "mux_session.hpp"
+#include "net/fd_passing.hpp"
 #include "net/tls_transport.hpp"
 #include "password_hash.hpp"
 #include "pending_limits.hpp"
@@ -91,46 +93,8 @@ void on_sigchld(int) {
 // datagram each way.
 // A datagram may carry a file descriptor (a resuming client's socket).
 constexpr size_t kMaxCtlMessage = 8192;
-bool send_msg(int ctl, const std::string& msg, int fd = -1) {
-  iovec iov{const_cast<char*>(msg.data()), msg.size()};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  if (fd >= 0) {
-    mh.msg_control = control;
-    mh.msg_controllen = sizeof control;
-    cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  }
-  return ::sendmsg(ctl, &mh, MSG_NOSIGNAL) >= 0;
-}
-// One datagram; *fd gets a descriptor that came with it (else -1).
-std::string recv_msg(int ctl, int flags, int* fd = nullptr) {
-  if (fd) *fd = -1;
-  std::string buf(kMaxCtlMessage, '\0');
-  iovec iov{buf.data(), buf.size()};
-  msghdr mh{};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  mh.msg_control = control;
-  mh.msg_controllen = sizeof control;
-  ssize_t n = ::recvmsg(ctl, &mh, flags | MSG_CMSG_CLOEXEC);
-  for (cmsghdr* c = n >= 0 ? CMSG_FIRSTHDR(&mh) : nullptr; c; c = CMSG_NXTHDR(&mh, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int))) {
-      int got = -1;
-      std::memcpy(&got, CMSG_DATA(c), sizeof(int));
-      if (fd) *fd = got;
-      else ::close(got);
-    }
-  if (n <= 0) return "";
-  buf.resize(static_cast<size_t>(n));
-  return buf;
-}
+bool send_msg(int ctl, const std::string& msg, int fd = -1) { return send_message(ctl, msg, fd); }
+std::string recv_msg(int ctl, int flags, int* fd = nullptr) { return receive_message(ctl, flags, fd, kMaxCtlMessage); }
 std::string ask(int ctl, const std::string& msg, int* fd = nullptr) {
   if (!send_msg(ctl, msg)) return "";
   return recv_msg(ctl, 0, fd);
@@ -453,13 +417,8 @@ void Listener::serve_ctl(SessionProc& s) {
     for (auto& [pid, other] : sessions_) {
       if (&other == &s || !other.authenticated || other.user != s.user || other.app_names.empty() || other.ctl < 0)
         continue;
-      bool has = app.empty();
-      for (size_t at = 0; !has && at <= other.app_names.size();) {
-        size_t comma = std::min(other.app_names.find(',', at), other.app_names.size());
-        has = other.app_names.compare(at, comma - at, app) == 0;
-        at = comma + 1;
-      }
-      if (!has) continue;
+      const std::vector<std::string> names = mux::split_commas(other.app_names);
+      if (!app.empty() && std::find(names.begin(), names.end(), app) == names.end()) continue;
       const bool better = !found || (other.detached && !found->detached) ||
                           (other.detached == found->detached && other.linger_until > found->linger_until);
       if (better) found = &other;
