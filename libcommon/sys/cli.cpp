@@ -3,7 +3,10 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 
@@ -53,6 +56,26 @@ int Tool::parse(int argc, char** argv) {
   init_logging(name_, verbose_ - quiet_);
   return -1;
 }
+
+namespace {
+CLI::Validator number_at_least(bool zero_ok) {
+  return CLI::Validator(
+      [zero_ok](std::string& text) -> std::string {
+        const char* what = zero_ok ? "a number, 0 or more" : "a number above 0";
+        char* end = nullptr;
+        errno = 0;
+        const double v = std::strtod(text.c_str(), &end);
+        if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || !std::isfinite(v) ||
+            (zero_ok ? v < 0 : v <= 0))
+          return "needs " + std::string(what) + " (got '" + text.substr(0, 64) + "')";
+        return "";
+      },
+      zero_ok ? "NONNEGATIVE" : "POSITIVE");
+}
+}  // namespace
+
+const CLI::Validator kNonNegative = number_at_least(true);
+const CLI::Validator kPositive = number_at_least(false);
 
 int Tool::usage_error(const std::string& message) const {
   std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", name_.c_str(), message.c_str(), name_.c_str());

@@ -37,6 +37,10 @@ class Tool {
   int quiet_ = 0;
 };
 
+// Number checks for options, with a message that says what was expected
+// (CLI11's own name the whole range of a double).
+extern const CLI::Validator kNonNegative;  // a number >= 0
+extern const CLI::Validator kPositive;     // a number > 0
 // Installs a stderr logger named after the tool as spdlog's default logger.
 void init_logging(const std::string& tool_name, int verbosity);
 

@@ -20,5 +20,12 @@ for t in "${tools[@]}"; do
   check "$t bad option exits 2" "[ $rc = 2 ]"
   check "$t bad option: error line + Try line" "[ \$(wc -l <<<\"\$err\") = 2 ] && grep -qx \"Try '$t --help'.\" <<<\"\$err\""
 done
+# A number option given something else says what it needs, in one line.
+err=$(vm-power status demo --timeout -1 2>&1 >/dev/null); rc=$?
+check "a negative --timeout exits 2 and says a number of 0 or more is needed (got: $err)" \
+  "[ $rc = 2 ] && grep -qx \"vm-power: --timeout: needs a number, 0 or more (got '-1')\" <<<\"\$err\""
+err=$(redir-mux connect tcp://127.0.0.1:1 --user u --timeout 0 2>&1 >/dev/null); rc=$?
+check "a zero --timeout where it must be positive exits 2 and says so (got: $err)" \
+  "[ $rc = 2 ] && grep -qx \"redir-mux: --timeout: needs a number above 0 (got '0')\" <<<\"\$err\""
 echo "$pass passed, $failed failed"
 [ $failed = 0 ]

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   app.add_option("-c,--connect", o.uri, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, then qemu:///system)");
   app.add_option("--vnc", o.vnc_address, "Capture a QEMU VNC server directly: unix:PATH or HOST:PORT");
   app.add_option("--display", o.display, "The domain's VNC display to capture (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(vredir::kNonNegative);
   app.add_option("-o,--output", o.output, "Write the stream to FILE ('-': stdout, the default)");
   app.add_flag("--audio", f.audio,
                "Require the audio channel: exit 3 when the domain has no sound device (default: audio when it has one)");
@@ -31,14 +31,14 @@ int main(int argc, char** argv) {
                  "Deflate the whole stream at LEVEL 1-9, and zlib rects at it (for networks; default 0: off)")
       ->check(CLI::Range(0, 9));
   app.add_option("--fps", o.fps, "Most display frames per second (default 30); damage is merged between frames")
-      ->check(CLI::PositiveNumber);
-  app.add_option("--duration", o.duration_s, "Stop after S seconds")->check(CLI::PositiveNumber);
-  app.add_option("--frames", o.frames, "Stop after N display frames")->check(CLI::PositiveNumber);
+      ->check(vredir::kPositive);
+  app.add_option("--duration", o.duration_s, "Stop after S seconds")->check(vredir::kPositive);
+  app.add_option("--frames", o.frames, "Stop after N display frames")->check(vredir::kPositive);
   app.add_option("--snapshot", o.snapshot,
                  "Write the screen to FILE.png: alone, one frame then exit; with a wait, the last screen seen");
   app.add_flag("--text", f.text, "Print the text on the screen (a VGA text screen exactly, else by OCR)");
   app.add_option("--until-stable", f.until_stable, "Exit 0 once the screen has not changed for S seconds")
-      ->check(CLI::NonNegativeNumber);
+      ->check(vredir::kNonNegative);
   app.add_option("--psnr", f.psnr, "--until-stable: changes closer than DB decibels do not count (openQA: 47)")
       ->check(CLI::Range(1.0, 200.0));
   app.add_option("--ignore", f.ignore, "--until-stable: leave out area x,y,w,h; --needle-new: an exclude area")
@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
   app.add_option("--needle-new", o.needle_new, "Write an os-autoinst needle NAME.json and NAME.png of the screen");
   app.add_option("--area", f.areas, "--needle-new: a match area x,y,w,h (repeatable)")->allow_extra_args(false);
   app.add_option("--timeout", o.timeout_s, "Give up after S seconds with exit 5 (waits and --snapshot)")
-      ->check(CLI::PositiveNumber);
+      ->check(vredir::kPositive);
   app.add_flag("--json", o.json, "Waits: what was found and where, as one JSON line; --text: the words and boxes");
   app.add_option("--control", o.control, "Keep running and answer requests on the unix socket SOCKET");
   app.add_option("--via", f.via, "Send the request to the capture running with --control SOCKET");

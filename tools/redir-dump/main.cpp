@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
                  "Exit 0 once text matching REGEX shows on a screen of the stream; 5 when the stream ends without it");
   app.add_option("--region", region, "--text, --until-text: look only in x,y,w,h");
   app.add_option("--timeout", opt.timeout_s, "--until-text: give up after S seconds with exit 5")
-      ->check(CLI::PositiveNumber);
+      ->check(vredir::kPositive);
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
   if (!region.empty() && !parse_region(region, &opt.region)) return tool.usage_error("--region needs x,y,w,h");
   const bool text = opt.text || !opt.until_text.empty();

@@ -782,7 +782,7 @@ Runner add_connect(CLI::App& app) {
   sub->add_option("--linger", o->linger_s,
                   "How long detached apps wait for --attach before they are closed (default 600 s, 0: at once; "
                   "the server caps it with --max-linger)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(vredir::kNonNegative);
   CLI::Option* attach = sub->add_option("--attach", o->attach_name,
                                         "Take back this account's detached apps (the session with app NAME, else "
                                         "the last detached) and relay their windows, drawn in full, to COMMAND")
@@ -791,7 +791,7 @@ Runner add_connect(CLI::App& app) {
   sub->add_option("--control", o->control,
                   "With --vm: send one command and exit: resolution=WxH, shutdown, reboot, reset, logoff, disconnect");
   sub->add_option("--timeout", o->timeout_s, "Seconds for connecting and logging in (default 30)")
-      ->check(CLI::PositiveNumber);
+      ->check(vredir::kPositive);
   sub->add_option("--usb", o->usb,
                   "With --vm: redirect this USB device into the VM (repeatable): VID:PID or BUS-ADDR (a local "
                   "device), unix:PATH or tcp:HOST:PORT (a usbredir endpoint); the account needs a usb= allow-list")

@@ -572,7 +572,7 @@ Runner add_serve(CLI::App& app) {
   sub->add_flag("--insecure", o->insecure, "Allow a plain tcp:// listener on a non-loopback address");
   sub->add_option("--auth-timeout", o->auth_timeout_s,
                   "Seconds a connection may take to log in before it is dropped (default 15)")
-      ->check(CLI::PositiveNumber);
+      ->check(vredir::kPositive);
   sub->add_option("--max-pending-per-source", o->max_pending_per_source,
                   "Most connections not yet logged in from one source (IPv4 address, IPv6 /64); newcomers beyond "
                   "it are refused (default 4)")
@@ -584,13 +584,13 @@ Runner add_serve(CLI::App& app) {
                   "Failed logins for one account from one source in 5 minutes that ban the pair; twice as many "
                   "(any accounts) ban the source (default 5)")
       ->check(CLI::Range(1, 1000));
-  sub->add_option("--ban-time", o->ban_time_s, "Seconds a ban lasts (default 300)")->check(CLI::PositiveNumber);
+  sub->add_option("--ban-time", o->ban_time_s, "Seconds a ban lasts (default 300)")->check(vredir::kPositive);
   sub->add_option("--stall-timeout", o->stall_timeout_s,
                   "Seconds a client may leave the server's bytes unread before it is dropped (default 30)")
-      ->check(CLI::PositiveNumber);
+      ->check(vredir::kPositive);
   sub->add_option("--idle-timeout", o->idle_timeout_s,
                   "Seconds without input or output after which a logged-in session ends (default 0: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(vredir::kNonNegative);
   sub->add_flag("--idle-timeout-viewers", o->idle_viewers,
                 "Apply --idle-timeout to view-only sessions too (they send no input)");
   sub->add_option("--audit", o->audit,
@@ -610,7 +610,7 @@ Runner add_serve(CLI::App& app) {
                   "Where each account's apps keep their Wine prefix: DIR/apps/ACCOUNT (default /var/lib/vredir)");
   sub->add_option("--max-linger", o->max_linger_s,
                   "Longest a client may have its detached apps wait for it (connect --linger; default 3600 s)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(vredir::kNonNegative);
   sub->add_option("--max-apps", o->max_apps, "Most apps one account runs at once, over all its sessions (default 8)")
       ->check(CLI::Range(1, 1000));
   sub->add_option("--clipboard-max", o->clipboard_max,

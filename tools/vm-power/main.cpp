@@ -80,10 +80,10 @@ int main(int argc, char** argv) {
   app.add_option("-c,--connect", o.uri, "libvirt URI (default: $LIBVIRT_DEFAULT_URI, then qemu:///system)");
   app.add_flag("--wait", o.wait, "Wait until the action has completed (state reached, guest rebooted, mode applied)");
   app.add_option("--timeout", o.timeout_s, "Seconds to wait before giving up with exit 5 (default 60)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(vredir::kNonNegative);
   app.add_flag("--force", o.force, "shutdown: power off when the guest has not stopped within --timeout");
   app.add_option("--head", o.head, "resolution: the display head (screen) to resize (default 0)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(vredir::kNonNegative);
   app.add_flag("--json", o.json, "status: one JSON object (name, id, uuid, state, reason)");
   if (int rc = tool.parse(argc, argv); rc >= 0) return rc;
   vredir::install_interrupt_handlers();
