@@ -8,10 +8,13 @@
 #include <systemd/sd-bus.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <span>
 #include <chrono>
 #include <cstring>
 
+#include "virt/dbus_scanout.hpp"
 #include "virt/domain_devices.hpp"
 #include "virt/hypervisor.hpp"
 
@@ -23,6 +26,9 @@ constexpr const char* kListenerPath = "/org/qemu/Display1/Listener";
 constexpr const char* kListenerInterface = "org.qemu.Display1.Listener";
 // Positions kept between two take() calls; beyond it the oldest merge away.
 constexpr size_t kMaxQueuedPositions = 256;
+// Changed rectangles kept between two take() calls; beyond it they merge
+// into their bounding box.
+constexpr size_t kMaxQueuedRects = 64;
 
 struct BusFree {
   void operator()(sd_bus* b) const { sd_bus_flush_close_unref(b); }
@@ -92,21 +98,56 @@ int drain(sd_bus* bus) {
 
 }  // namespace
 
-struct DbusCursorWatch::Impl {
+struct DbusConsoleWatch::Impl {
   Bus display;   // libvirt's p2p connection: QEMU's org.qemu.Display1 objects
   Bus listener;  // our side of the socket given to RegisterListener
   sd_bus_slot* vtable_slot = nullptr;
 };
 
-struct DbusCursorWatchAccess {
-  static void push_pos(DbusCursorWatch* w, DbusCursorPos p) {
+struct DbusConsoleWatchAccess {
+  static void push_pos(DbusConsoleWatch* w, DbusCursorPos p) {
     std::lock_guard lock(w->mu_);
     auto& q = w->pending_.positions;
     if (q.size() >= kMaxQueuedPositions) q.erase(q.begin());
     q.push_back(p);
     wake(w);
   }
-  static void wake(DbusCursorWatch* w) {
+  static bool pixels(DbusConsoleWatch* w) { return w->pixels_; }
+  // Scanout: a new picture. A bad one is reported once and dropped.
+  static void scanout(DbusConsoleWatch* w, uint32_t width, uint32_t height, uint32_t stride, uint32_t format,
+                      std::span<const uint8_t> data) {
+    std::lock_guard lock(w->mu_);
+    if (Status st = apply_scanout(width, height, stride, format, data, &w->picture_); !st) {
+      if (w->pending_.error.empty()) w->pending_.error = "Scanout: " + st.message();
+    } else {
+      w->pending_.resized = true;
+      w->pending_.damage.clear();
+    }
+    wake(w);
+  }
+  static void update(DbusConsoleWatch* w, int32_t x, int32_t y, int32_t width, int32_t height, uint32_t stride,
+                     uint32_t format, std::span<const uint8_t> data) {
+    std::lock_guard lock(w->mu_);
+    rfb::PixelRect r;
+    if (Status st = apply_update(x, y, width, height, stride, format, data, &w->picture_, &r); !st) {
+      if (w->pending_.error.empty()) w->pending_.error = "Update: " + st.message();
+    } else if (r.w && r.h && !w->pending_.resized) {
+      auto& q = w->pending_.damage;
+      q.push_back(r);
+      if (q.size() > kMaxQueuedRects) {
+        uint32_t x0 = UINT32_MAX, y0 = UINT32_MAX, x1 = 0, y1 = 0;
+        for (const rfb::PixelRect& o : q) {
+          x0 = std::min(x0, o.x);
+          y0 = std::min(y0, o.y);
+          x1 = std::max(x1, o.x + o.w);
+          y1 = std::max(y1, o.y + o.h);
+        }
+        q.assign(1, rfb::PixelRect{x0, y0, x1 - x0, y1 - y0});
+      }
+    }
+    wake(w);
+  }
+  static void wake(DbusConsoleWatch* w) {
     char c = 1;
     (void)!::write(w->wake_[1], &c, 1);  // non-blocking: a full pipe is awake already
   }
@@ -120,7 +161,39 @@ int on_mouse_set(sd_bus_message* m, void* user, sd_bus_error*) {
   int32_t x = 0, y = 0, on = 0;
   int r = sd_bus_message_read(m, "iii", &x, &y, &on);
   if (r < 0) return r;
-  DbusCursorWatchAccess::push_pos(static_cast<DbusCursorWatch*>(user), DbusCursorPos{x, y, on != 0});
+  DbusConsoleWatchAccess::push_pos(static_cast<DbusConsoleWatch*>(user), DbusCursorPos{x, y, on != 0});
+  return sd_bus_reply_method_return(m, "");
+}
+
+// Scanout and Update with the picture kept; answered at once without it.
+int on_scanout(sd_bus_message* m, void* user, sd_bus_error*) {
+  auto* w = static_cast<DbusConsoleWatch*>(user);
+  if (DbusConsoleWatchAccess::pixels(w)) {
+    uint32_t width = 0, height = 0, stride = 0, format = 0;
+    const void* data = nullptr;
+    size_t size = 0;
+    int r = sd_bus_message_read(m, "uuuu", &width, &height, &stride, &format);
+    if (r >= 0) r = sd_bus_message_read_array(m, 'y', &data, &size);
+    if (r < 0) return r;
+    DbusConsoleWatchAccess::scanout(w, width, height, stride, format,
+                                    std::span(static_cast<const uint8_t*>(data), size));
+  }
+  return sd_bus_reply_method_return(m, "");
+}
+
+int on_update(sd_bus_message* m, void* user, sd_bus_error*) {
+  auto* w = static_cast<DbusConsoleWatch*>(user);
+  if (DbusConsoleWatchAccess::pixels(w)) {
+    int32_t x = 0, y = 0, width = 0, height = 0;
+    uint32_t stride = 0, format = 0;
+    const void* data = nullptr;
+    size_t size = 0;
+    int r = sd_bus_message_read(m, "iiiiuu", &x, &y, &width, &height, &stride, &format);
+    if (r >= 0) r = sd_bus_message_read_array(m, 'y', &data, &size);
+    if (r < 0) return r;
+    DbusConsoleWatchAccess::update(w, x, y, width, height, stride, format,
+                                   std::span(static_cast<const uint8_t*>(data), size));
+  }
   return sd_bus_reply_method_return(m, "");
 }
 
@@ -130,8 +203,8 @@ int on_interfaces(sd_bus*, const char*, const char*, const char*, sd_bus_message
 
 const sd_bus_vtable kListenerVtable[] = {
     SD_BUS_VTABLE_START(0),
-    SD_BUS_METHOD("Scanout", "uuuuay", "", on_ignore, 0),
-    SD_BUS_METHOD("Update", "iiiiuuay", "", on_ignore, 0),
+    SD_BUS_METHOD("Scanout", "uuuuay", "", on_scanout, 0),
+    SD_BUS_METHOD("Update", "iiiiuuay", "", on_update, 0),
     SD_BUS_METHOD("ScanoutDMABUF", "huuuutb", "", on_ignore, 0),
     SD_BUS_METHOD("UpdateDMABUF", "iiii", "", on_ignore, 0),
     SD_BUS_METHOD("Disable", "", "", on_ignore, 0),
@@ -155,7 +228,7 @@ int on_register_reply(sd_bus_message* m, void* user, sd_bus_error*) {
 
 }  // namespace
 
-DbusCursorWatch::~DbusCursorWatch() {
+DbusConsoleWatch::~DbusConsoleWatch() {
   if (thread_.joinable()) {
     char c = 1;
     (void)!::write(stop_[1], &c, 1);
@@ -167,9 +240,10 @@ DbusCursorWatch::~DbusCursorWatch() {
     if (fd >= 0) ::close(fd);
 }
 
-Status DbusCursorWatch::open(DbusDisplayConn&& conn, int console, int timeout_ms,
-                             std::unique_ptr<DbusCursorWatch>* out) {
-  std::unique_ptr<DbusCursorWatch> w(new DbusCursorWatch);
+Status DbusConsoleWatch::open(DbusDisplayConn&& conn, int console, int timeout_ms,
+                             std::unique_ptr<DbusConsoleWatch>* out, bool pixels) {
+  std::unique_ptr<DbusConsoleWatch> w(new DbusConsoleWatch);
+  w->pixels_ = pixels;
   w->impl_ = std::make_unique<Impl>();
   if (::pipe2(w->wake_, O_CLOEXEC | O_NONBLOCK) != 0 || ::pipe2(w->stop_, O_CLOEXEC | O_NONBLOCK) != 0)
     return fail(kExitFailure, std::string("pipe: ") + std::strerror(errno));
@@ -215,12 +289,25 @@ Status DbusCursorWatch::open(DbusDisplayConn&& conn, int console, int timeout_ms
       return fail(kExitFailure, "poll: " + errno_text(rc));
   }
   if (!res.error.empty()) return fail(kExitFailure, "RegisterListener on " + path + " failed: " + res.error);
+  // QEMU sends the console's current picture right after registering.
+  while (pixels) {
+    {
+      std::lock_guard lock(w->mu_);
+      if (w->pending_.resized || !w->pending_.error.empty()) break;
+    }
+    if (drain(w->impl_->display.get()) < 0 || drain(w->impl_->listener.get()) < 0)
+      return fail(kExitPeerLost, "QEMU's D-Bus display closed the connection before sending " + path + "'s picture");
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count();
+    if (left <= 0) break;  // none yet: it comes when the guest lights the head
+    if (int rc = wait_bus(w->impl_->display.get(), w->impl_->listener.get(), -1, static_cast<int>(left)); rc < 0)
+      return fail(kExitFailure, "poll: " + errno_text(rc));
+  }
   w->thread_ = std::thread([p = w.get()] { p->run(); });
   *out = std::move(w);
   return Status::ok();
 }
 
-void DbusCursorWatch::run() {
+void DbusConsoleWatch::run() {
   sd_bus* display = impl_->display.get();
   sd_bus* listener = impl_->listener.get();
   for (;;) {
@@ -232,16 +319,16 @@ void DbusCursorWatch::run() {
   }
   std::lock_guard lock(mu_);
   pending_.closed = true;
-  DbusCursorWatchAccess::wake(this);
+  DbusConsoleWatchAccess::wake(this);
 }
 
-DbusCursorEvents DbusCursorWatch::take() {
+DbusConsoleEvents DbusConsoleWatch::take() {
   char buf[64];
   while (::read(wake_[0], buf, sizeof buf) > 0) {
   }
   std::lock_guard lock(mu_);
-  DbusCursorEvents ev = std::move(pending_);
-  pending_ = DbusCursorEvents{};
+  DbusConsoleEvents ev = std::move(pending_);
+  pending_ = DbusConsoleEvents{};
   pending_.closed = ev.closed;
   return ev;
 }
@@ -312,10 +399,25 @@ Status open_display(const Domain& d, const DomainDevices& devices, const char* p
 }  // namespace
 
 Status open_domain_cursor_watch(const Domain& d, const DomainDevices& devices, int display,
-                                std::unique_ptr<DbusCursorWatch>* out, std::string* why) {
+                                std::unique_ptr<DbusConsoleWatch>* out, std::string* why) {
   DbusDisplayConn conn;
   if (Status st = open_display(d, devices, "cursor positions", &conn, why); !st || !conn.bus) return st;
-  return DbusCursorWatch::open(std::move(conn), display, 5000, out);
+  return DbusConsoleWatch::open(std::move(conn), display, 5000, out);
+}
+
+Status open_domain_head_watch(const Domain& d, const DomainDevices& devices, int head,
+                              std::unique_ptr<DbusConsoleWatch>* out, std::string* why) {
+  // Decided before connecting: connecting to a peer-to-peer display takes it
+  // from its current client.
+  for (const GraphicsDevice& g : devices.graphics)
+    if (g.type == "dbus" && g.listen_type == "p2p") {
+      *why = "its D-Bus display is peer-to-peer, one client at a time (the cursor's); heads beyond the first need "
+             "<graphics type='dbus'/> without p2p";
+      return Status::ok();
+    }
+  DbusDisplayConn conn;
+  if (Status st = open_display(d, devices, "the heads beyond the first", &conn, why); !st || !conn.bus) return st;
+  return DbusConsoleWatch::open(std::move(conn), head, 3000, out, true);
 }
 
 struct DbusKeyboard::Impl {

@@ -1,5 +1,6 @@
-// The guest's hardware cursor, and a fast way in for key events, through
-// QEMU's D-Bus display (<graphics type='dbus'/>, QEMU 7.0+).
+// The guest's hardware cursor, the heads beyond the first, and a fast way in
+// for key events, through QEMU's D-Bus display (<graphics type='dbus'/>,
+// QEMU 7.0+).
 //
 // The display is reached one of two ways. Without p2p, libvirt starts a
 // dbus-daemon for the domain and names its address in the running domain's
@@ -21,6 +22,12 @@
 // VNC; the Scanout, Update and CursorDefine calls the listener also receives
 // are answered and dropped at once, so QEMU never queues for us.
 //
+// libvirt's VNC server shows one head, the first. A head beyond it (a
+// virtio-gpu with heads='2' is one QEMU console per head) is taken from the
+// same listener on its own console, with pixels: Scanout and Update are
+// checked (virt/dbus_scanout.hpp) and applied to the head's picture, and the
+// changed rectangles wait in take().
+//
 // A background thread owns both D-Bus connections. The capture loop polls
 // wake_fd() next to its VNC socket and drains take().
 #pragma once
@@ -32,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "rfb/rfb_encodings.hpp"
 #include "wire/status.hpp"
 
 namespace vredir {
@@ -47,44 +55,67 @@ struct DbusCursorPos {
 
 // What arrived since the last take(): the positions in order (the oldest
 // are dropped if hundreds pile up between two calls).
-struct DbusCursorEvents {
+struct DbusConsoleEvents {
   std::vector<DbusCursorPos> positions;
+  // With pixels: the picture has a new size (all of it is new), and the
+  // rectangles changed since (merged to their bounding box beyond 64).
+  bool resized = false;
+  std::vector<rfb::PixelRect> damage;
+  std::string error;    // the first bad Scanout or Update, dropped
   bool closed = false;  // QEMU dropped the connection
 };
 
-class DbusCursorWatch {
+class DbusConsoleWatch {
  public:
-  ~DbusCursorWatch();
+  ~DbusConsoleWatch();
 
   // Registers a listener on console `console` through conn. Fails with a
-  // one-line reason.
-  static Status open(DbusDisplayConn&& conn, int console, int timeout_ms, std::unique_ptr<DbusCursorWatch>* out);
+  // one-line reason. With pixels, the console's picture is kept, and open
+  // returns once QEMU has sent it (or timeout_ms has passed).
+  static Status open(DbusDisplayConn&& conn, int console, int timeout_ms, std::unique_ptr<DbusConsoleWatch>* out,
+                     bool pixels = false);
 
   // Readable while events wait in take().
   int wake_fd() const { return wake_[0]; }
-  DbusCursorEvents take();
+  DbusConsoleEvents take();
+  // With pixels: calls fn with the picture, which does not change meanwhile
+  // (empty, 0x0, until QEMU's first Scanout).
+  template <typename Fn>
+  void with_picture(Fn&& fn) {
+    std::lock_guard lock(mu_);
+    fn(static_cast<const rfb::Framebuffer&>(picture_));
+  }
 
   struct Impl;
 
  private:
-  DbusCursorWatch() = default;
+  DbusConsoleWatch() = default;
   void run();
 
   std::unique_ptr<Impl> impl_;
   int wake_[2] = {-1, -1};  // pipe: thread -> capture loop
   int stop_[2] = {-1, -1};  // pipe: destructor -> thread
   std::mutex mu_;
-  DbusCursorEvents pending_;
+  DbusConsoleEvents pending_;
+  bool pixels_ = false;
+  rfb::Framebuffer picture_;  // with pixels, guarded by mu_
   std::thread thread_;
 
-  friend struct DbusCursorWatchAccess;
+  friend struct DbusConsoleWatchAccess;
 };
 
 // The domain's D-Bus display, if it has one: opens it and starts the watch
 // on console `display`. Returns ok with *out empty (and a
 // reason in *why) when the domain has no such display.
 Status open_domain_cursor_watch(const Domain& domain, const DomainDevices& devices, int display,
-                                std::unique_ptr<DbusCursorWatch>* out, std::string* why);
+                                std::unique_ptr<DbusConsoleWatch>* out, std::string* why);
+
+// The pixels of head `head` (its QEMU console) through the domain's D-Bus
+// display. Ok with *out empty and the reason in *why when the domain has no
+// D-Bus display that several clients can share (a peer-to-peer one would be
+// taken from the cursor watch).
+Status open_domain_head_watch(const Domain& domain, const DomainDevices& devices, int head,
+                              std::unique_ptr<DbusConsoleWatch>* out, std::string* why);
 
 // Key events through the D-Bus display's org.qemu.Display1.Keyboard
 // interface (Press and Release with QEMU key numbers). QEMU hands them to the

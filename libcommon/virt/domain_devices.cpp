@@ -4,6 +4,7 @@
 #include <libxml/tree.h>
 #include <libxml/xpath.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <memory>
@@ -290,6 +291,20 @@ nlohmann::ordered_json to_json(const DomainDevices& d) {
   return j;
 }
 
+int DomainDevices::head_count() const {
+  int n = 0;
+  for (const VideoDevice& v : video)
+    // virtio-gpu has at most 16 outputs (VIRTIO_GPU_MAX_SCANOUTS).
+    if (v.model != "none") n += v.model == "virtio" ? std::clamp(v.heads, 1, 16) : 1;
+  return n;
+}
+
+bool DomainDevices::heads_beyond_first() const {
+  for (const GraphicsDevice& g : graphics)
+    if (g.type == "dbus" && g.listen_type != "p2p") return head_count() > 1;
+  return false;
+}
+
 bool SessionChannels::opens(std::string_view channel) const {
   for (const std::string& c : channels)
     if (c == channel) return true;
@@ -309,7 +324,8 @@ SessionChannels session_channels(const DomainDevices& d) {
   // Display, cursor and audio come from QEMU's VNC server (audio only with a
   // sound device to play into it); input goes through it or QMP.
   if (d.graphics_index("vnc") >= 0) {
-    s.channels.push_back(kind_name(ChannelKind::kDisplay));
+    const int heads = d.heads_beyond_first() ? d.head_count() : 1;
+    for (int h = 0; h < std::max(1, heads); ++h) s.channels.push_back(kind_name(ChannelKind::kDisplay));
     s.channels.push_back(kind_name(ChannelKind::kCursor));
     if (!d.sound.empty()) s.channels.push_back(kind_name(ChannelKind::kAudio));
     s.channels.push_back(kind_name(ChannelKind::kKeyboard));

@@ -95,6 +95,12 @@ struct DomainDevices {
   std::string primary_video_model() const;
   // Index (among <graphics>) of the first device of the given type, or -1.
   int graphics_index(std::string_view type) const;
+  // The heads, one QEMU console each, in console order: a virtio video
+  // device has `heads` of them, any other model one.
+  int head_count() const;
+  // Whether a capture gets the heads beyond the first: through a D-Bus
+  // display that several clients share (not peer-to-peer).
+  bool heads_beyond_first() const;
 };
 
 // Parses the <devices> of a domain XML document. Fails with kExitMalformed when
@@ -106,7 +112,8 @@ nlohmann::ordered_json to_json(const DomainDevices& devices);
 // The channels a session on the domain opens: redir-capture without channel
 // flags and a redir-mux session (capture plus inject) open exactly these, and
 // vm-list shows them. Names are the stream's kind names (display, cursor,
-// audio, keyboard, pointer) in declaration order; on_request are the ones
+// audio, keyboard, pointer) in declaration order, "display" once per head
+// that a capture gets (DomainDevices::heads_beyond_first); on_request are the ones
 // opened only when asked for, by the word of their flags: "serial" (a pty
 // console: redir-capture --serial, redir-mux connect --console) and "usb"
 // (a USB controller: redir-usb attach, redir-mux connect --usb).

@@ -575,11 +575,18 @@ static void free_fb(uint32_t fb_id, uint32_t handle, uint32_t *map, uint64_t siz
 
 /* Creates a framebuffer for mode m, draws the current state and scans it
  * out.  On failure the previous framebuffer stays in use. */
-static int set_mode(const struct vp_mode_modeinfo *m)
+/* A mapped XRGB8888 dumb buffer of w x h, added as a framebuffer. */
+struct dumb_fb {
+    uint32_t fb_id, handle, pitch, w, h;
+    uint64_t size;
+    uint32_t *map;
+};
+
+static int dumb_fb_create(uint32_t w, uint32_t h, struct dumb_fb *out)
 {
     struct vp_mode_create_dumb c = {0};
-    c.width = m->hdisplay;
-    c.height = m->vdisplay;
+    c.width = w;
+    c.height = h;
     c.bpp = 32;
     if (ioctl(disp.fd, VP_IOCTL_MODE_CREATE_DUMB, &c) != 0) {
         vlog("error create_dumb %ux%u: %s", c.width, c.height, strerror(errno));
@@ -607,18 +614,33 @@ static int set_mode(const struct vp_mode_modeinfo *m)
         free_fb(fb.fb_id, c.handle, NULL, 0);
         return -1;
     }
+    out->fb_id = fb.fb_id;
+    out->handle = c.handle;
+    out->pitch = c.pitch;
+    out->w = c.width;
+    out->h = c.height;
+    out->size = c.size;
+    out->map = map;
+    return 0;
+}
+
+static int set_mode(const struct vp_mode_modeinfo *m)
+{
+    struct dumb_fb nf;
+    if (dumb_fb_create(m->hdisplay, m->vdisplay, &nf) != 0)
+        return -1;
     uint32_t old_fb = disp.fb_id, old_handle = disp.handle;
     uint32_t *old_map = disp.map;
     uint64_t old_size = disp.size;
     int was_ok = disp.ok;
 
-    disp.fb_id = fb.fb_id;
-    disp.handle = c.handle;
-    disp.map = map;
-    disp.size = c.size;
-    disp.pitch = c.pitch;
-    disp.w = c.width;
-    disp.h = c.height;
+    disp.fb_id = nf.fb_id;
+    disp.handle = nf.handle;
+    disp.map = nf.map;
+    disp.size = nf.size;
+    disp.pitch = nf.pitch;
+    disp.w = nf.w;
+    disp.h = nf.h;
     disp.ok = 1;
     if (scr.bar)
         scr.bar_frame = 0;
@@ -631,19 +653,19 @@ static int set_mode(const struct vp_mode_modeinfo *m)
     struct vp_mode_crtc crtc = {0};
     uint32_t conn = disp.conn_id;
     crtc.crtc_id = disp.crtc_id;
-    crtc.fb_id = fb.fb_id;
+    crtc.fb_id = nf.fb_id;
     crtc.set_connectors_ptr = (uintptr_t)&conn;
     crtc.count_connectors = 1;
     crtc.mode = *m;
     crtc.mode_valid = 1;
     if (ioctl(disp.fd, VP_IOCTL_MODE_SETCRTC, &crtc) != 0) {
-        vlog("error setcrtc %ux%u: %s", c.width, c.height, strerror(errno));
+        vlog("error setcrtc %ux%u: %s", nf.w, nf.h, strerror(errno));
         disp.fb_id = old_fb;
         disp.handle = old_handle;
         disp.map = old_map;
         disp.size = old_size;
         disp.ok = was_ok;
-        free_fb(fb.fb_id, c.handle, map, c.size);
+        free_fb(nf.fb_id, nf.handle, nf.map, nf.size);
         return -1;
     }
     disp.mode = *m;
@@ -729,6 +751,93 @@ static int display_init(void)
     free(crtcs);
     free(conns);
     return set_mode(&mode);
+}
+
+/* The second head: the second connector of the card, lit in a mode of its
+ * own (its preferred one when the host has enabled it, else 640x480 from the
+ * first connector's list, as a disconnected connector lists none), filled
+ * with `rgb` and a 64x64 square of its inverse at (16,16), so that a capture
+ * can check the head's size, content and orientation. */
+static struct dumb_fb head2;
+
+static int head2_light(uint32_t rgb, uint32_t *w_out, uint32_t *h_out)
+{
+    if (!disp.ok)
+        return -1;
+    struct vp_mode_card_res res = {0};
+    if (ioctl(disp.fd, VP_IOCTL_MODE_GETRESOURCES, &res) != 0 || res.count_connectors < 2 || res.count_crtcs < 2) {
+        vlog("error head2: the card has %u connectors and %u crtcs", res.count_connectors, res.count_crtcs);
+        return -1;
+    }
+    uint32_t *crtcs = calloc(res.count_crtcs, 4), *conns = calloc(res.count_connectors, 4);
+    struct vp_mode_card_res res2 = {0};
+    res2.crtc_id_ptr = (uintptr_t)crtcs;
+    res2.count_crtcs = res.count_crtcs;
+    res2.connector_id_ptr = (uintptr_t)conns;
+    res2.count_connectors = res.count_connectors;
+    int rc = -1;
+    struct vp_mode_get_connector c;
+    struct vp_mode_modeinfo *modes = NULL, mode;
+    uint32_t conn = 0;
+    if (ioctl(disp.fd, VP_IOCTL_MODE_GETRESOURCES, &res2) != 0)
+        goto out;
+    for (uint32_t i = 0; i < res2.count_connectors && !conn; i++)
+        if (conns[i] != disp.conn_id)
+            conn = conns[i];
+    uint32_t crtc = crtcs[0] == disp.crtc_id ? crtcs[1] : crtcs[0];
+    if (get_connector(disp.fd, conn, &c, &modes, NULL) != 0)
+        goto out;
+    int have = c.count_modes > 0 && pick_mode(modes, c.count_modes, &mode) == 0;
+    free(modes);
+    modes = NULL;
+    if (!have) {
+        if (get_connector(disp.fd, disp.conn_id, &c, &modes, NULL) != 0)
+            goto out;
+        for (uint32_t i = 0; i < c.count_modes && !have; i++)
+            if (modes[i].hdisplay == 640 && modes[i].vdisplay == 480) {
+                mode = modes[i];
+                have = 1;
+            }
+        if (!have)
+            mode = disp.mode;
+    }
+    struct dumb_fb cd;
+    if (dumb_fb_create(mode.hdisplay, mode.vdisplay, &cd) != 0)
+        goto out;
+    uint32_t *px = cd.map;
+    for (uint32_t y = 0; y < cd.h; y++)
+        for (uint32_t x = 0; x < cd.w; x++)
+            px[(size_t)y * (cd.pitch / 4) + x] =
+                (x >= 16 && x < 80 && y >= 16 && y < 80) ? (~rgb & 0xFFFFFFu) : (rgb & 0xFFFFFFu);
+    struct vp_mode_crtc sc = {0};
+    sc.crtc_id = crtc;
+    sc.fb_id = cd.fb_id;
+    sc.set_connectors_ptr = (uintptr_t)&conn;
+    sc.count_connectors = 1;
+    sc.mode = mode;
+    sc.mode_valid = 1;
+    if (ioctl(disp.fd, VP_IOCTL_MODE_SETCRTC, &sc) != 0) {
+        vlog("error head2 setcrtc %ux%u: %s", cd.w, cd.h, strerror(errno));
+        free_fb(cd.fb_id, cd.handle, cd.map, cd.size);
+        goto out;
+    }
+    struct vp_clip_rect clip = {0, 0, (unsigned short)cd.w, (unsigned short)cd.h};
+    struct vp_mode_fb_dirty_cmd d = {0};
+    d.fb_id = cd.fb_id;
+    d.num_clips = 1;
+    d.clips_ptr = (uintptr_t)&clip;
+    ioctl(disp.fd, VP_IOCTL_MODE_DIRTYFB, &d);
+    if (head2.fb_id)
+        free_fb(head2.fb_id, head2.handle, head2.map, head2.size);
+    head2 = cd;
+    *w_out = cd.w;
+    *h_out = cd.h;
+    rc = 0;
+out:
+    free(modes);
+    free(crtcs);
+    free(conns);
+    return rc;
 }
 
 /* Polled periodically: follows a change of the preferred mode. */
@@ -1067,6 +1176,14 @@ static void do_command(char *line)
         scr.solid = 1;
         scr.solid_rgb = (uint32_t)strtoul(a1, NULL, 16);
         render_all();
+    } else if (!strcmp(cmd, "head2") && strlen(a1) == 6 && strspn(a1, "0123456789abcdefABCDEF") == 6) {
+        uint32_t w = 0, h = 0;
+        ok = head2_light((uint32_t)strtoul(a1, NULL, 16), &w, &h) == 0;
+        if (ok) {
+            vlog("ok %s", line);
+            vlog("head2 %ux%u %s", w, h, a1);
+            return;
+        }
     } else if (!strcmp(cmd, "bar") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
         int on = !strcmp(a1, "on");
         if (on && !scr.bar) {

@@ -84,12 +84,7 @@ check "redir-capture --audio on $name exits 3 with one line (rc $rc): $(cat "$ou
     eval '[ $rc = 3 ] && [ "$(wc -l <"$out/forced.err")" = 1 ] && grep -q "no sound device" "$out/forced.err"'
 
 # ---- a redir-mux session on it, and its VM list -----------------------------------------
-users=$out/users
-echo 'alice-pw' >"$out/alice.pw"
-VREDIR_PASSWORD=alice-pw redir-mux users add alice --users "$users" --vms 'vredir-test-devcfg-*'
-command -v openssl >/dev/null || vg_fail "openssl is missing (apt-get install -y openssl)"
-mux_make_cert || vg_fail "openssl could not make a certificate"
-mux_start_serve "$out/serve.log" --users "$users" -c qemu:///system || vg_fail "serve did not start: $(cat "$out/serve.log")"
+mux_serve_alice 'vredir-test-devcfg-*'
 mux() { redir-mux connect "$url" --ca "$out/ca.pem" --user alice --password-file "$out/alice.pw" "$@"; }
 mux --list --json >"$out/mux.json" 2>"$out/mux.err"
 check "redir-mux connect --list --json: the same channels as vm-list [$(tr '\n' ' ' <"$out/mux.json")]" eval \

@@ -260,6 +260,39 @@ TEST_CASE("session channels", "[domain_devices]") {
   }
 }
 
+// A display channel per head, when a shared D-Bus display brings the heads
+// beyond the first (VNC shows the first alone).
+TEST_CASE("heads", "[domain_devices]") {
+  using Names = std::vector<std::string>;
+  auto devices = [](const std::string& inner) {
+    return parse(("<domain><devices>" + inner + "</devices></domain>").c_str());
+  };
+  const std::string two = "<video><model type='virtio' heads='2' primary='yes'/></video>";
+  SECTION("two heads and a shared D-Bus display: two display channels") {
+    vredir::DomainDevices d = devices("<graphics type='vnc'/><graphics type='dbus'/>" + two);
+    CHECK(d.head_count() == 2);
+    CHECK(d.heads_beyond_first());
+    CHECK(vredir::session_channels(d).channels == Names{"display", "display", "cursor", "keyboard", "pointer"});
+  }
+  SECTION("two heads, VNC alone: the first head only") {
+    vredir::DomainDevices d = devices("<graphics type='vnc'/>" + two);
+    CHECK(d.head_count() == 2);
+    CHECK_FALSE(d.heads_beyond_first());
+    CHECK(vredir::session_channels(d).channels == Names{"display", "cursor", "keyboard", "pointer"});
+  }
+  SECTION("two heads, a peer-to-peer D-Bus display (one client, the cursor's): the first head only") {
+    vredir::DomainDevices d =
+        devices("<graphics type='vnc'/><graphics type='dbus' p2p='yes'/>" + two);
+    CHECK_FALSE(d.heads_beyond_first());
+  }
+  SECTION("a second video device is a head; a hostile heads count is capped at virtio-gpu's 16") {
+    CHECK(devices(two + "<video><model type='vga'/></video>").head_count() == 3);
+    CHECK(devices("<video><model type='virtio' heads='100000'/></video>").head_count() == 16);
+    CHECK(devices("<video><model type='virtio' heads='-4'/></video>").head_count() == 1);
+    CHECK(devices("<video><model type='none'/></video>").head_count() == 0);
+  }
+}
+
 TEST_CASE("input hot-plug", "[domain_devices]") {
   auto hotplug = [](const std::string& xml) { return vredir::session_channels(parse(xml.c_str())).input_hotplug; };
   const std::string q35 = "<domain><os><type arch='x86_64' machine='pc-q35-8.2'>hvm</type></os><devices>";

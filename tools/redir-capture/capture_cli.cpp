@@ -56,6 +56,14 @@ std::string resolve_capture_flags(const CaptureFlags& f, CaptureOptions* o, Cont
   if (!o->needle_new.empty() && areas.empty()) return "--needle-new needs at least one --area X,Y,W,H";
   if (o->json && waits == 0 && !f.text) return "--json only applies to the --until-* waits and --text";
   if (!o->vnc_address.empty() && o->display != 0) return "--display needs a DOMAIN";
+  if (f.head != "all") {
+    if (f.head.empty() || f.head.size() > 2 || f.head.find_first_not_of("0123456789") != std::string::npos)
+      return "--head needs all or a head number, 0 to 15 (got '" + f.head + "')";
+    o->head = std::stoi(f.head);
+    if (o->head > 15) return "--head needs all or a head number, 0 to 15 (got '" + f.head + "')";
+    if (!o->vnc_address.empty()) return "--head needs a DOMAIN (a VNC server shows one head)";
+    if (o->no_display) return "--no-display: no --head";
+  }
 
   if (waits) {
     WaitSpec w;
@@ -117,6 +125,8 @@ std::string resolve_capture_flags(const CaptureFlags& f, CaptureOptions* o, Cont
   // The CI modes write a stream only when asked to with -o; a control
   // socket alone keeps the capture running without one.
   o->stream = (!ci && o->control.empty()) || !o->output.empty();
+  if (o->head > 0 && !o->stream)
+    return "--head picks the stream's display channels; --snapshot, --text, --needle-new and the waits read head 0";
   if (!o->control.empty() && ci) return "--control serves requests: the one-off modes go through --via";
   if (o->serial && !o->stream && o->until_serial.empty() && o->control.empty())
     return "--serial adds a channel to a stream: not with --snapshot, --text or --needle-new alone";

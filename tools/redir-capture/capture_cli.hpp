@@ -20,6 +20,7 @@ struct CaptureFlags {
   std::string until_match, until_text, until_serial;
   double threshold = -1, psnr = -1;
   std::string via;
+  std::string head = "all";  // --head all|N
   bool threshold_given() const { return threshold >= 0; }
 };
 

@@ -22,6 +22,7 @@
 #include "screendump.hpp"
 #include "serial_channel.hpp"
 #include "sys/cli.hpp"
+#include "sys/log_text.hpp"
 #include "text_worker.hpp"
 #include "virt/dbus_display.hpp"
 #include "virt/domain_devices.hpp"
@@ -43,6 +44,8 @@ constexpr uint16_t kDisplayChannel = 1;
 constexpr uint16_t kCursorChannel = 2;
 constexpr uint16_t kAudioChannel = 3;
 constexpr uint16_t kSerialChannel = 4;
+// Head N beyond the first (from QEMU's D-Bus display) is channel 4 + N.
+constexpr uint16_t kHeadChannelBase = 4;
 constexpr size_t kMaxSerialFrameBytes = 65536;
 constexpr uint32_t kAudioRate = 48000;
 constexpr uint8_t kAudioChannels = 2;
@@ -130,7 +133,7 @@ class Coverage {
 
 // Writes the damaged parts of the framebuffer as RECTs in the chosen
 // encoding; zlib rects are packed at `level`.
-Status write_rects(stream::StreamWriter& w, const rfb::Framebuffer& fb, const PixelRect& whole,
+Status write_rects(stream::StreamWriter& w, uint16_t channel, const rfb::Framebuffer& fb, const PixelRect& whole,
                    StreamRectEncoding enc, int level) {
   const uint32_t band = std::max<uint32_t>(1, static_cast<uint32_t>(kMaxRectBytes / (uint64_t(whole.w) * 4)));
   std::string raw;
@@ -170,7 +173,7 @@ Status write_rects(stream::StreamWriter& w, const rfb::Framebuffer& fb, const Pi
     }
     if (sr.encoding == stream::RectEncoding::kRaw)
       sr.data = std::span(reinterpret_cast<const uint8_t*>(raw.data()), raw.size());
-    if (Status st = w.rect(kDisplayChannel, sr); !st) return st;
+    if (Status st = w.rect(channel, sr); !st) return st;
   }
   return Status::ok();
 }
@@ -189,6 +192,18 @@ std::string cursor_payload(const rfb::CursorImage& c) {
   stream::encode_cursor_shape(s, p);
   return p;
 }
+
+// A head beyond the first: its pixels come from QEMU's D-Bus display.
+struct ExtraHead {
+  int index = 0;
+  uint16_t channel = 0;
+  std::unique_ptr<DbusConsoleWatch> watch;
+  bool declared = false;
+  bool error_told = false;
+  uint32_t width = 0, height = 0;
+  Damage damage;
+  uint64_t seq = 0;
+};
 
 // A wait in progress: from the command line (client < 0) or from a control
 // client.
@@ -212,6 +227,13 @@ class Capture {
   Status end_unopened(Status st);
   Status handle_events(VncEvents& ev);
   Status handle_cursor_moves();
+  // The heads beyond the first: their pictures and changes into the stream.
+  Status open_heads(const DomainDevices& devices);
+  Status handle_heads();
+  Status emit_head_frames();
+  Status declare_head(ExtraHead& h);
+  // Frames written on every display channel of the stream (--frames).
+  uint64_t frames_everywhere() const;
   // Console output into the stream, input to the console, the serial wait.
   Status handle_serial(Clock::time_point now, std::optional<Status>* wait_result);
   Status run_console();
@@ -259,8 +281,10 @@ class Capture {
   bool have_domain_ = false;
   bool sound_ = true;
   std::unique_ptr<VncSession> vnc_;
-  std::unique_ptr<DbusCursorWatch> cursor_watch_;  // cursor positions, when the domain has a D-Bus display
+  std::unique_ptr<DbusConsoleWatch> cursor_watch_;  // cursor positions, when the domain has a D-Bus display
   std::unique_ptr<SerialSession> serial_;          // --serial
+  std::vector<ExtraHead> heads_;                   // heads beyond the first, when captured
+  bool head0_ = true;                              // head 0 (VNC) is a channel of the stream
 
   OutputFile file_;
   std::unique_ptr<CaptureOutput> out_;
@@ -325,7 +349,8 @@ Status Capture::open_source(int* fd) {
     return serial_->open(domain_, so);
   }
   if (Status st = open_domain_display(domain_, devices, o_.display, fd); !st) return st;
-  if (o_.cursor && o_.stream) {
+  if (Status st = open_heads(devices); !st) return st;
+  if (o_.cursor && o_.stream && head0_) {
     std::string why;
     if (Status st = open_domain_cursor_watch(domain_, devices, o_.display, &cursor_watch_, &why); !st)
       spdlog::warn("{}: the cursor channel has shapes but no positions: {}", label_, st.message());
@@ -406,11 +431,15 @@ Status Capture::begin_stream() {
     return Status::ok();
   }
   const rfb::Framebuffer& fb = vnc_->framebuffer();
-  stream::Params dp{{"width", std::to_string(fb.width)},
-                    {"height", std::to_string(fb.height)},
-                    {"head", std::to_string(o_.display)}};
-  if (Status st = writer_->declare(kDisplayChannel, stream::ChannelKind::kDisplay, "display", dp); !st) return st;
-  if (o_.cursor) {
+  if (head0_) {
+    stream::Params dp{{"width", std::to_string(fb.width)}, {"height", std::to_string(fb.height)}, {"head", "0"}};
+    if (o_.display != 0) dp["display"] = std::to_string(o_.display);
+    if (Status st = writer_->declare(kDisplayChannel, stream::ChannelKind::kDisplay, "display", dp); !st) return st;
+  }
+  // The other heads in order, each as soon as QEMU has sent its picture.
+  for (ExtraHead& h : heads_)
+    if (Status st = declare_head(h); !st) return st;
+  if (o_.cursor && head0_) {
     stream::Params cp{{"display", std::to_string(kDisplayChannel)}};
     if (Status st = writer_->declare(kCursorChannel, stream::ChannelKind::kCursor, "cursor", cp); !st) return st;
   }
@@ -418,9 +447,126 @@ Status Capture::begin_stream() {
     stream::Params sp{{"purpose", stream::kPurposeSerial}};
     if (Status st = writer_->declare(kSerialChannel, stream::ChannelKind::kBytes, "serial", sp); !st) return st;
   }
-  if (Status st = writer_->surface(kDisplayChannel, fb.width, fb.height); !st) return st;
+  if (head0_)
+    if (Status st = writer_->surface(kDisplayChannel, fb.width, fb.height); !st) return st;
   flush(CaptureOutput::Kind::kControl);
   return Status::ok();
+}
+
+Status Capture::open_heads(const DomainDevices& devices) {
+  const int n = std::max(1, devices.head_count());
+  if (o_.head >= n)
+    return fail(kExitNotFound, label_ + " has " + (n == 1 ? std::string("one head (0)") :
+                std::to_string(n) + " heads (0 to " + std::to_string(n - 1) + ")") + ", so no head " +
+                std::to_string(o_.head));
+  head0_ = o_.head <= 0;
+  if (!o_.stream || n == 1 || o_.head == 0) return Status::ok();
+  for (int h = 1; h < n; ++h) {
+    if (o_.head > 0 && h != o_.head) continue;
+    std::string why;
+    std::unique_ptr<DbusConsoleWatch> w;
+    if (Status st = open_domain_head_watch(domain_, devices, h, &w, &why); !st) why = st.message();
+    if (!w) {
+      if (o_.head > 0) return fail(kExitNotFound, label_ + ": cannot capture head " + std::to_string(h) + ": " + why);
+      spdlog::warn("{} has {} heads, but the stream gets the first only: {}", label_, n, why);
+      heads_.clear();
+      return Status::ok();
+    }
+    ExtraHead e;
+    e.index = h;
+    e.channel = static_cast<uint16_t>(kHeadChannelBase + h);
+    e.watch = std::move(w);
+    heads_.push_back(std::move(e));
+  }
+  return Status::ok();
+}
+
+Status Capture::declare_head(ExtraHead& h) {
+  if (h.declared || !writer_) return Status::ok();
+  uint32_t width = 0, height = 0;
+  h.watch->with_picture([&](const rfb::Framebuffer& fb) {
+    width = fb.width;
+    height = fb.height;
+  });
+  if (width == 0) return Status::ok();  // no picture yet
+  stream::Params dp{{"width", std::to_string(width)}, {"height", std::to_string(height)},
+                    {"head", std::to_string(h.index)}};
+  const std::string name = "display-" + std::to_string(h.index);
+  if (Status st = writer_->declare(h.channel, stream::ChannelKind::kDisplay, name, dp); !st) return st;
+  if (Status st = writer_->surface(h.channel, width, height); !st) return st;
+  h.declared = true;
+  h.width = width;
+  h.height = height;
+  h.damage.all(width, height);
+  flush(CaptureOutput::Kind::kControl);
+  return Status::ok();
+}
+
+Status Capture::handle_heads() {
+  for (ExtraHead& h : heads_) {
+    if (!h.watch) continue;
+    DbusConsoleEvents ev = h.watch->take();
+    if (!ev.error.empty() && !h.error_told) {
+      h.error_told = true;  // once: the guest's driver may repeat it every frame
+      spdlog::warn("{}: head {}: dropped a bad picture from QEMU's D-Bus display: {}", label_, h.index,
+                   log_quote(ev.error));
+    }
+    if (!h.declared) {
+      if (Status st = declare_head(h); !st) return st;
+    } else if (ev.resized) {
+      h.watch->with_picture([&](const rfb::Framebuffer& fb) {
+        h.width = fb.width;
+        h.height = fb.height;
+      });
+      if (Status st = writer_->surface(h.channel, h.width, h.height); !st) return st;
+      flush(CaptureOutput::Kind::kControl);
+      h.damage.all(h.width, h.height);
+    } else {
+      for (const PixelRect& r : ev.damage) h.damage.add(r);
+    }
+    if (ev.closed) {
+      spdlog::warn("{}: QEMU's D-Bus display closed; head {} is no longer captured", label_, h.index);
+      h.watch.reset();
+      if (h.declared) {
+        if (Status st = emit_head_frames(); !st) return st;
+        if (Status st = writer_->close_channel(h.channel); !st) return st;
+        flush(CaptureOutput::Kind::kControl);
+      }
+      h.declared = false;
+    }
+  }
+  return Status::ok();
+}
+
+Status Capture::emit_head_frames() {
+  for (ExtraHead& h : heads_) {
+    if (!h.declared || h.damage.empty() || !h.watch) continue;
+    Status st = Status::ok();
+    h.watch->with_picture([&](const rfb::Framebuffer& fb) {
+      // A Scanout between take() and now changed the size: the next take()
+      // brings the SURFACE and a whole frame.
+      if (fb.width != h.width || fb.height != h.height) return;
+      for (const PixelRect& r : h.damage.rects()) {
+        if (!st) break;
+        PixelRect c = r;
+        if (c.x >= fb.width || c.y >= fb.height) continue;
+        c.w = std::min(c.w, fb.width - c.x);
+        c.h = std::min(c.h, fb.height - c.y);
+        st = write_rects(*writer_, h.channel, fb, c, o_.encoding, o_.compress > 0 ? o_.compress : 1);
+      }
+    });
+    if (!st) return st;
+    h.damage.clear();
+    if (Status e = writer_->frame_end(h.channel, ++h.seq); !e) return e;
+    flush(CaptureOutput::Kind::kDisplay);
+  }
+  return Status::ok();
+}
+
+uint64_t Capture::frames_everywhere() const {
+  uint64_t n = head0_ ? seq_ : UINT64_MAX;
+  for (const ExtraHead& h : heads_) n = std::min(n, h.seq);
+  return n == UINT64_MAX ? 0 : n;
 }
 
 Status Capture::handle_serial(Clock::time_point now, std::optional<Status>* wait_result) {
@@ -453,7 +599,7 @@ Status Capture::handle_events(VncEvents& ev) {
     have_full_ = false;
     damage_.all(fb.width, fb.height);
     png_cache_.resize(fb.width, fb.height);
-    if (writer_) {
+    if (writer_ && head0_) {
       if (Status st = writer_->surface(kDisplayChannel, fb.width, fb.height); !st) return st;
       flush(CaptureOutput::Kind::kControl);
     }
@@ -500,7 +646,7 @@ Status Capture::handle_events(VncEvents& ev) {
 }
 
 Status Capture::handle_cursor_moves() {
-  DbusCursorEvents ev = cursor_watch_->take();
+  DbusConsoleEvents ev = cursor_watch_->take();
   if (writer_) {
     for (const DbusCursorPos& p : ev.positions) {
       stream::CursorPos cp;
@@ -527,7 +673,7 @@ Status Capture::emit_frame() {
     if (c.x >= fb.width || c.y >= fb.height) continue;
     c.w = std::min(c.w, fb.width - c.x);
     c.h = std::min(c.h, fb.height - c.y);
-    if (Status st = write_rects(*writer_, fb, c, o_.encoding, o_.compress > 0 ? o_.compress : 1); !st) return st;
+    if (Status st = write_rects(*writer_, kDisplayChannel, fb, c, o_.encoding, o_.compress > 0 ? o_.compress : 1); !st) return st;
   }
   damage_.clear();
   if (Status st = writer_->frame_end(kDisplayChannel, ++seq_); !st) return st;
@@ -574,7 +720,8 @@ Status Capture::finish(Status result, stream::EndReason reason, const std::strin
   }
   if (writer_ && out_ && out_->status()) {
     // What the consumer has not seen yet goes out with the END.
-    if (have_full_ && !damage_.empty()) (void)emit_frame();
+    if (head0_ && have_full_ && !damage_.empty()) (void)emit_frame();
+    (void)emit_head_frames();
     (void)writer_->end(reason, message);
     flush(CaptureOutput::Kind::kControl);
     if (!out_->close(kDrainMs)) spdlog::warn("the stream consumer did not take the last frames in time");
@@ -844,7 +991,7 @@ Status Capture::run() {
   vnc_ = std::make_unique<VncSession>(fd);
   VncSessionOptions vo;
   vo.audio = o_.audio && sound_ && o_.stream;
-  vo.cursor = o_.cursor && o_.stream;
+  vo.cursor = o_.cursor && o_.stream && head0_;
   vo.audio_rate = kAudioRate;
   vo.audio_channels = kAudioChannels;
   if (const char* e = std::getenv("VREDIR_RFB_ENCODING")) {
@@ -877,7 +1024,9 @@ Status Capture::run() {
   for (;;) {
     if (interrupted()) return finish(fail(kExitInterrupted, ""), stream::EndReason::kInterrupted, "interrupted");
     int wait_ms = 100;
-    if (writer_ && have_full_ && !damage_.empty()) {
+    const bool heads_due = std::any_of(heads_.begin(), heads_.end(),
+                                       [](const ExtraHead& h) { return h.declared && !h.damage.empty(); });
+    if (writer_ && have_full_ && (heads_due || (head0_ && !damage_.empty()))) {
       // A frame is due: wake for it, or poll the writer while it is busy.
       auto until = std::chrono::duration_cast<std::chrono::milliseconds>(next_frame_ - Clock::now()).count();
       wait_ms = out_->display_busy() ? 10 : static_cast<int>(std::clamp<long long>(until, 1, 100));
@@ -885,6 +1034,8 @@ Status Capture::run() {
     if (!waits_.empty()) wait_ms = std::min(wait_ms, 25);
     std::vector<int> wake;
     if (cursor_watch_) wake.push_back(cursor_watch_->wake_fd());
+    for (const ExtraHead& h : heads_)
+      if (h.watch) wake.push_back(h.watch->wake_fd());
     if (serial_) serial_->fds(&wake);
     if (worker_) wake.push_back(worker_->wake_fd());
     if (control_ && have_full_) control_->fds(&wake);
@@ -902,6 +1053,8 @@ Status Capture::run() {
     if (Status h = handle_events(ev); !h) return finish(h, stream::EndReason::kError, h.message());
     if (cursor_watch_)
       if (Status h = handle_cursor_moves(); !h) return finish(h, stream::EndReason::kError, h.message());
+    if (writer_ && !heads_.empty())
+      if (Status h = handle_heads(); !h) return finish(h, stream::EndReason::kError, h.message());
     const auto now = Clock::now();
     if (serial_) {
       std::optional<Status> serial_result;
@@ -916,10 +1069,16 @@ Status Capture::run() {
       Status r = one_shot(screen_image());
       return writer_ ? finish(r, stream::EndReason::kNormal, "") : r;
     }
-    if (writer_ && have_full_ && !damage_.empty() && now >= next_frame_ && !out_->display_busy()) {
-      if (Status e = emit_frame(); !e) return finish(e, stream::EndReason::kError, e.message());
+    const bool frame_due = std::any_of(heads_.begin(), heads_.end(),
+                                       [](const ExtraHead& h) { return h.declared && !h.damage.empty(); });
+    if (writer_ && have_full_ && (frame_due || (head0_ && !damage_.empty())) && now >= next_frame_ &&
+        !out_->display_busy()) {
+      if (head0_ && !damage_.empty())
+        if (Status e = emit_frame(); !e) return finish(e, stream::EndReason::kError, e.message());
+      if (Status e = emit_head_frames(); !e) return finish(e, stream::EndReason::kError, e.message());
       next_frame_ = now + frame_interval;
-      if (o_.frames && seq_ >= o_.frames) return finish(Status::ok(), stream::EndReason::kNormal, "");
+      // --frames N: every display channel of the stream has had N.
+      if (o_.frames && frames_everywhere() >= o_.frames) return finish(Status::ok(), stream::EndReason::kNormal, "");
     }
     if (out_) {
       Status ws = out_->status();

@@ -26,6 +26,10 @@ struct CaptureOptions {
   std::string uri;
   std::string vnc_address;  // unix:PATH or HOST:PORT
   int display = 0;
+  // The heads whose display channels the stream gets: -1 all (head 0
+  // through VNC, the others through QEMU's D-Bus display), else that one.
+  // Waits, --snapshot and --text read head 0.
+  int head = -1;
 
   // Channels follow the domain's devices (session_channels): audio only
   // with a sound device. --audio (audio_required) makes a missing one an

@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
   app.add_option("--vnc", o.vnc_address, "Capture a QEMU VNC server directly: unix:PATH or HOST:PORT");
   app.add_option("--display", o.display, "The domain's VNC display to capture (default 0)")
       ->check(vredir::kNonNegative);
+  app.add_option("--head", f.head,
+                 "The head(s) whose display the stream gets: all (the default) or N (0 is the first); heads "
+                 "beyond the first come through the domain's D-Bus display");
   app.add_option("-o,--output", o.output, "Write the stream to FILE ('-': stdout, the default)");
   app.add_flag("--audio", f.audio,
                "Require the audio channel: exit 3 when the domain has no sound device (default: audio when it has one)");

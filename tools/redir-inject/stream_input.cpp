@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "sys/cli.hpp"
+#include "sys/log_text.hpp"
 #include "wire/playback_clock.hpp"
 #include "wire/stream_decoder.hpp"
 
@@ -57,7 +58,7 @@ Status replay_input_stream(int fd, const std::string& what, const StreamInputOpt
   uint64_t offset = 0;
   uint8_t chunk[65536];
   stream::Event ev;
-  bool rel_warned = false;
+  bool rel_warned = false, head_warned = false;
   for (;;) {
     std::string err;
     stream::StreamDecoder::Result r = decoder.next(&ev, &err);
@@ -104,6 +105,17 @@ Status replay_input_stream(int fd, const std::string& what, const StreamInputOpt
       if (Status st = delivery->key(press, {ack, channel, k.seq}); !st) return st;
     } else if (type == FrameType::kPointer) {
       const auto& p = std::get<stream::Pointer>(ev.payload);
+      // A pointer on a head beyond the first (x-replay's window of that
+      // head's display channel): the VM's pointer devices follow its first
+      // head, where these coordinates would land on the wrong spot.
+      if (auto h = ev.channel->params.find("head"); h != ev.channel->params.end() && h->second != "0") {
+        if (!head_warned)
+          spdlog::warn("{}: pointer input on head {} skipped: the VM's pointer follows its first head",
+                       what, log_quote(h->second, 8));
+        head_warned = true;
+        if (Status st = delivery->mark({ack, channel, p.seq, true}); !st) return st;
+        continue;
+      }
       PointerScale s;
       stream::param_u32(ev.channel->params, "width", &s.width);
       stream::param_u32(ev.channel->params, "height", &s.height);

@@ -22,7 +22,8 @@ Status InputWriter::key(uint16_t code, bool down, uint32_t keysym) {
   return writer_.key(kKeyboardChannel, stream::Key{++key_seq_, code, down, keysym});
 }
 
-Status InputWriter::display_shown(uint16_t display, const std::string& name, uint32_t width, uint32_t height) {
+Status InputWriter::display_shown(uint16_t display, const std::string& name, uint32_t width, uint32_t height,
+                                  const std::string& head) {
   if (!begun_) return Status::ok();
   auto it = pointers_.find(display);
   if (it != pointers_.end()) {
@@ -37,11 +38,12 @@ Status InputWriter::display_shown(uint16_t display, const std::string& name, uin
   p.seq = 0;
   p.width = width;
   p.height = height;
-  return writer_.declare(p.id, stream::ChannelKind::kPointer, "pointer-" + name,
-                         {{"device", "x11"},
-                          {"display", std::to_string(display)},
-                          {"width", std::to_string(width)},
-                          {"height", std::to_string(height)}});
+  stream::Params params{{"device", "x11"},
+                        {"display", std::to_string(display)},
+                        {"width", std::to_string(width)},
+                        {"height", std::to_string(height)}};
+  if (!head.empty()) params["head"] = head;
+  return writer_.declare(p.id, stream::ChannelKind::kPointer, "pointer-" + name, params);
 }
 
 Status InputWriter::display_gone(uint16_t display) {

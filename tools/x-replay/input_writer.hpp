@@ -24,7 +24,10 @@ class InputWriter {
   // A display window appeared or changed size: its pointer channel is
   // declared, or closed and declared again with the new size (its sequence
   // numbers start again at 1, as for any newly declared channel).
-  vredir::Status display_shown(uint16_t display, const std::string& name, uint32_t width, uint32_t height);
+  // head: the display channel's own head parameter ("" when it has none),
+  // passed on so that the injector knows which of the VM's heads it is.
+  vredir::Status display_shown(uint16_t display, const std::string& name, uint32_t width, uint32_t height,
+                               const std::string& head = "");
   vredir::Status display_gone(uint16_t display);
   vredir::Status pointer(uint16_t display, int32_t x, int32_t y, uint32_t buttons);
   // Relative motion on the same pointer channel (the pointer grab).

@@ -391,7 +391,9 @@ void Player::on_display_frame(const stream::Event& ev, SurfaceWindow& w) {
       // The surface, and the image that shows it in the window.
       if (!charge(*ev.channel, uint64_t(s.width) * s.height * 4 * 2)) return;
       w.resize(s.width, s.height);
-      send(input_.display_shown(w.channel(), ev.channel->name, s.width, s.height));
+      auto head = ev.channel->params.find("head");
+      send(input_.display_shown(w.channel(), ev.channel->name, s.width, s.height,
+                                head == ev.channel->params.end() ? std::string() : head->second));
       return;
     }
     case stream::FrameType::kRect: {

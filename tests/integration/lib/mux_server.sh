@@ -9,6 +9,10 @@
 #                             serve_pid, port and url (tls://127.0.0.1:PORT);
 #                             returns 1 when it does not listen within 10 s;
 #                             $mux_program, when set, is the redir-mux to run
+#   mux_serve_alice VMS       all of it for one account: alice (password in
+#                             $out/alice.pw) may use the VMs matching VMS in
+#                             $out/users; a certificate; serve on qemu:///system
+#                             (log $out/serve.log); exits 1 when any step fails
 
 mux_make_cert() {
     local cn=${1:-vredir-test-ca}
@@ -31,4 +35,15 @@ mux_start_serve() {
     port=$(sed -n 's|.*listening on tls://127.0.0.1:\([0-9]*\).*|\1|p' "$log")
     url=tls://127.0.0.1:$port
     [ -n "$port" ]
+}
+
+mux_serve_alice() {
+    users=$out/users
+    echo 'alice-pw' >"$out/alice.pw"
+    VREDIR_PASSWORD=alice-pw redir-mux users add alice --users "$users" --vms "$1" ||
+        vg_fail "redir-mux users add failed"
+    command -v openssl >/dev/null || vg_fail "openssl is missing (apt-get install -y openssl)"
+    mux_make_cert || vg_fail "openssl could not make a certificate"
+    mux_start_serve "$out/serve.log" --users "$users" -c qemu:///system ||
+        vg_fail "serve did not start: $(cat "$out/serve.log")"
 }
