@@ -479,7 +479,7 @@ Status DbusKeyboard::send(const std::vector<std::pair<uint16_t, bool>>& events, 
 }
 
 Status open_domain_dbus_keyboard(const Domain& d, const DomainDevices& devices, bool shared_only,
-                                 std::unique_ptr<DbusKeyboard>* out, std::string* why) {
+                                 std::unique_ptr<DbusKeyboard>* out, std::string* why, int console) {
   // Decided before connecting: connecting to a peer-to-peer display is
   // enough to take it from its current client.
   for (const GraphicsDevice& g : devices.graphics)
@@ -489,7 +489,7 @@ Status open_domain_dbus_keyboard(const Domain& d, const DomainDevices& devices, 
     }
   DbusDisplayConn conn;
   if (Status st = open_display(d, devices, "fast key events", &conn, why); !st || !conn.bus) return st;
-  return DbusKeyboard::open(std::move(conn), 0, out);
+  return DbusKeyboard::open(std::move(conn), console, out);
 }
 
 }  // namespace vredir

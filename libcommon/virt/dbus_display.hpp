@@ -144,6 +144,6 @@ class DbusKeyboard {
 // in *why) when the domain has no D-Bus display, or when shared_only and its
 // display is peer-to-peer.
 Status open_domain_dbus_keyboard(const Domain& domain, const DomainDevices& devices, bool shared_only,
-                                 std::unique_ptr<DbusKeyboard>* out, std::string* why);
+                                 std::unique_ptr<DbusKeyboard>* out, std::string* why, int console = 0);
 
 }  // namespace vredir

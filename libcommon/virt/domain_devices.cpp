@@ -103,6 +103,7 @@ void parse_video(XPath& xp, DomainDevices* out) {
     d.model = attr(m, "type");
     d.heads = attr_int(m, "heads", 1);
     d.primary = attr(m, "primary") == "yes";
+    if (xmlNode* a = child(v, "alias")) d.alias = attr(a, "name");
     int vram = attr_int(m, "vram", 0);
     d.vram_kib = vram > 0 ? static_cast<unsigned long long>(vram) : 0;
     out->video.push_back(std::move(d));

@@ -27,6 +27,7 @@ struct VideoDevice {
   std::string model;  // virtio, vga, cirrus, qxl, bochs, ramfb, none...
   int heads = 1;
   bool primary = false;
+  std::string alias;  // <alias name=.../> of a running domain ("video0"), its QEMU device id
   unsigned long long vram_kib = 0;
 };
 

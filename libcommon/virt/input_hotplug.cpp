@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 #include "sys/signals.hpp"
@@ -109,9 +111,145 @@ Status InputHotplug::attach(const Domain& d, std::span<const HotplugKind> kinds,
   return Status::ok();
 }
 
+namespace {
+
+const char* seat_driver(HotplugKind k) {
+  switch (k) {
+    case HotplugKind::kKeyboard: return "virtio-keyboard-pci";
+    case HotplugKind::kTablet: return "virtio-tablet-pci";
+    case HotplugKind::kMouse: return "virtio-mouse-pci";
+  }
+  return "virtio-keyboard-pci";
+}
+
+// The PCI buses a device could go on, in order: libvirt names each
+// controller's bus "pci.INDEX" (pci.0 is the root of a pc machine).
+std::vector<std::string> candidate_buses(const DomainDevices& devices) {
+  const bool q35 = devices.machine.find("q35") != std::string::npos;
+  std::vector<std::string> buses;
+  for (const PciController& p : devices.pci)
+    if (q35 ? p.model == "pcie-root-port" && !p.occupied : p.model == "pci-root" || p.model == "pci-bridge")
+      buses.push_back("pci." + std::to_string(p.index));
+  return buses;
+}
+
+bool qom_has_child(const Domain& d, const std::string& id) {
+  json list;
+  if (!qmp_command(d, {{"execute", "qom-list"}, {"arguments", {{"path", "/machine/peripheral"}}}}, &list))
+    return true;  // cannot tell: assume it is still there
+  if (list.is_array())
+    for (const json& e : list)
+      if (e.is_object() && e.value("name", "") == id) return true;
+  return false;
+}
+
+}  // namespace
+
+Status seat_binding(const DomainDevices& devices, const std::string& domain, int head, SeatBinding* out) {
+  int left = head;
+  for (const VideoDevice& v : devices.video) {
+    if (v.model == "none") continue;
+    const int heads = v.model == "virtio" ? std::clamp(v.heads, 1, 16) : 1;
+    if (left < heads) {
+      if (v.alias.empty())
+        return fail(kExitFailure, "domain '" + domain + "' is not running (its video devices have no QEMU id yet)");
+      out->display = v.alias;
+      out->head = left;
+      return Status::ok();
+    }
+    left -= heads;
+  }
+  const int n = devices.head_count();
+  return fail(kExitNotFound, "domain '" + domain + "' has " +
+                                 (n == 1 ? std::string("one head (0)")
+                                         : std::to_string(n) + " heads (0 to " + std::to_string(n - 1) + ")") +
+                                 ", so no seat " + std::to_string(head));
+}
+
+Status InputHotplug::attach_seat(const Domain& d, std::span<const HotplugKind> kinds, const SeatBinding& binding,
+                                 const std::string& tag, int timeout_ms) {
+  std::string xml;
+  if (Status st = d.xml(&xml); !st) return st;
+  DomainDevices devices;
+  if (Status st = parse_domain_devices(xml, &devices); !st) return st;
+  std::vector<std::string> buses = candidate_buses(devices);
+  const bool q35 = devices.machine.find("q35") != std::string::npos;
+  if (buses.empty())
+    return fail(kExitFailure, "no free slot for a seat's devices on '" + d.name() +
+                                  "' (on q35 each one needs a spare pcie-root-port: add <controller type='pci' "
+                                  "model='pcie-root-port'/> to the domain)");
+  seat_dom_ = d.share();
+  const auto start = Clock::now();
+  static unsigned counter = 0;
+  for (HotplugKind k : kinds) {
+    HotplugDevice dev;
+    dev.kind = k;
+    dev.seat = true;
+    dev.alias = "vredir-seat" + std::to_string(binding.head) + "-" + tag + "-" + std::to_string(::getpid()) + "-" +
+                std::to_string(++counter);
+    dev.qom_path = "/machine/peripheral/" + dev.alias + "/virtio-backend";
+    // A port another session took since libvirt's XML was read answers
+    // "in use": the next one is tried.
+    std::string last = "no free slot";
+    bool added = false;
+    while (!buses.empty() && !added) {
+      const std::string bus = buses.front();
+      buses.erase(buses.begin());
+      json args = {{"driver", seat_driver(k)}, {"id", dev.alias},     {"bus", bus},
+                   {"display", binding.display}, {"head", binding.head}};
+      // A PCIe root port has one slot, 0: elsewhere the guest never sees it.
+      if (q35) args["addr"] = "0x0";
+      json result;
+      Status st = qmp_command(d, {{"execute", "device_add"}, {"arguments", args}}, &result);
+      if (st) added = true;
+      else last = st.message();
+    }
+    if (!added) {
+      (void)detach();
+      return fail(kExitFailure, "cannot plug a seat's virtio " + std::string(xml_type(k)) + " into '" + d.name() +
+                                    "' for head " + std::to_string(binding.head) + ": " + last +
+                                    " (each device needs a free pcie-root-port on q35)");
+    }
+    devices_.push_back(dev);
+  }
+  for (const HotplugDevice& dev : devices_) {
+    if (Status st = wait_bound(d, dev, start + std::chrono::milliseconds(timeout_ms), timeout_ms); !st) {
+      (void)detach();
+      return st;
+    }
+  }
+  spdlog::debug("the guest bound {} device(s) of seat {} after {:.0f} ms", devices_.size(), binding.head,
+                std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  return Status::ok();
+}
+
+Status InputHotplug::detach_seat() {
+  Status first = Status::ok();
+  std::vector<std::string> gone;
+  for (const HotplugDevice& dev : devices_) {
+    if (!dev.seat) continue;
+    json result;
+    Status st = qmp_command(seat_dom_, {{"execute", "device_del"}, {"arguments", {{"id", dev.alias}}}}, &result);
+    if (st) gone.push_back(dev.alias);
+    else if (first) first = fail(st.code(), "cannot unplug " + dev.alias + ": " + st.message());
+  }
+  // The guest lets go on its own (about a second for Linux on q35); the slot
+  // is free for the next seat once QEMU has removed the device.
+  const auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (!gone.empty() && Clock::now() < deadline) {
+    std::erase_if(gone, [&](const std::string& id) { return !qom_has_child(seat_dom_, id); });
+    if (!gone.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!gone.empty() && first)
+    first = fail(kExitTimeout, "the guest did not release " + gone.front() + " within 5 s");
+  return first;
+}
+
 Status InputHotplug::detach() {
+  Status seat = seat_dom_.get() ? detach_seat() : Status::ok();
   devices_.clear();
-  return plugged_.detach();
+  Status st = plugged_.detach();
+  return seat ? st : seat;
 }
 
 }  // namespace vredir

@@ -44,13 +44,33 @@ const char* hotplug_kind_name(HotplugKind kind);
 
 struct HotplugDevice {
   HotplugKind kind = HotplugKind::kKeyboard;
-  std::string alias;     // the user alias given to libvirt ("ua-vredir-...")
+  std::string alias;     // the user alias given to libvirt ("ua-vredir-..."), or the QEMU id of a seat's device
   std::string qom_path;  // its virtio backend in QEMU's object tree
+  bool seat = false;     // plugged through QEMU's monitor, bound to a head
 };
+
+// Where a seat's devices are bound: a video device's QEMU id and one of its
+// heads. QEMU hands input sent to that head's console (QMP input-send-event
+// with device and head, the D-Bus display's Console_N) to the devices bound
+// to it, and only to them; the domain's own devices get the rest.
+struct SeatBinding {
+  std::string display;  // "video0"
+  int head = 0;
+};
+
+struct DomainDevices;
+
+// Head `head` of a running domain (heads counted as DomainDevices::head_count
+// does: the heads of the first video device, then the next device) as a
+// binding. kExitNotFound when the domain has no such head.
+Status seat_binding(const DomainDevices& devices, const std::string& domain, int head, SeatBinding* out);
 
 class InputHotplug {
  public:
   InputHotplug() = default;
+  ~InputHotplug() {
+    if (!devices_.empty()) (void)detach();
+  }
   InputHotplug(const InputHotplug&) = delete;
   InputHotplug& operator=(const InputHotplug&) = delete;
 
@@ -58,6 +78,14 @@ class InputHotplug {
   // one, at most timeout_ms in all. tag goes into the aliases (letters,
   // digits, '-'). On failure nothing stays attached.
   Status attach(const Domain& domain, std::span<const HotplugKind> kinds, const std::string& tag, int timeout_ms);
+  // A seat's devices: one per kind, bound to binding's head, so that input
+  // sent to that head reaches them alone (a terminal's own keyboard in a
+  // multi-seat guest). libvirt has no word for the binding, so they are
+  // plugged through QEMU's monitor (device_add, one free PCI slot each: on
+  // q35 a pcie-root-port with nothing on it) and libvirt does not list them;
+  // detach() unplugs them (device_del) as it does the others.
+  Status attach_seat(const Domain& domain, std::span<const HotplugKind> kinds, const SeatBinding& binding,
+                     const std::string& tag, int timeout_ms);
   const std::vector<HotplugDevice>& devices() const { return devices_; }
   // Unplugs every attached device and waits (at most 5 s) until the guest has
   // released them; the first failure is returned.
@@ -69,8 +97,11 @@ class InputHotplug {
   Status wait_bound(const Domain& domain, const HotplugDevice& device, std::chrono::steady_clock::time_point deadline,
                     int timeout_ms);
 
+  Status detach_seat();
+
   DeviceHotplug plugged_;
   std::vector<HotplugDevice> devices_;
+  Domain seat_dom_;  // the domain of the seat's devices, for unplugging them
 };
 
 }  // namespace vredir

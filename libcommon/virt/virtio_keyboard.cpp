@@ -46,6 +46,11 @@ Status VirtioKeyboard::open(Domain domain) {
   return open_path(std::move(dom_), "/machine/peripheral/" + alias + "/virtio-backend");
 }
 
+Status VirtioKeyboard::open_seat(Domain domain, std::string qom_path, const SeatBinding& binding) {
+  seat_ = binding;
+  return open_path(std::move(domain), std::move(qom_path));
+}
+
 Status VirtioKeyboard::open_path(Domain domain, std::string qom_path) {
   dom_ = std::move(domain);
   path_ = std::move(qom_path);
@@ -59,7 +64,7 @@ Status VirtioKeyboard::open_path(Domain domain, std::string qom_path) {
     DomainDevices devices;
     Status st = dom_.xml(&xml);
     if (st) st = parse_domain_devices(xml, &devices);
-    if (st) st = open_domain_dbus_keyboard(dom_, devices, via_dbus != "1", &dbus_, &why);
+    if (st) st = open_domain_dbus_keyboard(dom_, devices, via_dbus != "1", &dbus_, &why, seat_ ? seat_->head : 0);
     if (!st) {
       why = st.message();
       dbus_.reset();
@@ -69,7 +74,7 @@ Status VirtioKeyboard::open_path(Domain domain, std::string qom_path) {
   // VREDIR_VIRTIO_VIA_BARRIER=0 keeps what the D-Bus display does not take
   // on QMP; unset, QEMU's Barrier client carries it.
   const char* benv = std::getenv("VREDIR_VIRTIO_VIA_BARRIER");
-  if (!dbus_ && !(benv && std::string(benv) == "0")) {
+  if (!dbus_ && !seat_ && !(benv && std::string(benv) == "0")) {
     std::string why;
     if (Status st = BarrierKeyboard::open(dom_, &barrier_, &why); !st) {
       why = st.message();
@@ -94,8 +99,12 @@ Status VirtioKeyboard::deliver(std::span<const KeyPress> keys, int timeout_ms) {
     events.push_back(
         {{"type", "key"},
          {"data", {{"down", k.down}, {"key", {{"type", "number"}, {"data", qnum_from_evdev(k.code)}}}}}});
-  const std::string command =
-      json{{"execute", "input-send-event"}, {"arguments", {{"events", std::move(events)}}}}.dump();
+  json args = {{"events", std::move(events)}};
+  if (seat_) {
+    args["device"] = seat_->display;
+    args["head"] = seat_->head;
+  }
+  const std::string command = json{{"execute", "input-send-event"}, {"arguments", std::move(args)}}.dump();
   std::string reply;
   if (Status st = qmp(command, &reply); !st) return st;
   json j = json::parse(reply, nullptr, false);

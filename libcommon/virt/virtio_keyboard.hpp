@@ -36,11 +36,13 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 
 #include "virt/barrier_keyboard.hpp"
 #include "virt/dbus_display.hpp"
+#include "virt/input_hotplug.hpp"
 #include "virt/hypervisor.hpp"
 #include "input/keymap.hpp"
 #include "rfb/rfb_input.hpp"
@@ -63,6 +65,11 @@ class VirtioKeyboard : public KeyBatchPath {
   // The virtio keyboard at a known QOM path (one hot-plugged for the session,
   // virt/input_hotplug.hpp).
   Status open_path(Domain domain, std::string qom_path);
+  // A seat's keyboard (virt/input_hotplug.hpp attach_seat): events go to
+  // the console of its head, which QEMU hands to the devices bound there
+  // alone, through the D-Bus display's Console_N or QMP input-send-event
+  // with device and head (never the Barrier client, which has no head).
+  Status open_seat(Domain domain, std::string qom_path, const SeatBinding& binding);
   const std::string& qom_path() const { return path_; }
   // "the D-Bus display" or "QMP": how the events reach QEMU.
   const char* route() const { return dbus_ ? "the D-Bus display" : barrier_ ? "QEMU's Barrier client" : "QMP"; }
@@ -85,6 +92,7 @@ class VirtioKeyboard : public KeyBatchPath {
 
   Domain dom_;
   std::string path_;
+  std::optional<SeatBinding> seat_;
   std::unique_ptr<DbusKeyboard> dbus_;
   std::unique_ptr<BarrierKeyboard> barrier_;
   int known_free_ = -1;  // buffers free as last seen (-1: not yet asked)

@@ -1015,6 +1015,7 @@ static void power_off(const char *why)
 static uint64_t bar_next_ms;
 static uint64_t needle_due_ms; /* 0: none pending */
 static int flipkeys;
+static int keydev; /* "keydev on": key lines name their device */
 
 static void toggle_flip(void)
 {
@@ -1213,6 +1214,8 @@ static void do_command(char *line)
         ok = cursor_set(!strcmp(a1, "on")) == 0;
     } else if (!strcmp(cmd, "cursor") && !strcmp(a1, "move") && a2[0] && a3[0]) {
         ok = cursor_move((int32_t)atoi(a2), (int32_t)atoi(a3)) == 0;
+    } else if (!strcmp(cmd, "keydev") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
+        keydev = !strcmp(a1, "on");
     } else if (!strcmp(cmd, "flipkeys") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
         flipkeys = !strcmp(a1, "on");
     } else if (!strcmp(cmd, "usbbulk") && a1[0] && strspn(a1, "0123456789") == strlen(a1) &&
@@ -1335,6 +1338,8 @@ static void handle_event(struct input_dev *dv, const struct input_event *ev)
             (ev->code >= BTN_DPAD_UP && ev->code < KEY_ALS_TOGGLE) ||
             ev->code >= BTN_TRIGGER_HAPPY)
             vlog("btn %u %d", ev->code, ev->value);
+        else if (keydev)
+            vlog("key %u %d event%d", ev->code, ev->value, dv->num);
         else
             vlog("key %u %d", ev->code, ev->value);
         if (dv->is_power && ev->code == KEY_POWER && ev->value == 1)

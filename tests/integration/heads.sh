@@ -6,7 +6,9 @@
 # through QEMU's D-Bus display, each as a display channel of its own with its
 # size and content; --head picks one; a redir-mux session carries both; and
 # x-replay opens a window per head. vm-list --json counts a display channel
-# per head.
+# per head. Seats: two redir-inject --seat runs at once each type 2,000
+# characters through a virtio keyboard of their own, bound to their head and
+# hot-plugged for the run; the probe reads evdev per device (keydev on).
 #
 # Run by ctest, or by hand: bash tests/integration/heads.sh (build dir
 # defaults to build/).
@@ -37,6 +39,15 @@ name=vredir-test-heads-$$
 vg_define "$name"
 trap cleanup EXIT   # after vg_define, which installs its own trap
 vg_redefine "s/heads='1'/heads='2'/"
+# Two spare pcie-root-ports for the seats' keyboards, after the ones libvirt
+# placed for the domain's own devices.
+virsh -q -c qemu:///system dumpxml --inactive "$name" | python3 -c '
+import re, sys
+x = sys.stdin.read()
+n = max(int(i) for i in re.findall(r"<controller type=.pci. index=.(\d+).", x))
+ports = "".join("<controller type=\"pci\" index=\"%d\" model=\"pcie-root-port\"/>" % (n + k) for k in (1, 2))
+sys.stdout.write(x.replace("</devices>", ports + "</devices>"))' >"$VG_DIR/seats.xml" &&
+    virsh -q -c qemu:///system define "$VG_DIR/seats.xml" >/dev/null || vg_fail "cannot add the spare root ports"
 check "$name has a two-headed virtio video and a D-Bus display" \
     eval "virsh -q -c qemu:///system dumpxml $name | grep -q \"heads='2'\" &&
           virsh -q -c qemu:///system dumpxml $name | grep -q \"<graphics type='dbus'\""
@@ -166,5 +177,85 @@ sleep 1
 check "redir-inject: a click on head 1 is skipped with one warning (rc $rc): $(grep -c . "$out/inject.err") line(s)" \
     eval '[ $rc = 0 ] && grep -q "pointer input on head \"1\" skipped" "$out/inject.err" && [ "$(grep -c . "$out/inject.err")" = 1 ] &&
           ! vg_events | tail -n +$((mark + 1)) | grep -qE "^[0-9]+ btn 272 1"'
+
+# ---- seats: each terminal types on a keyboard of its own --------------------------------
+vg_cmd "keydev on"
+# Two texts of 2,000 random letters; each run waits 2.5 s after plugging its
+# keyboard in, so that the probe (it looks for new devices every second) reads
+# it from the first key on. At 1 ms a key event each: the pacing on the
+# guest's virtio buffers sees the driver take the events, not the probe's one
+# reader thread reading them from evdev, whose 64-event buffers overflow
+# (SYN_DROPPED, inside the guest) when two keyboards type at full speed on
+# the one TCG vCPU.
+python3 - "$out" <<'PY'
+import random, sys
+for seat in (0, 1):
+    r = random.Random(seat + 11)
+    text = "".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(2000))
+    open("%s/seat%d.txt" % (sys.argv[1], seat), "w").write(text)
+    open("%s/seat%d.script" % (sys.argv[1], seat), "w").write("sleep 2500\ntype %s\n" % text)
+PY
+mark=$(vg_mark)
+t0=$(date +%s%N)
+redir-inject "$name" --seat 0 --key-interval 1 --script "$out/seat0.script" -v 2>"$out/seat0.err" &
+s0=$!
+redir-inject "$name" --seat 1 --key-interval 1 --script "$out/seat1.script" -v 2>"$out/seat1.err" &
+s1=$!
+wait "$s0"
+r0=$?
+wait "$s1"
+r1=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+sleep 1.5
+vg_events | tail -n +"$((mark + 1))" >"$out/seat.events"
+# per device: the letters whose key went down, in order; and which devices
+# came and went
+seats=$(python3 - "$out" <<'PY'
+import sys
+out = sys.argv[1]
+codes = dict(zip("qwertyuiop", range(16, 26)))
+codes.update(zip("asdfghjkl", range(30, 39)))
+codes.update(zip("zxcvbnm", range(44, 51)))
+letter = {v: k for k, v in codes.items()}
+typed, added, gone = {}, [], []
+for line in open(out + "/seat.events"):
+    f = line.split()
+    if len(f) >= 5 and f[1] == "key" and f[3] == "1":
+        typed.setdefault(f[4], []).append(letter.get(int(f[2]), "?"))
+    elif len(f) >= 3 and f[1] == "input" and "Virtio Keyboard" in line:
+        added.append(f[2])
+    elif len(f) >= 3 and f[1] == "input-gone":
+        gone.append(f[2])
+want = [open("%s/seat%d.txt" % (out, s)).read() for s in (0, 1)]
+got = {dev: "".join(k) for dev, k in typed.items()}
+match = [[dev for dev, t in got.items() if t == w] for w in want]
+print("devices=%s added=%s gone=%s seat0=%s seat1=%s lengths=%s" % (
+    ",".join(sorted(got)), ",".join(added), ",".join(gone),
+    ",".join(match[0]) or "none", ",".join(match[1]) or "none",
+    ",".join("%s:%d" % (d, len(t)) for d, t in sorted(got.items()))), end="")
+ok = (len(got) == 2 and len(match[0]) == 1 and len(match[1]) == 1 and match[0] != match[1]
+      and set(got) <= set(added) and set(got) <= set(gone))
+print(" dropped=%d" % sum(1 for line in open(out + "/seat.events") if " input-dropped " in line))
+sys.exit(0 if ok else 1)
+PY
+)
+rc=$?
+note "two seats typed 2,000 characters each at once in $ms ms (the 2.5 s wait and the plug-in included)"
+check "two seats at once (exit $r0 and $r1): each text complete and in order on a keyboard of its own, plugged in and out again [$seats]" \
+    eval '[ $r0 = 0 ] && [ $r1 = 0 ] && [ $rc = 0 ]'
+check "each seat's keyboard is bound to its head" \
+    eval 'grep -q "seat 0: a virtio keyboard of this run.s own, bound to video0 head 0" "$out/seat0.err" &&
+          grep -q "seat 1: a virtio keyboard of this run.s own, bound to video0 head 1" "$out/seat1.err"'
+redir-inject "$name" --seat 1 --click 10,10 2>"$out/seatclick.err"
+rc=$?
+check "--seat 1 with a click: exit 2, one line (rc $rc): $(cat "$out/seatclick.err")" \
+    eval '[ $rc = 2 ] && [ "$(wc -l <"$out/seatclick.err")" = 1 ]'
+redir-inject "$name" --seat 2 --type x 2>"$out/seat2.err"
+rc=$?
+check "--seat 2 on a two-headed VM: exit 3, one line (rc $rc): $(cat "$out/seat2.err")" \
+    eval '[ $rc = 3 ] && [ "$(wc -l <"$out/seat2.err")" = 1 ]'
+n=$(virsh -q -c qemu:///system qemu-monitor-command "$name" '{"execute":"qom-list","arguments":{"path":"/machine/peripheral"}}' |
+    grep -o 'vredir-seat' | wc -l)
+check "no seat device is left in QEMU after the runs ($n)" [ "$n" = 0 ]
 
 tap_finish

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "virt/domain_devices.hpp"
+#include "virt/input_hotplug.hpp"
 
 using vredir::DomainDevices;
 
@@ -291,6 +292,24 @@ TEST_CASE("heads", "[domain_devices]") {
     CHECK(devices("<video><model type='virtio' heads='-4'/></video>").head_count() == 1);
     CHECK(devices("<video><model type='none'/></video>").head_count() == 0);
   }
+}
+
+// A seat's binding: head N of the running domain as a video device's QEMU
+// id and its own head number.
+TEST_CASE("seat bindings", "[domain_devices]") {
+  vredir::DomainDevices d = parse(
+      "<domain><devices><video><model type='virtio' heads='2' primary='yes'/><alias name='video0'/></video>"
+      "<video><model type='qxl'/><alias name='video1'/></video></devices></domain>");
+  vredir::SeatBinding b;
+  REQUIRE(vredir::seat_binding(d, "vm", 1, &b));
+  CHECK((b.display == "video0" && b.head == 1));
+  REQUIRE(vredir::seat_binding(d, "vm", 2, &b));
+  CHECK((b.display == "video1" && b.head == 0));
+  vredir::Status st = vredir::seat_binding(d, "vm", 3, &b);
+  CHECK(st.code() == vredir::kExitNotFound);
+  CHECK(st.message() == "domain 'vm' has 3 heads (0 to 2), so no seat 3");
+  vredir::DomainDevices off = parse("<domain><devices><video><model type='virtio'/></video></devices></domain>");
+  CHECK(vredir::seat_binding(off, "vm", 0, &b).code() == vredir::kExitFailure);  // not running: no QEMU id
 }
 
 TEST_CASE("input hot-plug", "[domain_devices]") {

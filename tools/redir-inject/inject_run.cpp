@@ -148,6 +148,10 @@ Status check_inject_options(const InjectOptions& o) {
     return fail(kExitUsage, "--force only applies to --serial-text");
   }
   if (o.domain.empty() && o.vnc.empty()) return fail(kExitUsage, "a DOMAIN (or --vnc ADDRESS) is required");
+  if (o.seat >= 0) {
+    if (!o.vnc.empty()) return fail(kExitUsage, "--seat plugs devices into a DOMAIN through libvirt, not --vnc");
+    if (o.keyboard == "vnc") return fail(kExitUsage, "--seat types through a virtio keyboard: not with --keyboard vnc");
+  }
   if (!o.vnc.empty())
     for (const auto& a : o.actions)
       if (a.first == ActionFlag::kMoveRel)
@@ -249,6 +253,11 @@ Status run_inject(const InjectOptions& o) {
   std::optional<Layout> layout = parse_layout(o.keymap);
   std::vector<InputAction> actions;
   if (Status st = resolve_actions(o, &actions); !st) return st;
+  if (o.seat > 0)
+    for (const InputAction& a : actions)
+      if (a.kind != InputAction::Kind::kKeys && a.kind != InputAction::Kind::kSleep)
+        return fail(kExitUsage, "--seat " + std::to_string(o.seat) + ": keys only (" + (a.source.empty() ? std::string("a pointer flag") : a.source) +
+                                    " moves the pointer, which follows the VM's first head)");
   bool read_stream = !o.input.empty() || actions.empty();
   InputFile in;
   if (read_stream)
@@ -274,7 +283,22 @@ Status run_inject(const InjectOptions& o) {
   InputHotplug hotplug;
   VirtioKeyboard virtio;
   bool use_virtio = false;
-  if (o.keyboard != "vnc" && o.vnc.empty()) {
+  if (o.seat >= 0) {
+    // A seat's own keyboard, bound to its head: no fallback to the shared
+    // devices, which other terminals type into too.
+    SeatBinding binding;
+    std::string xml;
+    DomainDevices devices;
+    if (Status st = dom.xml(&xml); !st) return st;
+    if (Status st = parse_domain_devices(xml, &devices); !st) return st;
+    if (Status st = seat_binding(devices, dom.name(), o.seat, &binding); !st) return st;
+    const HotplugKind kinds[] = {HotplugKind::kKeyboard};
+    if (Status st = hotplug.attach_seat(dom, kinds, binding, "inject", kHotplugTimeoutMs); !st) return st;
+    if (Status st = virtio.open_seat(std::move(dom), hotplug.devices().front().qom_path, binding); !st) return st;
+    use_virtio = true;
+    spdlog::info("seat {}: a virtio keyboard of this run's own, bound to {} head {}", o.seat, binding.display,
+                 binding.head);
+  } else if (o.keyboard != "vnc" && o.vnc.empty()) {
     if (has_virtio_keyboard) {
       if (Status st = virtio.open(std::move(dom)); st) {
         use_virtio = true;
@@ -324,7 +348,7 @@ Status run_inject(const InjectOptions& o) {
   uint64_t key_seq = 0, ptr_seq = 0;
   Status st = run_actions(actions, &delivery, o.ack, &key_seq, &ptr_seq);
   if (st && read_stream) {
-    StreamInputOptions opt{*layout, !o.no_timing, o.ack};
+    StreamInputOptions opt{*layout, !o.no_timing, o.ack, o.seat};
     st = replay_input_stream(in.fd(), in.path(), opt, &delivery);
   }
   // Whatever stopped the run, keys and buttons are not left pressed.

@@ -29,6 +29,9 @@ struct InjectOptions {
   // order; --force takes the console from another client.
   std::vector<std::string> serial_texts;
   bool force = false;
+  // --seat N: keys through a virtio keyboard of the run's own, bound to head
+  // N and hot-plugged for the run (-1: the VM's shared devices).
+  int seat = -1;
 };
 
 // The --serial-text flags unescaped and joined; a bad escape is a usage error.

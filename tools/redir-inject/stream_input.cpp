@@ -108,10 +108,15 @@ Status replay_input_stream(int fd, const std::string& what, const StreamInputOpt
       // A pointer on a head beyond the first (x-replay's window of that
       // head's display channel): the VM's pointer devices follow its first
       // head, where these coordinates would land on the wrong spot.
-      if (auto h = ev.channel->params.find("head"); h != ev.channel->params.end() && h->second != "0") {
-        if (!head_warned)
+      auto h = ev.channel->params.find("head");
+      const bool other_head = h != ev.channel->params.end() && h->second != "0";
+      if (other_head || opt.seat > 0) {
+        if (!head_warned && other_head)
           spdlog::warn("{}: pointer input on head {} skipped: the VM's pointer follows its first head",
                        what, log_quote(h->second, 8));
+        else if (!head_warned)
+          spdlog::warn("{}: pointer input skipped: seat {} has a keyboard of its own, and the VM's pointer follows "
+                       "its first head", what, opt.seat);
         head_warned = true;
         if (Status st = delivery->mark({ack, channel, p.seq, true}); !st) return st;
         continue;

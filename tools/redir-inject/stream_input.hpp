@@ -12,6 +12,7 @@ struct StreamInputOptions {
   Layout layout = Layout::kUs;
   bool timing = true;  // honour the frames' timestamps
   bool acks = false;
+  int seat = -1;  // --seat: pointer frames have no route to a head beyond the first
 };
 
 // Reads the stream from fd until its END and delivers each input frame in
