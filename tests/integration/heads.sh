@@ -14,7 +14,8 @@
 # defaults to build/).
 set -u
 source "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-need_tools vm-list redir-capture redir-dump redir-mux x-replay
+need_tools vm-list redir-capture redir-dump redir-mux x-replay redir-inject
+need_helpers vrs-build
 # shellcheck source=../guest/fixture.sh
 source "$VREDIR_SOURCE_DIR/tests/guest/fixture.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/tap.sh"
@@ -208,11 +209,14 @@ r1=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 sleep 1.5
 vg_events | tail -n +"$((mark + 1))" >"$out/seat.events"
-# per device: the letters whose key went down, in order; and which devices
-# came and went
-seats=$(python3 - "$out" <<'PY'
+# seat_check PREFIX: of the probe's lines in $out/seat.events, per device the
+# letters whose key went down, in order, must be $out/PREFIX0.txt on one new
+# device and $out/PREFIX1.txt on another, both unplugged again; prints what
+# it found.
+seat_check() {
+    python3 - "$out" "$1" <<'PY'
 import sys
-out = sys.argv[1]
+out, prefix = sys.argv[1], sys.argv[2]
 codes = dict(zip("qwertyuiop", range(16, 26)))
 codes.update(zip("asdfghjkl", range(30, 39)))
 codes.update(zip("zxcvbnm", range(44, 51)))
@@ -226,7 +230,7 @@ for line in open(out + "/seat.events"):
         added.append(f[2])
     elif len(f) >= 3 and f[1] == "input-gone":
         gone.append(f[2])
-want = [open("%s/seat%d.txt" % (out, s)).read() for s in (0, 1)]
+want = [open("%s/%s%d.txt" % (out, prefix, s)).read() for s in (0, 1)]
 got = {dev: "".join(k) for dev, k in typed.items()}
 match = [[dev for dev, t in got.items() if t == w] for w in want]
 print("devices=%s added=%s gone=%s seat0=%s seat1=%s lengths=%s" % (
@@ -238,7 +242,8 @@ ok = (len(got) == 2 and len(match[0]) == 1 and len(match[1]) == 1 and match[0] !
 print(" dropped=%d" % sum(1 for line in open(out + "/seat.events") if " input-dropped " in line))
 sys.exit(0 if ok else 1)
 PY
-)
+}
+seats=$(seat_check seat)
 rc=$?
 note "two seats typed 2,000 characters each at once in $ms ms (the 2.5 s wait and the plug-in included)"
 check "two seats at once (exit $r0 and $r1): each text complete and in order on a keyboard of its own, plugged in and out again [$seats]" \
@@ -257,5 +262,93 @@ check "--seat 2 on a two-headed VM: exit 3, one line (rc $rc): $(cat "$out/seat2
 n=$(virsh -q -c qemu:///system qemu-monitor-command "$name" '{"execute":"qom-list","arguments":{"path":"/machine/peripheral"}}' |
     grep -o 'vredir-seat' | wc -l)
 check "no seat device is left in QEMU after the runs ($n)" [ "$n" = 0 ]
+
+# ---- two terminals through redir-mux, a seat each ----------------------------------------
+# Each client sends its keys as a terminal does, a little at a time (16 keys
+# every 50 ms) once both seats' keyboards are in; vera, view-only, asks for a
+# seat too and gets its head without a keyboard.
+VREDIR_PASSWORD=vera-pw redir-mux users add vera --users "$users" --vms 'vredir-test-heads-*' --view-only
+echo 'vera-pw' >"$out/vera.pw"
+python3 - "$out" <<'PY'
+import random, sys
+for seat in (0, 1):
+    r = random.Random(seat + 23)
+    text = "".join(r.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(2000))
+    open("%s/term%d.txt" % (sys.argv[1], seat), "w").write(text)
+    codes = dict(zip("qwertyuiop", range(16, 26)))
+    codes.update(zip("asdfghjkl", range(30, 39)))
+    codes.update(zip("zxcvbnm", range(44, 51)))
+    lines = ["hello producer=test", "time 0", "declare 1 keyboard kbd"]
+    seq = 0
+    for ch in text:
+        for state in ("down", "up"):
+            seq += 1
+            lines.append("key 1 %d %d %s" % (seq, codes[ch], state))
+    open("%s/term%d.txt.vrs-src" % (sys.argv[1], seat), "w").write("\n".join(lines) + "\n")
+PY
+for t in 0 1; do vrs-build "$out/term$t.txt.vrs-src" >"$out/term$t.vrs" || vg_fail "vrs-build failed"; done
+# feed FILE: the stream's header, HELLO and DECLARE at once, then its frames
+# 32 at a time (16 keys) every 50 ms after $out/go appears; no END (the
+# session would end), and the input stays open 4 s after the last key.
+feed() {
+    python3 - "$VREDIR_SOURCE_DIR/tests/integration/lib" "$1" "$out/go" <<'PY'
+import os, sys, time
+sys.path.insert(0, sys.argv[1])
+import vrs
+data = open(sys.argv[2], "rb").read()
+frames, _ = vrs.read_frames(data[12:])
+out = sys.stdout.buffer
+out.write(data[:12] + b"".join(vrs.frame(c, t, p) for c, t, p in frames[:2]))
+out.flush()
+while not os.path.exists(sys.argv[3]):
+    time.sleep(0.1)
+keys = [f for f in frames[2:] if f[1] != 0x03]  # no END
+for i in range(0, len(keys), 32):
+    out.write(b"".join(vrs.frame(c, t, p) for c, t, p in keys[i:i + 32]))
+    out.flush()
+    time.sleep(0.05)
+time.sleep(4)
+PY
+}
+rm -f "$out/go"
+mark=$(vg_mark)
+feed "$out/term0.vrs" | timeout -s INT 90 redir-mux connect "$url" --ca "$out/ca.pem" --user alice \
+    --password-file "$out/alice.pw" --vm "$name" --seat 0 >"$out/term0.out" 2>"$out/term0.err" &
+t0_pid=$!
+feed "$out/term1.vrs" | timeout -s INT 90 redir-mux connect "$url" --ca "$out/ca.pem" --user alice \
+    --password-file "$out/alice.pw" --vm "$name" --seat 1 >"$out/term1.out" 2>"$out/term1.err" &
+t1_pid=$!
+timeout -s INT 15 redir-mux connect "$url" --ca "$out/ca.pem" --user vera --password-file "$out/vera.pw" \
+    --vm "$name" --seat 1 </dev/null >"$out/vera.out" 2>"$out/vera.err" &
+v_pid=$!
+for _ in $(seq 1 150); do
+    [ "$(vg_events | tail -n +"$((mark + 1))" | grep -c 'input event[0-9]* QEMU Virtio Keyboard')" -ge 2 ] && break
+    sleep 0.2
+done
+sleep 1.5   # the probe opens each new device within a second
+touch "$out/go"
+wait "$t0_pid"
+r0=$?
+wait "$t1_pid"
+r1=$?
+wait "$v_pid"
+sleep 1.5
+vg_events | tail -n +"$((mark + 1))" >"$out/seat.events"
+seats=$(seat_check term)
+rc=$?
+k=$(grep -c 'input event[0-9]* QEMU Virtio Keyboard' "$out/seat.events")
+check "two redir-mux terminals with --seat 0 and 1 (exit $r0 and $r1): 2,000 characters each, complete and in order on a keyboard of its own [$seats]" \
+    eval '[ $rc = 0 ]'
+check "vera (view-only) got her seat's head and no keyboard: 2 keyboards plugged in, not 3 ($k)" [ "$k" = 2 ]
+d=$(displays "$out/term1.out")
+check "the seat 1 terminal shows head 1 alone [$d]" eval '[[ "$d" == *":1:640x480" ]] && [[ "$d" != *":0:"* ]]'
+check "each terminal heard it has a keyboard of its own" \
+    eval 'grep -q "seat 0: head 0 and a keyboard of this terminal.s own" "$out/term0.err" &&
+          grep -q "seat 1: head 1 and a keyboard of this terminal.s own" "$out/term1.err"'
+timeout 20 redir-mux connect "$url" --ca "$out/ca.pem" --user alice --password-file "$out/alice.pw" --vm "$name" \
+    --seat 5 </dev/null >/dev/null 2>"$out/seat5.err"
+rc=$?
+check "--seat 5 on a two-headed VM: exit 3, one line (rc $rc): $(cat "$out/seat5.err")" \
+    eval '[ $rc = 3 ] && [ "$(wc -l <"$out/seat5.err")" = 1 ]'
 
 tap_finish

@@ -101,7 +101,7 @@ x-replay --no-audio --no-shm --screenshot-on-exit put.png card.vrs >/dev/null 2>
 check "test card (PutImage strips): read back from X equals redir-dump --extract" cmp -s <(png-pixels put.png) expected.txt
 check "test card: input stream is valid, ends with END" sh -c 'redir-dump --check card-input.vrs && redir-dump card-input.vrs | tail -1 | grep -q "END reason=normal"'
 check "test card: pointer channel follows the resize (declared 64x48, then 80x40)" \
-    sh -c 'redir-dump card-input.vrs | grep DECLARE | grep -q "display=1 height=48 width=64" && redir-dump card-input.vrs | grep DECLARE | grep -q "display=1 height=40 width=80"'
+    sh -c 'redir-dump card-input.vrs | grep DECLARE | grep -q "display=1 head=0 height=48 width=64" && redir-dump card-input.vrs | grep DECLARE | grep -q "display=1 head=0 height=40 width=80"'
 
 # An independent capture of the window by ImageMagick (X GetImage on the window).
 start_viewer held.vrs "card - test-card" --no-audio --hold card.vrs

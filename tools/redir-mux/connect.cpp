@@ -16,6 +16,7 @@
 #include <set>
 #include <nlohmann/json.hpp>
 
+#include "sys/log_text.hpp"
 #include "sys/cli.hpp"
 #include "mux_session.hpp"
 #include "sys/password_prompt.hpp"
@@ -38,6 +39,7 @@ struct ConnectOptions {
   std::string url, user, password_file, ca, fingerprint, known_hosts, vm, control, record, source, cert, key;
   std::vector<std::string> command, usb, apps;
   bool list = false, list_apps = false, json = false, insecure = false, console = false;
+  int seat = -1;  // --seat N: head N and a keyboard of this terminal's own
   double timeout_s = 30;
   // Detach and reattach (apps): keep them running at the end, for how long;
   // resume detached apps (attach_name: the one with that app, or any).
@@ -636,6 +638,7 @@ Status Client::run() {
   bool control_only = !o_.control.empty();
   Params select{{"vm", o_.vm}, {"streams", control_only ? "0" : "1"}};
   if (o_.console) select["console"] = "1", select["display"] = "0";  // the terminal shows the console alone
+  if (o_.seat >= 0) select["seat"] = std::to_string(o_.seat);
   if (Status st = send("select", select); !st) return st;
   for (;;) {
     // Booting a VM can take a while: the deadline starts again at each step.
@@ -670,6 +673,13 @@ Status Client::run() {
     return Status::ok();
   }
   spdlog::debug("{}: streaming (input {})", o_.vm, c.args["input"] == "1" ? "on" : "off (view-only)");
+  if (o_.seat >= 0 && c.args["input"] == "1") {
+    if (c.args["seat"] == std::to_string(o_.seat))
+      spdlog::info("{}: seat {}: head {} and a keyboard of this terminal's own", o_.vm, o_.seat, o_.seat);
+    else
+      spdlog::warn("{}: seat {}: head {}, but keys go to the VM's shared keyboard: {}", o_.vm, o_.seat, o_.seat,
+                   log_quote(c.args["seat_why"], 300));
+  }
   if (Status st = usb_.start(o_.usb, &up_); !st) return st;
   if (o_.console) return console(c.args["input"] == "1");
   int out_fd = 1, in_fd = 0;
@@ -729,6 +739,8 @@ Status connect(const ConnectOptions& o) {
   if (!o.control.empty() && o.vm.empty()) return fail(kExitUsage, "--control needs --vm NAME");
   if (!o.control.empty() && !o.command.empty()) return fail(kExitUsage, "--control and a COMMAND cannot be combined");
   if (!o.command.empty() && o.vm.empty()) return fail(kExitUsage, "a COMMAND needs --vm NAME or --app NAME");
+  if (o.seat >= 0 && (o.vm.empty() || !o.control.empty() || o.console))
+    return fail(kExitUsage, "--seat needs --vm NAME (and neither --control nor --console)");
   if (o.console && (o.vm.empty() || !o.control.empty() || !o.command.empty()))
     return fail(kExitUsage, "--console needs --vm NAME (and neither --control nor a COMMAND)");
   if (!o.usb.empty() && (o.vm.empty() || !o.control.empty()))
@@ -799,6 +811,10 @@ Runner add_connect(CLI::App& app) {
   sub->add_flag("--console", o->console,
                 "With --vm: the VM's serial console on this terminal, like virsh console, until Ctrl-] (read-only "
                 "for view-only accounts)");
+  sub->add_option("--seat", o->seat,
+                  "With --vm: this terminal's seat of a multi-head VM: head N alone, and keys through a virtio "
+                  "keyboard of its own bound to that head, plugged in for the session (view-only: the head alone)")
+      ->check(CLI::Range(0, 63));
   sub->add_flag("--insecure", o->insecure, "Allow a plain tcp:// connection to a non-loopback address");
   sub->add_option("--record", o->record, "Record both directions of the session into FILE (password left out)");
   sub->add_option("--source", o->source, "Connect from this local address (tcp:// and tls://)");

@@ -25,6 +25,7 @@
 #include "virt/domain_power.hpp"
 #include "virt/guest_agent.hpp"
 #include "virt/hypervisor.hpp"
+#include "virt/input_hotplug.hpp"
 #include "wire/gdi_records.hpp"
 #include "wire/stream_decoder.hpp"
 #include "wire/stream_writer.hpp"
@@ -261,6 +262,8 @@ class Session {
   bool streams_ = true;
   bool console_ = false;     // select {console=1}: the serial console too
   bool display_ = true;      // select {console=1, display=0}: the console alone
+  int seat_ = -1;            // select {seat=N}: head N, and keys through a keyboard of the session's own
+  std::string seat_why_;     // why the keys go to the shared devices instead ("": they do not)
   uint16_t console_in_ = 0;  // the client's console input channel (0: none)
   std::string capq_;         // the console input stream for the capture's stdin
   StreamWriter cap_w_{[this](std::string_view b) {
@@ -459,6 +462,13 @@ Status Session::do_select(const Params& args) {
   // display=0 (with the console): the console alone, no display capture or
   // input injection; the client's keyboard and pointer channels are ignored.
   display_ = !(console_ && args.count("display") && args.at("display") == "0");
+  seat_ = -1;
+  if (auto s = args.find("seat"); s != args.end()) {
+    const std::string& v = s->second;
+    if (v.empty() || v.size() > 2 || v.find_first_not_of("0123456789") != std::string::npos || std::stoi(v) > 63)
+      return finish(EndReason::kError, "seat needs a head number, 0 to 63", kExitMalformed), Status::ok();
+    seat_ = std::stoi(v);
+  }
   if (Status st = conn_.open(cfg_.uri); !st) return finish(EndReason::kError, st.message(), st.code()), Status::ok();
   // One resolution path for the list and the selection: the ACL is checked on
   // the name the reference resolved to, whether it was a name, an id or a UUID.
@@ -505,8 +515,29 @@ Status Session::do_select(const Params& args) {
       return Status::ok();
     }
   }
+  Params selected{{"vm", dom_.name()}, {"input", input_ ? "1" : "0"}};
+  if (seat_ >= 0 && streams_ && display_) {
+    // A seat is a head and, with input rights, a keyboard bound to it. A VM
+    // without that head is "not found"; one that cannot take a hot-plugged
+    // keyboard (no free slot) types on its shared devices, and says so.
+    std::string xml;
+    DomainDevices devices;
+    if (!dom_.xml(&xml) || !parse_domain_devices(xml, &devices))
+      return finish(EndReason::kError, "cannot read the devices of VM '" + dom_.name() + "'", kExitFailure),
+             Status::ok();
+    SeatBinding binding;
+    if (Status st = seat_binding(devices, dom_.name(), seat_, &binding); !st) {
+      audit("select", dom_.name(), "failed");
+      return finish(EndReason::kError, st.message(), st.code()), Status::ok();
+    }
+    if (input_ && !session_channels(devices).input_hotplug)
+      seat_why_ = "VM '" + dom_.name() + "' has no free PCI slot for a keyboard of its own (on q35: a spare "
+                  "pcie-root-port)";
+    if (input_) selected["seat"] = seat_why_.empty() ? std::to_string(seat_) : "shared";
+    if (!seat_why_.empty()) selected["seat_why"] = seat_why_;
+  }
   phase_ = Phase::kStreaming;
-  (void)control("selected", {{"vm", dom_.name()}, {"input", input_ ? "1" : "0"}});
+  (void)control("selected", selected);
   if (streams_) return start_streams();
   return Status::ok();
 }
@@ -862,6 +893,7 @@ Status Session::start_streams() {
   const bool console_input = console_ && input_;
   if (console_) args.push_back("--serial");
   if (!display_) args.push_back("--no-display");
+  if (seat_ >= 0 && display_) args.insert(args.end(), {"--head", std::to_string(seat_)});
   if (console_input) args.insert(args.end(), {"--serial-input", "-"});
   if (Status st = spawn(args, console_input, &capture_); !st) return st;
   if (console_input) {
@@ -870,9 +902,9 @@ Status Session::start_streams() {
   }
   if (cfg_.compress > 0) out_.set_compression(cfg_.compress);
   if (input_ && display_) {
-    if (Status st = spawn({cfg_.inject_program, "-q", "-c", uri, dom_.name(), "--ack", "--no-timing"}, true, &inject_);
-        !st)
-      return st;
+    std::vector<std::string> inject{cfg_.inject_program, "-q", "-c", uri, dom_.name(), "--ack", "--no-timing"};
+    if (seat_ >= 0 && seat_why_.empty()) inject.insert(inject.end(), {"--seat", std::to_string(seat_)});
+    if (Status st = spawn(inject, true, &inject_); !st) return st;
     (void)inject_w_.begin("redir-mux serve", {{"user", user_}});
   }
   return Status::ok();
