@@ -368,12 +368,30 @@ Status InputDelivery::key(const KeyPress& k, const AckTag& tag) {
 
 Status InputDelivery::pointer(int64_t x, int64_t y, uint8_t buttons, const AckTag& tag) {
   if (Status st = flush_virtio_keys(); !st) return st;  // keys before this event are delivered
-  if (Status st = admit(kPointer); !st) return st;
-  int64_t w = vnc_.width() ? vnc_.width() : 65536, h = vnc_.height() ? vnc_.height() : 65536;
+  if (abs_ && (abs_w_ == 0 || abs_h_ == 0))
+    return fail(kExitFailure, "pointer position for a tablet whose surface size is not known");
+  if (!abs_)
+    if (Status st = admit(kPointer); !st) return st;
+  int64_t w = surface_width() ? surface_width() : 65536, h = surface_height() ? surface_height() : 65536;
   int64_t cx = std::clamp<int64_t>(x, 0, w - 1), cy = std::clamp<int64_t>(y, 0, h - 1);
   if ((cx != x || cy != y) && !clamp_warned_) {
     spdlog::warn("pointer position {},{} is outside the {}x{} surface; using {},{}", x, y, w, h, cx, cy);
     clamp_warned_ = true;
+  }
+  if (abs_) {
+    // Another route than the VNC server's: everything before it is out
+    // first, as for relative motion.
+    if (Status st = flush(); !st) return st;
+    if (Status st = wait_until(std::max({free_at_[kKeyboard], free_at_[kPointer], rel_free_at_})); !st) return st;
+    if (Status st = abs_->move(static_cast<uint32_t>(cx), static_cast<uint32_t>(cy), abs_w_, abs_h_, buttons); !st)
+      return st;
+    free_at_[kPointer] = InputClock::now();
+    buttons_ = buttons;
+    last_x_ = static_cast<int32_t>(cx);
+    last_y_ = static_cast<int32_t>(cy);
+    has_position_ = true;
+    ++pointer_events_;
+    return mark(tag);
   }
   vnc_.queue_pointer(static_cast<uint16_t>(cx), static_cast<uint16_t>(cy), buttons);
   buttons_ = buttons;

@@ -25,6 +25,7 @@
 // confirmed and its modelled release time has passed.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -88,6 +89,16 @@ class RelMotionPath {
  public:
   virtual ~RelMotionPath() = default;
   virtual Status move(int32_t dx, int32_t dy, uint8_t buttons) = 0;
+};
+
+// Absolute pointer events around the VNC server, to a tablet of the run's
+// own (virt/relative_mouse.hpp SeatTablet: a seat's tablet, bound to its
+// head, whose surface the VNC server does not show). x, y are pixels of a
+// width x height surface; buttons is the PointerButton mask held.
+class AbsPointerPath {
+ public:
+  virtual ~AbsPointerPath() = default;
+  virtual Status move(uint32_t x, uint32_t y, uint32_t width, uint32_t height, uint8_t buttons) = 0;
 };
 
 using InputClock = std::chrono::steady_clock;
@@ -179,7 +190,8 @@ class InputDelivery {
       : vnc_(vnc), pacing_(pacing), on_ack_(std::move(on_ack)) {}
 
   Status key(const KeyPress& key, const AckTag& tag = {});
-  // Surface pixels; clamped to the current surface.
+  // Surface pixels; clamped to the current surface (the VNC server's, or
+  // the one given to use_abs_pointer).
   Status pointer(int64_t x, int64_t y, uint8_t buttons, const AckTag& tag = {});
   // Relative motion through the path given to use_rel_motion, after
   // everything before it is delivered; kExitFailure without a path.
@@ -206,9 +218,21 @@ class InputDelivery {
   // events still do). The order across the two devices is kept.
   void use_virtio_keyboard(KeyBatchPath* keyboard) { virtio_ = keyboard; }
   void use_rel_motion(RelMotionPath* path) { rel_ = path; }
+  // Absolute pointer events go to this path instead of the VNC server, on a
+  // surface of width x height pixels (a seat's head); set_abs_surface
+  // changes the size (the head's channel declared another).
+  void use_abs_pointer(AbsPointerPath* path, uint32_t width, uint32_t height) {
+    abs_ = path;
+    set_abs_surface(width, height);
+  }
+  void set_abs_surface(uint32_t width, uint32_t height) {
+    abs_w_ = std::min<uint32_t>(width, 65535);
+    abs_h_ = std::min<uint32_t>(height, 65535);
+  }
+  bool has_abs_pointer() const { return abs_ != nullptr; }
 
-  uint16_t surface_width() const { return vnc_.width(); }
-  uint16_t surface_height() const { return vnc_.height(); }
+  uint16_t surface_width() const { return abs_ ? static_cast<uint16_t>(abs_w_) : vnc_.width(); }
+  uint16_t surface_height() const { return abs_ ? static_cast<uint16_t>(abs_h_) : vnc_.height(); }
   int32_t last_x() const { return last_x_; }
   int32_t last_y() const { return last_y_; }
   bool has_position() const { return has_position_; }
@@ -237,6 +261,8 @@ class InputDelivery {
   std::vector<Pending> batch_;
   KeyBatchPath* virtio_ = nullptr;
   RelMotionPath* rel_ = nullptr;
+  AbsPointerPath* abs_ = nullptr;
+  uint32_t abs_w_ = 0, abs_h_ = 0;
   std::vector<KeyPress> virtio_keys_;
   std::vector<AckTag> virtio_tags_;
   InputClock::time_point virtio_next_{};

@@ -300,6 +300,15 @@ int DomainDevices::head_count() const {
   return n;
 }
 
+std::vector<std::string> DomainDevices::hotplug_buses() const {
+  const bool q35 = machine.find("q35") != std::string::npos;
+  std::vector<std::string> buses;
+  for (const PciController& p : pci)
+    if (q35 ? p.model == "pcie-root-port" && !p.occupied : p.model == "pci-root" || p.model == "pci-bridge")
+      buses.push_back("pci." + std::to_string(p.index));
+  return buses;
+}
+
 bool DomainDevices::heads_beyond_first() const {
   for (const GraphicsDevice& g : graphics)
     if (g.type == "dbus" && g.listen_type != "p2p") return head_count() > 1;
@@ -337,11 +346,7 @@ SessionChannels session_channels(const DomainDevices& d) {
   for (const SerialConsole& c : d.serials) console = console || c.type == "pty";
   if (console) s.on_request.push_back(stream::kPurposeSerial);
   if (!d.usb.empty()) s.on_request.push_back("usb");
-  const bool q35 = d.machine.find("q35") != std::string::npos;
-  for (const PciController& p : d.pci) {
-    if (q35 ? p.model == "pcie-root-port" && !p.occupied : p.model == "pci-root" || p.model == "pci-bridge")
-      s.input_hotplug = true;
-  }
+  s.input_hotplug = !d.hotplug_buses().empty();
   return s;
 }
 

@@ -102,6 +102,10 @@ struct DomainDevices {
   // Whether a capture gets the heads beyond the first: through a D-Bus
   // display that several clients share (not peer-to-peer).
   bool heads_beyond_first() const;
+  // The PCI buses a hot-plugged virtio device could go on, in order, as
+  // QEMU names them ("pci.INDEX"): on q35 each pcie-root-port with nothing
+  // on it (one device each), elsewhere the root bus and its bridges.
+  std::vector<std::string> hotplug_buses() const;
 };
 
 // Parses the <devices> of a domain XML document. Fails with kExitMalformed when

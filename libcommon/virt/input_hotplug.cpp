@@ -122,17 +122,6 @@ const char* seat_driver(HotplugKind k) {
   return "virtio-keyboard-pci";
 }
 
-// The PCI buses a device could go on, in order: libvirt names each
-// controller's bus "pci.INDEX" (pci.0 is the root of a pc machine).
-std::vector<std::string> candidate_buses(const DomainDevices& devices) {
-  const bool q35 = devices.machine.find("q35") != std::string::npos;
-  std::vector<std::string> buses;
-  for (const PciController& p : devices.pci)
-    if (q35 ? p.model == "pcie-root-port" && !p.occupied : p.model == "pci-root" || p.model == "pci-bridge")
-      buses.push_back("pci." + std::to_string(p.index));
-  return buses;
-}
-
 bool qom_has_child(const Domain& d, const std::string& id) {
   json list;
   if (!qmp_command(d, {{"execute", "qom-list"}, {"arguments", {{"path", "/machine/peripheral"}}}}, &list))
@@ -172,7 +161,7 @@ Status InputHotplug::attach_seat(const Domain& d, std::span<const HotplugKind> k
   if (Status st = d.xml(&xml); !st) return st;
   DomainDevices devices;
   if (Status st = parse_domain_devices(xml, &devices); !st) return st;
-  std::vector<std::string> buses = candidate_buses(devices);
+  std::vector<std::string> buses = devices.hotplug_buses();
   const bool q35 = devices.machine.find("q35") != std::string::npos;
   if (buses.empty())
     return fail(kExitFailure, "no free slot for a seat's devices on '" + d.name() +

@@ -1015,7 +1015,7 @@ static void power_off(const char *why)
 static uint64_t bar_next_ms;
 static uint64_t needle_due_ms; /* 0: none pending */
 static int flipkeys;
-static int keydev; /* "keydev on": key lines name their device */
+static int keydev; /* "keydev on": key, btn and abs lines name their device */
 
 static void toggle_flip(void)
 {
@@ -1336,8 +1336,12 @@ static void handle_event(struct input_dev *dv, const struct input_event *ev)
     case EV_KEY:
         if ((ev->code >= BTN_MISC && ev->code < KEY_OK) ||
             (ev->code >= BTN_DPAD_UP && ev->code < KEY_ALS_TOGGLE) ||
-            ev->code >= BTN_TRIGGER_HAPPY)
-            vlog("btn %u %d", ev->code, ev->value);
+            ev->code >= BTN_TRIGGER_HAPPY) {
+            if (keydev)
+                vlog("btn %u %d event%d", ev->code, ev->value, dv->num);
+            else
+                vlog("btn %u %d", ev->code, ev->value);
+        }
         else if (keydev)
             vlog("key %u %d event%d", ev->code, ev->value, dv->num);
         else
@@ -1367,9 +1371,12 @@ static void handle_event(struct input_dev *dv, const struct input_event *ev)
             vlog("input-dropped event%d", dv->num);
         if (ev->code == SYN_REPORT && dv->abs_dirty) {
             dv->abs_dirty = 0;
-            vlog("abs %d %d %u %u", dv->absval[0], dv->absval[1],
-                 abs_to_px(dv->absval[0], dv->absmin[0], dv->absmax[0], disp.w),
-                 abs_to_px(dv->absval[1], dv->absmin[1], dv->absmax[1], disp.h));
+            uint32_t px = abs_to_px(dv->absval[0], dv->absmin[0], dv->absmax[0], disp.w);
+            uint32_t py = abs_to_px(dv->absval[1], dv->absmin[1], dv->absmax[1], disp.h);
+            if (keydev)
+                vlog("abs %d %d %u %u event%d", dv->absval[0], dv->absval[1], px, py, dv->num);
+            else
+                vlog("abs %d %d %u %u", dv->absval[0], dv->absval[1], px, py);
         }
         break;
     default:

@@ -8,7 +8,9 @@
 # x-replay opens a window per head. vm-list --json counts a display channel
 # per head. Seats: two redir-inject --seat runs at once each type 2,000
 # characters through a virtio keyboard of their own, bound to their head and
-# hot-plugged for the run; the probe reads evdev per device (keydev on).
+# hot-plugged for the run with a tablet bound there too; the probe reads
+# evdev per device (keydev on). Through redir-mux, two seat terminals type
+# and click at once, each on its own keyboard and tablet.
 #
 # Run by ctest, or by hand: bash tests/integration/heads.sh (build dir
 # defaults to build/).
@@ -40,13 +42,13 @@ name=vredir-test-heads-$$
 vg_define "$name"
 trap cleanup EXIT   # after vg_define, which installs its own trap
 vg_redefine "s/heads='1'/heads='2'/"
-# Two spare pcie-root-ports for the seats' keyboards, after the ones libvirt
-# placed for the domain's own devices.
+# Four spare pcie-root-ports for the seats' keyboards and tablets, after the
+# ones libvirt placed for the domain's own devices.
 virsh -q -c qemu:///system dumpxml --inactive "$name" | python3 -c '
 import re, sys
 x = sys.stdin.read()
 n = max(int(i) for i in re.findall(r"<controller type=.pci. index=.(\d+).", x))
-ports = "".join("<controller type=\"pci\" index=\"%d\" model=\"pcie-root-port\"/>" % (n + k) for k in (1, 2))
+ports = "".join("<controller type=\"pci\" index=\"%d\" model=\"pcie-root-port\"/>" % (n + k) for k in (1, 2, 3, 4))
 sys.stdout.write(x.replace("</devices>", ports + "</devices>"))' >"$VG_DIR/seats.xml" &&
     virsh -q -c qemu:///system define "$VG_DIR/seats.xml" >/dev/null || vg_fail "cannot add the spare root ports"
 check "$name has a two-headed virtio video and a D-Bus display" \
@@ -248,12 +250,24 @@ rc=$?
 note "two seats typed 2,000 characters each at once in $ms ms (the 2.5 s wait and the plug-in included)"
 check "two seats at once (exit $r0 and $r1): each text complete and in order on a keyboard of its own, plugged in and out again [$seats]" \
     eval '[ $r0 = 0 ] && [ $r1 = 0 ] && [ $rc = 0 ]'
-check "each seat's keyboard is bound to its head" \
-    eval 'grep -q "seat 0: a virtio keyboard of this run.s own, bound to video0 head 0" "$out/seat0.err" &&
-          grep -q "seat 1: a virtio keyboard of this run.s own, bound to video0 head 1" "$out/seat1.err"'
+check "each seat's keyboard and tablet are bound to its head" \
+    eval 'grep -q "seat 0: a virtio keyboard and tablet of this run.s own, bound to video0 head 0" "$out/seat0.err" &&
+          grep -q "seat 1: a virtio keyboard and tablet of this run.s own, bound to video0 head 1" "$out/seat1.err"'
+# A click by flags on seat 0 lands through its own tablet, at the spot on
+# head 0 (the probe maps the tablet's position to head 0's pixels).
+mark=$(vg_mark)
+redir-inject "$name" --seat 0 --script <(printf 'sleep 2000\nclick 20 30\n') 2>"$out/seatclick0.err"
+rc=$?
+sleep 1.5
+vg_events | tail -n +"$((mark + 1))" >"$out/click0.events"
+tab=$(awk '$2 == "input" && /Virtio Tablet/ {print $3}' "$out/click0.events" | head -1)
+check "--seat 0 --click 20,30 (exit $rc): through a tablet of the run's own ($tab), at 20,30 of head 0, pressed and released there" \
+    eval '[ $rc = 0 ] && [ -n "$tab" ] && grep -qE "^[0-9]+ abs [0-9]+ [0-9]+ 20 30 $tab\$" "$out/click0.events" &&
+          grep -qE "^[0-9]+ btn 272 1 $tab\$" "$out/click0.events" && grep -qE "^[0-9]+ btn 272 0 $tab\$" "$out/click0.events" &&
+          grep -qE "^[0-9]+ input-gone $tab\$" "$out/click0.events"'
 redir-inject "$name" --seat 1 --click 10,10 2>"$out/seatclick.err"
 rc=$?
-check "--seat 1 with a click: exit 2, one line (rc $rc): $(cat "$out/seatclick.err")" \
+check "--seat 1 with a click by flags (head 1's size comes with a stream): exit 2, one line (rc $rc): $(cat "$out/seatclick.err")" \
     eval '[ $rc = 2 ] && [ "$(wc -l <"$out/seatclick.err")" = 1 ]'
 redir-inject "$name" --seat 2 --type x 2>"$out/seat2.err"
 rc=$?
@@ -278,12 +292,19 @@ for seat in (0, 1):
     codes = dict(zip("qwertyuiop", range(16, 26)))
     codes.update(zip("asdfghjkl", range(30, 39)))
     codes.update(zip("zxcvbnm", range(44, 51)))
-    lines = ["hello producer=test", "time 0", "declare 1 keyboard kbd"]
+    # The pointer of the seat's head, as x-replay declares it for the
+    # head's window: after the keys, a move and a click at a spot of its own.
+    lines = ["hello producer=test", "time 0", "declare 1 keyboard kbd",
+             "declare 2 pointer ptr head=%d width=640 height=480" % seat]
     seq = 0
     for ch in text:
         for state in ("down", "up"):
             seq += 1
             lines.append("key 1 %d %d %s" % (seq, codes[ch], state))
+    x, y = 100 + 200 * seat, 50 + 100 * seat
+    for i, buttons in enumerate((0, 1, 0)):
+        lines.append("pointer 2 %d %d %d %d" % (i + 1, x, y, buttons))
+    open("%s/term%d.abs" % (sys.argv[1], seat), "w").write("%d %d" % (x * 32767 // 640, y * 32767 // 480))
     open("%s/term%d.txt.vrs-src" % (sys.argv[1], seat), "w").write("\n".join(lines) + "\n")
 PY
 for t in 0 1; do vrs-build "$out/term$t.txt.vrs-src" >"$out/term$t.vrs" || vg_fail "vrs-build failed"; done
@@ -298,11 +319,14 @@ import vrs
 data = open(sys.argv[2], "rb").read()
 frames, _ = vrs.read_frames(data[12:])
 out = sys.stdout.buffer
-out.write(data[:12] + b"".join(vrs.frame(c, t, p) for c, t, p in frames[:2]))
+head = 0
+while frames[head][1] in (0x01, 0x02):  # HELLO and DECLAREs
+    head += 1
+out.write(data[:12] + b"".join(vrs.frame(c, t, p) for c, t, p in frames[:head]))
 out.flush()
 while not os.path.exists(sys.argv[3]):
     time.sleep(0.1)
-keys = [f for f in frames[2:] if f[1] != 0x03]  # no END
+keys = [f for f in frames[head:] if f[1] != 0x03]  # no END
 for i in range(0, len(keys), 32):
     out.write(b"".join(vrs.frame(c, t, p) for c, t, p in keys[i:i + 32]))
     out.flush()
@@ -342,9 +366,32 @@ check "two redir-mux terminals with --seat 0 and 1 (exit $r0 and $r1): 2,000 cha
 check "vera (view-only) got her seat's head and no keyboard: 2 keyboards plugged in, not 3 ($k)" [ "$k" = 2 ]
 d=$(displays "$out/term1.out")
 check "the seat 1 terminal shows head 1 alone [$d]" eval '[[ "$d" == *":1:640x480" ]] && [[ "$d" != *":0:"* ]]'
-check "each terminal heard it has a keyboard of its own" \
-    eval 'grep -q "seat 0: head 0 and a keyboard of this terminal.s own" "$out/term0.err" &&
-          grep -q "seat 1: head 1 and a keyboard of this terminal.s own" "$out/term1.err"'
+check "each terminal heard it has a keyboard and tablet of its own" \
+    eval 'grep -q "seat 0: head 0 and a keyboard and tablet of this terminal.s own" "$out/term0.err" &&
+          grep -q "seat 1: head 1 and a keyboard and tablet of this terminal.s own" "$out/term1.err"'
+# Each terminal's click: on a tablet of its own, added for the session and
+# gone after it, at the raw position its head's 640x480 spot scales to.
+tabs=$(python3 - "$out" <<'PY'
+import sys
+out = sys.argv[1]
+ev = [l.split() for l in open(out + "/seat.events")]
+tablets = [f[2] for f in ev if len(f) >= 3 and f[1] == "input" and "Virtio Tablet" in " ".join(f)]
+gone = {f[2] for f in ev if len(f) >= 3 and f[1] == "input-gone"}
+found, ok = [], True
+for seat in (0, 1):
+    rx, ry = open("%s/term%d.abs" % (out, seat)).read().split()
+    at = [f[6] for f in ev if len(f) >= 7 and f[1] == "abs" and f[2] == rx and f[3] == ry]
+    dev = at[0] if len(set(at)) == 1 else None
+    pressed = dev and ["btn", "272", "1", dev] in [f[1:] for f in ev] and ["btn", "272", "0", dev] in [f[1:] for f in ev]
+    found.append("seat%d=%s" % (seat, dev or "none"))
+    ok = ok and dev in tablets and dev in gone and bool(pressed)
+print("tablets=%s %s" % (",".join(tablets), " ".join(found)), end="")
+sys.exit(0 if ok and len(tablets) == 2 and found[0] != found[1] else 1)
+PY
+)
+rc=$?
+check "each terminal's click came through a tablet of its own, bound to its head, at its spot, pressed and released, unplugged at the end [$tabs]" \
+    [ "$rc" = 0 ]
 timeout 20 redir-mux connect "$url" --ca "$out/ca.pem" --user alice --password-file "$out/alice.pw" --vm "$name" \
     --seat 5 </dev/null >/dev/null 2>"$out/seat5.err"
 rc=$?

@@ -345,5 +345,16 @@ TEST_CASE("input hot-plug", "[domain_devices]") {
     CHECK(d.pci[0].occupied);  // the root port sits on pcie-root's bus 0
     CHECK(d.pci[1].model == "pcie-root-port");
     CHECK_FALSE(d.pci[1].occupied);
+    CHECK(d.hotplug_buses() == std::vector<std::string>{"pci.1"});
+  }
+  SECTION("the buses in order: each free root port on q35, a seat's keyboard and tablet one each") {
+    DomainDevices d = parse((q35 + pcie_root +
+                             "<controller type='pci' index='2' model='pcie-root-port'/>"
+                             "<controller type='pci' index='3' model='pcie-root-port'/>"
+                             "<controller type='usb' model='qemu-xhci'>"
+                             "<address type='pci' domain='0x0000' bus='0x02' slot='0x00' function='0x0'/></controller>"
+                             "</devices></domain>")
+                                .c_str());
+    CHECK(d.hotplug_buses() == std::vector<std::string>{"pci.1", "pci.3"});
   }
 }

@@ -253,11 +253,18 @@ Status run_inject(const InjectOptions& o) {
   std::optional<Layout> layout = parse_layout(o.keymap);
   std::vector<InputAction> actions;
   if (Status st = resolve_actions(o, &actions); !st) return st;
-  if (o.seat > 0)
-    for (const InputAction& a : actions)
-      if (a.kind != InputAction::Kind::kKeys && a.kind != InputAction::Kind::kSleep)
-        return fail(kExitUsage, "--seat " + std::to_string(o.seat) + ": keys only (" + (a.source.empty() ? std::string("a pointer flag") : a.source) +
-                                    " moves the pointer, which follows the VM's first head)");
+  bool pointer_flags = false;
+  for (const InputAction& a : actions)
+    if (a.kind != InputAction::Kind::kKeys && a.kind != InputAction::Kind::kSleep) {
+      // A head beyond the first has a size that only its display channel
+      // declares: its pointer comes from a stream.
+      if (o.seat > 0)
+        return fail(kExitUsage, "--seat " + std::to_string(o.seat) + ": keys only from flags (" +
+                                    (a.source.empty() ? std::string("a pointer flag") : a.source) +
+                                    "): pointer positions on that head come as POINTER frames of a channel "
+                                    "declared with its head, width and height");
+      pointer_flags = true;
+    }
   bool read_stream = !o.input.empty() || actions.empty();
   InputFile in;
   if (read_stream)
@@ -280,7 +287,8 @@ Status run_inject(const InjectOptions& o) {
   // Relative motion through the monitor, to the VM's relative mouse.
   std::optional<RelativeMouse> rel_mouse;
   if (o.vnc.empty()) rel_mouse.emplace(dom.share());
-  InputHotplug hotplug;
+  InputHotplug hotplug, tablet_plug;
+  std::optional<SeatTablet> seat_tablet;
   VirtioKeyboard virtio;
   bool use_virtio = false;
   if (o.seat >= 0) {
@@ -294,10 +302,19 @@ Status run_inject(const InjectOptions& o) {
     if (Status st = seat_binding(devices, dom.name(), o.seat, &binding); !st) return st;
     const HotplugKind kinds[] = {HotplugKind::kKeyboard};
     if (Status st = hotplug.attach_seat(dom, kinds, binding, "inject", kHotplugTimeoutMs); !st) return st;
+    // The tablet is the seat's pointer. Without one (no second free slot)
+    // the seat types and its pointer input is skipped, said once here.
+    const HotplugKind tablet_kind[] = {HotplugKind::kTablet};
+    if (Status st = tablet_plug.attach_seat(dom, tablet_kind, binding, "inject", kHotplugTimeoutMs); st) {
+      seat_tablet.emplace(dom.share(), binding);
+    } else {
+      if (st.code() == kExitInterrupted || pointer_flags) return st;
+      spdlog::warn("seat {}: no tablet of its own, so its pointer input is skipped: {}", o.seat, st.message());
+    }
     if (Status st = virtio.open_seat(std::move(dom), hotplug.devices().front().qom_path, binding); !st) return st;
     use_virtio = true;
-    spdlog::info("seat {}: a virtio keyboard of this run's own, bound to {} head {}", o.seat, binding.display,
-                 binding.head);
+    spdlog::info("seat {}: a virtio keyboard{} of this run's own, bound to {} head {}", o.seat,
+                 seat_tablet ? " and tablet" : "", binding.display, binding.head);
   } else if (o.keyboard != "vnc" && o.vnc.empty()) {
     if (has_virtio_keyboard) {
       if (Status st = virtio.open(std::move(dom)); st) {
@@ -343,6 +360,10 @@ Status run_inject(const InjectOptions& o) {
   InputDelivery delivery(vnc_input, pacing, on_ack);
   if (use_virtio) delivery.use_virtio_keyboard(&virtio);
   if (rel_mouse) delivery.use_rel_motion(&*rel_mouse);
+  // Head 0 is the VNC server's surface; another head's size comes with its
+  // channel in the stream.
+  if (seat_tablet)
+    delivery.use_abs_pointer(&*seat_tablet, o.seat == 0 ? vnc_input.width() : 0, o.seat == 0 ? vnc_input.height() : 0);
 
   auto t0 = InputClock::now();
   uint64_t key_seq = 0, ptr_seq = 0;

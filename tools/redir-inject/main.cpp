@@ -37,8 +37,9 @@ int main(int argc, char** argv) {
   app.add_flag("--force", o.force, "--serial-text: take the console over from another client (virsh console...)");
   app.add_option("-i,--input", o.input, "Read a vredir stream from FILE ('-' stdin; the default without action flags)");
   app.add_option("--seat", o.seat,
-                 "Keys through a virtio keyboard of this run's own, bound to the VM's head N (multi-seat: each "
-                 "terminal types on its own device), plugged in for the run and unplugged at its end")
+                 "Keys and the pointer of the VM's head N through a virtio keyboard and tablet of this run's own, "
+                 "bound to that head (multi-seat: each terminal on its own devices), plugged in for the run and "
+                 "unplugged at its end")
       ->check(CLI::Range(0, 63));
   app.add_option("--keyboard", o.keyboard,
                  "Key path: auto (default: virtio when the VM has one, else vnc), virtio (the VM's virtio keyboard "

@@ -105,18 +105,31 @@ Status replay_input_stream(int fd, const std::string& what, const StreamInputOpt
       if (Status st = delivery->key(press, {ack, channel, k.seq}); !st) return st;
     } else if (type == FrameType::kPointer) {
       const auto& p = std::get<stream::Pointer>(ev.payload);
-      // A pointer on a head beyond the first (x-replay's window of that
-      // head's display channel): the VM's pointer devices follow its first
-      // head, where these coordinates would land on the wrong spot.
+      // The head of the display whose window the pointer was in (x-replay's
+      // pointer channels name it). Without a seat the VM's pointer devices
+      // follow its first head: a pointer on another would land on the wrong
+      // spot. A seat's tablet is bound to its own head, the others' are not
+      // its to move.
       auto h = ev.channel->params.find("head");
-      const bool other_head = h != ev.channel->params.end() && h->second != "0";
-      if (other_head || opt.seat > 0) {
-        if (!head_warned && other_head)
-          spdlog::warn("{}: pointer input on head {} skipped: the VM's pointer follows its first head",
-                       what, log_quote(h->second, 8));
-        else if (!head_warned)
-          spdlog::warn("{}: pointer input skipped: seat {} has a keyboard of its own, and the VM's pointer follows "
-                       "its first head", what, opt.seat);
+      const std::string head = h != ev.channel->params.end() ? h->second : "0";
+      std::string skip;
+      if (opt.seat < 0 && head != "0")
+        skip = "pointer input on head " + log_quote(head, 8) + " skipped: the VM's pointer follows its first head";
+      else if (opt.seat >= 0 && head != std::to_string(opt.seat))
+        skip = "pointer input on head " + log_quote(head, 8) + " skipped: seat " + std::to_string(opt.seat) +
+               "'s tablet is bound to head " + std::to_string(opt.seat);
+      else if (opt.seat >= 0 && !delivery->has_abs_pointer())
+        skip = "pointer input skipped: seat " + std::to_string(opt.seat) + " has no tablet of its own";
+      if (opt.seat >= 0 && skip.empty()) {
+        uint32_t w = 0, hh = 0;
+        stream::param_u32(ev.channel->params, "width", &w);
+        stream::param_u32(ev.channel->params, "height", &hh);
+        if (w > 0 && hh > 0 && w <= 65535 && hh <= 65535) delivery->set_abs_surface(w, hh);
+        else if (delivery->surface_width() == 0)
+          skip = "pointer input skipped: its channel declares no width and height of head " + log_quote(head, 8);
+      }
+      if (!skip.empty()) {
+        if (!head_warned) spdlog::warn("{}: {}", what, skip);
         head_warned = true;
         if (Status st = delivery->mark({ack, channel, p.seq, true}); !st) return st;
         continue;

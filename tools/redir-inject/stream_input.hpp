@@ -12,7 +12,10 @@ struct StreamInputOptions {
   Layout layout = Layout::kUs;
   bool timing = true;  // honour the frames' timestamps
   bool acks = false;
-  int seat = -1;  // --seat: pointer frames have no route to a head beyond the first
+  // --seat N: pointer frames of head N go to the seat's tablet (the
+  // delivery's absolute path), those of other heads are skipped. Without a
+  // seat, pointer frames of heads beyond the first are skipped.
+  int seat = -1;
 };
 
 // Reads the stream from fd until its END and delivers each input frame in

@@ -39,7 +39,7 @@ struct ConnectOptions {
   std::string url, user, password_file, ca, fingerprint, known_hosts, vm, control, record, source, cert, key;
   std::vector<std::string> command, usb, apps;
   bool list = false, list_apps = false, json = false, insecure = false, console = false;
-  int seat = -1;  // --seat N: head N and a keyboard of this terminal's own
+  int seat = -1;  // --seat N: head N and a keyboard and tablet of this terminal's own
   double timeout_s = 30;
   // Detach and reattach (apps): keep them running at the end, for how long;
   // resume detached apps (attach_name: the one with that app, or any).
@@ -674,11 +674,15 @@ Status Client::run() {
   }
   spdlog::debug("{}: streaming (input {})", o_.vm, c.args["input"] == "1" ? "on" : "off (view-only)");
   if (o_.seat >= 0 && c.args["input"] == "1") {
-    if (c.args["seat"] == std::to_string(o_.seat))
-      spdlog::info("{}: seat {}: head {} and a keyboard of this terminal's own", o_.vm, o_.seat, o_.seat);
-    else
+    if (c.args["seat"] != std::to_string(o_.seat))
       spdlog::warn("{}: seat {}: head {}, but keys go to the VM's shared keyboard: {}", o_.vm, o_.seat, o_.seat,
                    log_quote(c.args["seat_why"], 300));
+    else if (c.args["seat_tablet"] == "0")
+      spdlog::warn("{}: seat {}: head {} and a keyboard of this terminal's own; no tablet (the VM has no second "
+                   "free slot), so pointer input is skipped", o_.vm, o_.seat, o_.seat);
+    else
+      spdlog::info("{}: seat {}: head {} and a keyboard and tablet of this terminal's own", o_.vm, o_.seat,
+                   o_.seat);
   }
   if (Status st = usb_.start(o_.usb, &up_); !st) return st;
   if (o_.console) return console(c.args["input"] == "1");
@@ -812,8 +816,8 @@ Runner add_connect(CLI::App& app) {
                 "With --vm: the VM's serial console on this terminal, like virsh console, until Ctrl-] (read-only "
                 "for view-only accounts)");
   sub->add_option("--seat", o->seat,
-                  "With --vm: this terminal's seat of a multi-head VM: head N alone, and keys through a virtio "
-                  "keyboard of its own bound to that head, plugged in for the session (view-only: the head alone)")
+                  "With --vm: this terminal's seat of a multi-head VM: head N alone, with a virtio keyboard and "
+                  "tablet of its own bound to that head, plugged in for the session (view-only: the head alone)")
       ->check(CLI::Range(0, 63));
   sub->add_flag("--insecure", o->insecure, "Allow a plain tcp:// connection to a non-loopback address");
   sub->add_option("--record", o->record, "Record both directions of the session into FILE (password left out)");

@@ -535,6 +535,11 @@ Status Session::do_select(const Params& args) {
                   "pcie-root-port)";
     if (input_) selected["seat"] = seat_why_.empty() ? std::to_string(seat_) : "shared";
     if (!seat_why_.empty()) selected["seat_why"] = seat_why_;
+    // The seat's tablet takes a second slot: on q35 a second spare port.
+    if (input_ && seat_why_.empty()) {
+      const bool q35 = devices.machine.find("q35") != std::string::npos;
+      selected["seat_tablet"] = !q35 || devices.hotplug_buses().size() >= 2 ? "1" : "0";
+    }
   }
   phase_ = Phase::kStreaming;
   (void)control("selected", selected);

@@ -37,14 +37,17 @@
 //   server: instance {id, state=attached|detached, apps, linger}  before
 //           list-end, for each running app session of the account.
 //   server: progress {stage=booting | waiting for display}   when it was off
-//   server: selected {vm, input=1|0, seat, seat_why}
+//   server: selected {vm, input=1|0, seat, seat_why, seat_tablet}
 //   client: select {..., seat=N}: the terminal's seat of a multi-head VM:
 //           the capture has head N alone (redir-capture --head N) and, with
 //           input rights, keys go through a virtio keyboard of the session's
-//           own bound to head N (redir-inject --seat N). selected says
+//           own bound to head N, and the pointer of head N through a virtio
+//           tablet bound to it (redir-inject --seat N). selected says
 //           seat=N, or seat=shared with seat_why when the VM has no free
-//           slot for it and the keys go to its shared devices. A head the
-//           VM lacks is failed {code 3}.
+//           slot for it and the keys go to its shared devices; seat_tablet=0
+//           when there is no second slot for the tablet (pointer input on
+//           the seat is then skipped). A head the VM lacks is failed
+//           {code 3}.
 //   server: the capture's channel declarations and frames (display, cursor,
 //           audio), and ack channels for the input the client sends
 //   client: keyboard/pointer/text channels and frames (not for view-only)
