@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "usb/usb_selector.hpp"
+#include "usbpolicy/usb_selector.hpp"
 #include "wire/status.hpp"
 
 namespace vredir {

@@ -1,6 +1,6 @@
 #include "usb/usbredir_watch.hpp"
 
-#include "usb/usb_selector.hpp"
+#include "usbpolicy/usb_selector.hpp"
 #include "wire/byte_reader.hpp"
 
 namespace vredir {

@@ -116,6 +116,13 @@ Status StreamWriter::frame(uint16_t channel, FrameType type, std::string_view pa
   return frame_at(now_us(), channel, type, payload, flags);
 }
 
+Status StreamWriter::frame_plain(uint16_t channel, FrameType type, std::string_view payload, uint8_t flags) {
+  if (payload.size() > kMaxPayload)
+    return fail(kExitFailure, "internal: frame payload of " + std::to_string(payload.size()) + " bytes over the limit");
+  if (Status st = flush(); !st) return st;
+  return emit(now_us(), channel, type, payload, flags);
+}
+
 Status StreamWriter::frame_at(uint64_t ts_us, uint16_t channel, FrameType type, std::string_view payload,
                               uint8_t flags) {
   if (payload.size() > kMaxPayload)

@@ -45,6 +45,10 @@ class StreamWriter {
   // unless set_clock() fixed them (for reproducible test streams).
   Status frame(uint16_t channel, FrameType type, std::string_view payload, uint8_t flags = 0);
   Status frame_at(uint64_t ts_us, uint16_t channel, FrameType type, std::string_view payload, uint8_t flags = 0);
+  // A frame outside any DEFLATE piece: what waits in the piece goes first,
+  // then this frame plainly (a compressing writer's latency-bound channel,
+  // such as usbredir, whose bytes would gain little and wait for a piece).
+  Status frame_plain(uint16_t channel, FrameType type, std::string_view payload, uint8_t flags = 0);
 
   // Typed helpers.
   Status surface(uint16_t ch, uint32_t w, uint32_t h);

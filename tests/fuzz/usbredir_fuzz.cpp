@@ -17,7 +17,7 @@
 #include <string_view>
 
 #include "usbpolicy/usb_allow.hpp"
-#include "usb/usb_selector.hpp"
+#include "usbpolicy/usb_selector.hpp"
 #include "usb/usbredir_watch.hpp"
 
 using namespace vredir;

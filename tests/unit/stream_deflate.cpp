@@ -189,6 +189,28 @@ TEST_CASE("frames too big for a piece go out plainly, in order", "[stream_deflat
   CHECK(l.lines[4].find("bytes=4") != std::string::npos);
 }
 
+TEST_CASE("a plain frame of a compressing writer goes out at once, after what its piece held", "[stream_deflate]") {
+  Built b;
+  b.w.begin("unit");
+  b.w.set_compression(6);
+  b.w.declare(1, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}});
+  b.w.declare(2, ChannelKind::kBytes, "tty");
+  b.w.frame(2, FrameType::kData, std::string(300, 'a'));  // waits in the piece
+  const size_t before = b.bytes.size();
+  REQUIRE(b.w.frame_plain(1, FrameType::kData, "packet"));
+  // Out now, no flush needed: the piece (deflated) and then the frame itself.
+  REQUIRE(b.bytes.size() > before);
+  CHECK(b.bytes.substr(b.bytes.size() - 6) == "packet");
+  b.w.frame(2, FrameType::kData, "tail");
+  b.w.end();
+  Lines l = describe_all(b.bytes, 7);
+  CHECK(l.error.empty());
+  REQUIRE(l.lines.size() == 7);
+  CHECK(l.lines[3].find("bytes=300") != std::string::npos);
+  CHECK(l.lines[4].find("bytes=6") != std::string::npos);
+  CHECK(l.lines[5].find("bytes=4") != std::string::npos);
+}
+
 TEST_CASE("a restarted writer gives a new reader a whole stream of its own", "[stream_deflate]") {
   // A resumed session: the first reader had a deflated stream that stops
   // mid-way; the next one reads only what follows restart().

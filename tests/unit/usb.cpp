@@ -6,7 +6,7 @@
 
 #include "usbpolicy/usb_allow.hpp"
 #include "usb/usb_devices.hpp"
-#include "usb/usb_selector.hpp"
+#include "usbpolicy/usb_selector.hpp"
 #include "usb/usbredir_watch.hpp"
 #include "usb_tool.hpp"
 #include "virt/usb_redirdev.hpp"

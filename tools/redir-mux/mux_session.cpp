@@ -963,8 +963,11 @@ void Session::pump_usb(uint16_t id, UsbPort& port) {
   auto on_frame = [&](const Frame& f) {
     auto type = static_cast<FrameType>(f.header.type);
     if (f.header.channel == 1 && type == FrameType::kData && !port.closed_down) {
-      (void)out_.frame(id, type, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
-                       f.header.flags);
+      // Plainly: each usbredir packet's round trip counts, and deflating it
+      // (or letting it wait in a piece behind display frames) adds to it.
+      (void)out_.frame_plain(id, type,
+                             std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
+                             f.header.flags);
     } else if (f.header.channel == 0 && type == FrameType::kEnd) {
       End e;
       std::string why;
@@ -1313,12 +1316,17 @@ Status Session::run() {
         }
       }
     }
+    // USB first, and out at once: its packets' round trips bound its
+    // throughput, and the display's frames may wait a round.
+    if (!usb_.empty()) {
+      for (auto& [id, port] : usb_)
+        if (phase_ != Phase::kEnding) pump_usb(id, *port);
+      if (client_open_ && !detached_ && !outq_.empty()) (void)flush(false, Clock::now());
+    }
     if (relay_.out >= 0 || relay_.in >= 0) pump_relay();
     if (cap_i >= 0 && (fds[cap_i].revents & (POLLIN | POLLHUP | POLLERR))) pump_capture();
     if ((inj_out_i >= 0 && fds[inj_out_i].revents) || (inj_in_i >= 0 && fds[inj_in_i].revents) || !injq_.empty())
       pump_inject();
-    for (auto& [id, port] : usb_)
-      if (phase_ != Phase::kEnding) pump_usb(id, *port);
     for (auto& app : apps_)
       if (phase_ != Phase::kEnding) pump_app(*app);
     feed_child(&capture_, &capq_);

@@ -597,7 +597,7 @@ Runner add_serve(CLI::App& app) {
                   "Write one JSON line per login, refusal, selection, command and session end to FILE "
                   "(or 'syslog')");
   sub->add_option("--compress", o->compress,
-                  "Deflate the display for clients at LEVEL 1-9, 0 for raw (default: 6 on tcp:// and tls://, raw "
+                  "Deflate the stream to clients (all but USB) at LEVEL 1-9, 0 for raw (default: 6 on tcp:// and tls://, raw "
                   "on unix:)")
       ->check(CLI::Range(0, 9));
   sub->add_option("--record", o->record_dir,

@@ -4,16 +4,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
 #include <cerrno>
+#include <cstring>
 #include <thread>
 
 #include "mux_session.hpp"
+#include "net/tls_transport.hpp"
+#include "usbpolicy/usb_selector.hpp"
 #include "wire/stream_decoder.hpp"
 
 namespace vredir::mux {
 
 using namespace vredir::stream;
 using Clock = std::chrono::steady_clock;
+
+namespace {
+constexpr double kEndpointTimeoutS = 10;  // as redir-usb share --connect-timeout
+}  // namespace
 
 Status UsbShares::start(const std::vector<std::string>& devices, StreamWriter* up) {
   if (devices.size() > kMaxUsbChannels)
@@ -22,7 +31,16 @@ Status UsbShares::start(const std::vector<std::string>& devices, StreamWriter* u
     auto s = std::make_unique<Share>();
     s->device = devices[i];
     s->id = static_cast<uint16_t>(kUsbChannelBase + i);
-    if (Status st = spawn({"redir-usb", "-q", "share", s->device}, true, &s->child); !st) return st;
+    UsbSelector sel;
+    std::string err;
+    if (parse_usb_selector(s->device, &sel, &err) && !sel.local()) {
+      Endpoint ep;
+      if (!parse_endpoint(usb_endpoint_url(sel), &ep, &err)) return fail(kExitUsage, "--usb " + s->device + ": " + err);
+      if (Status st = connect_endpoint(ep, kEndpointTimeoutS, &s->sock); !st)
+        return fail(st.code(), "USB device " + s->device + ": " + st.message());
+    } else if (Status st = spawn({"redir-usb", "-q", "share", s->device}, true, &s->child); !st) {
+      return st;
+    }
     (void)s->w.begin("redir-mux connect");
     (void)s->w.declare(1, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}});
     (void)up->declare(s->id, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}, {"device", s->device}});
@@ -33,6 +51,11 @@ Status UsbShares::start(const std::vector<std::string>& devices, StreamWriter* u
 
 void UsbShares::poll_fds(bool up_room, std::vector<pollfd>* fds) const {
   for (const auto& s : shares_) {
+    if (s->sock >= 0) {
+      short ev = static_cast<short>((up_room ? POLLIN : 0) | (!s->sockq.empty() ? POLLOUT : 0));
+      if (ev) fds->push_back({s->sock, ev, 0});
+      continue;
+    }
     if (up_room && s->child.out >= 0) fds->push_back({s->child.out, POLLIN, 0});
     if (s->child.in >= 0 && !s->inq.empty()) fds->push_back({s->child.in, POLLOUT, 0});
   }
@@ -46,6 +69,11 @@ void UsbShares::finish_share(Share& s, StreamWriter* up, Status* failed, const E
     (void)up->close_channel(s.id);
   }
   const bool ok = end && (end->reason == EndReason::kNormal || end->reason == EndReason::kSourceGone);
+  if (ok && s.sock < 0 && s.child.pid <= 0 && s.input_ended) {
+    // An endpoint let go after the server closed its channel: expected.
+    spdlog::debug("USB device {}: {}", s.device, end->message);
+    return;
+  }
   if (ok) {
     spdlog::info("USB device {}: {}", s.device, end->message.empty() ? "ended" : end->message);
     return;
@@ -65,10 +93,47 @@ void UsbShares::finish_share(Share& s, StreamWriter* up, Status* failed, const E
                              (end && !end->message.empty() ? end->message : std::string("redir-usb share ended")));
 }
 
+void UsbShares::pump_endpoint(Share& s, bool up_room, StreamWriter* up, Status* failed) {
+  // The server's bytes first: the device answers them.
+  while (s.sock >= 0 && !s.sockq.empty()) {
+    ssize_t w = ::send(s.sock, s.sockq.data(), s.sockq.size(), MSG_NOSIGNAL);
+    if (w > 0) {
+      s.sockq.erase(0, static_cast<size_t>(w));
+      continue;
+    }
+    if (w < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    End e{EndReason::kSourceGone, "the usbredir endpoint closed the connection"};
+    ::close(s.sock);
+    s.sock = -1;
+    finish_share(s, up, failed, &e);
+    return;
+  }
+  uint8_t buf[65536];
+  while (up_room && s.sock >= 0 && !s.up_closed) {
+    ssize_t n = ::read(s.sock, buf, sizeof buf);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    if (n <= 0) {
+      End e{n == 0 ? EndReason::kSourceGone : EndReason::kError,
+            n == 0 ? "the usbredir endpoint closed the connection"
+                   : std::string("reading the usbredir endpoint: ") + std::strerror(errno)};
+      ::close(s.sock);
+      s.sock = -1;
+      finish_share(s, up, failed, &e);
+      return;
+    }
+    (void)up->frame(s.id, FrameType::kData, std::string_view(reinterpret_cast<const char*>(buf), static_cast<size_t>(n)));
+    if (static_cast<size_t>(n) < sizeof buf) break;
+  }
+}
+
 void UsbShares::pump(bool up_room, StreamWriter* up, Status* failed) {
   uint8_t buf[65536];
   for (auto& sp : shares_) {
     Share& s = *sp;
+    if (s.sock >= 0) {
+      pump_endpoint(s, up_room, up, failed);
+      continue;
+    }
     while (up_room && s.child.out >= 0) {
       ssize_t n = ::read(s.child.out, buf, sizeof buf);
       if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
@@ -110,6 +175,17 @@ void UsbShares::from_server(const Frame& f) {
   Share& s = *shares_[i];
   if (s.input_ended) return;
   auto type = static_cast<FrameType>(f.header.type);
+  if (s.sock >= 0) {
+    if (type == FrameType::kData) {
+      s.sockq.append(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+    } else if (type == FrameType::kClose) {
+      // The server's port went: the device is let go.
+      s.input_ended = true;
+      (void)!::send(s.sock, s.sockq.data(), s.sockq.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::shutdown(s.sock, SHUT_WR);
+    }
+    return;
+  }
   if (type == FrameType::kData)
     (void)s.w.frame(1, type, std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
   else if (type == FrameType::kClose) {
@@ -121,6 +197,13 @@ void UsbShares::from_server(const Frame& f) {
 void UsbShares::stop() {
   std::vector<Child*> children;
   for (auto& s : shares_) {
+    if (s->sock >= 0) {
+      // What the server sent last reaches the device, as far as it takes it.
+      (void)!::send(s->sock, s->sockq.data(), s->sockq.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      ::close(s->sock);
+      s->sock = -1;
+      continue;
+    }
     if (s->child.in >= 0) {
       if (!s->input_ended) (void)s->w.end(EndReason::kNormal, "the session ended");
       (void)!::write(s->child.in, s->inq.data(), s->inq.size());  // what the pipe takes now

@@ -1,9 +1,13 @@
-// connect --usb: the client's USB devices. Each DEVICE (any form that
-// `redir-usb share` takes) runs as `redir-usb share DEVICE`; its usbredir
+// connect --usb: the client's USB devices. A local DEVICE (VID:PID,
+// BUS-ADDR) runs as `redir-usb share DEVICE`, which claims it through
+// libusb; a usbredir endpoint (unix:PATH, tcp:HOST:PORT) is connected to
+// here and its bytes relayed as they come, with no process between (each
+// usbredir packet's round trip bounds a device's throughput). Its usbredir
 // goes up on channel kUsbChannelBase + i (a bytes channel, purpose
-// usbredir), and what the server's port sends back on that id goes to its
-// stdin. A device that goes closes its channel (the server unplugs it); a
-// share that fails ends the session with its message and exit code.
+// usbredir), and what the server's port sends back on that id goes to the
+// share's stdin or the endpoint. A device that goes closes its channel (the
+// server unplugs it); a share that fails, or an endpoint that cannot be
+// reached, ends the session with its message and exit code.
 #pragma once
 
 #include <poll.h>
@@ -51,7 +55,10 @@ class UsbShares {
     }};
     stream::FrameReader frames;
     bool up_closed = false, input_ended = false;
+    int sock = -1;        // a usbredir endpoint relayed here (no child)
+    std::string sockq;    // the server's bytes for it
   };
+  void pump_endpoint(Share& s, bool up_room, stream::StreamWriter* up, Status* failed);
   void finish_share(Share& s, stream::StreamWriter* up, Status* failed, const stream::End* end);
   std::vector<std::unique_ptr<Share>> shares_;
 };

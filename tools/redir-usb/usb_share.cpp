@@ -4,7 +4,7 @@
 #include "net/tls_transport.hpp"
 #include "usb/usb_devices.hpp"
 #include "usb/usb_host_share.hpp"
-#include "usb/usb_selector.hpp"
+#include "usbpolicy/usb_selector.hpp"
 #include "usb_relay.hpp"
 #include "usb_tool.hpp"
 
@@ -34,14 +34,7 @@ Status run_share(const ShareOptions& o) {
            std::to_string(dev.address);
   } else {
     Endpoint ep;
-    if (sel.kind == UsbSelector::Kind::kUnix) {
-      ep.scheme = Endpoint::Scheme::kUnix;
-      ep.path = sel.path;
-    } else {
-      ep.scheme = Endpoint::Scheme::kTcp;
-      ep.host = sel.host;
-      ep.port = sel.port;
-    }
+    if (!parse_endpoint(usb_endpoint_url(sel), &ep, &err)) return fail(kExitUsage, err);
     if (Status st = connect_endpoint(ep, o.connect_timeout_s, &fd); !st)
       return fail(st.code(), "usbredir endpoint " + usb_selector_text(sel) + ": " + st.message());
     name = "usbredir endpoint " + usb_selector_text(sel);

@@ -1,4 +1,4 @@
-// The device that `redir-usb share` (and, later, `redir-mux connect --usb`)
+// The device that `redir-usb share` and `redir-mux connect --usb`
 // takes: a local device by VID:PID or by bus and address, claimed through
 // libusb, or an existing usbredir endpoint (the device side of usbredir
 // already spoken by someone else: `usbredirect --as`, or the tests' software
@@ -29,6 +29,10 @@ bool parse_usb_selector(std::string_view text, UsbSelector* out, std::string* er
 
 // "046d:c52b", "1-5", "unix:/run/x.sock", "tcp:host:4000".
 std::string usb_selector_text(const UsbSelector& s);
+// An endpoint selector as net/tls_transport's parse_endpoint reads it
+// ("unix:/run/x.sock", "tcp://host:4000", "tcp://[::1]:4000"); "" for a
+// local device.
+std::string usb_endpoint_url(const UsbSelector& s);
 
 // "046d:c52b" for a VID and PID.
 std::string usb_id_text(uint16_t vid, uint16_t pid);

@@ -1,4 +1,4 @@
-#include "usb/usb_selector.hpp"
+#include "usbpolicy/usb_selector.hpp"
 
 #include <charconv>
 #include <cstdio>
@@ -86,6 +86,12 @@ bool parse_usb_selector(std::string_view text, UsbSelector* out, std::string* er
   }
   *err = "'" + std::string(text) + "' names no USB device (VID:PID, BUS-ADDR, unix:PATH or tcp:HOST:PORT)";
   return false;
+}
+
+std::string usb_endpoint_url(const UsbSelector& s) {
+  if (s.kind == UsbSelector::Kind::kUnix) return usb_selector_text(s);
+  if (s.kind == UsbSelector::Kind::kTcp) return "tcp://" + usb_selector_text(s).substr(4);
+  return "";
 }
 
 std::string usb_selector_text(const UsbSelector& s) {
