@@ -283,7 +283,10 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
     if (Clock::now() > deadline_after_disconnect) break;
     if (!out_open) outq.clear();
     std::vector<pollfd> fds;
-    short tev = static_cast<short>((outq.size() < mux::kMaxClientQueue ? POLLIN : 0) |
+    // What waits for the client's own outputs (the viewer, its USB devices)
+    // bounds what is read from the server.
+    const bool down_room = outq.size() < mux::kMaxClientQueue && usb_.backlog() < mux::kMaxUsbQueue;
+    short tev = static_cast<short>((down_room ? POLLIN : 0) |
                                    ((!upq_.empty() || t_.wants_write()) ? POLLOUT : 0));
     fds.push_back({t_.fd(), tev, 0});
     int oi = -1, ii = -1;
@@ -292,9 +295,11 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
       ii = static_cast<int>(fds.size()), fds.push_back({in_fd, POLLIN, 0});
     const bool usb_room = !disconnecting && upq_.size() < mux::kMaxClientQueue;
     usb_.poll_fds(usb_room, &fds);
-    if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), t_.pending() ? 0 : 200) < 0 && errno != EINTR) break;
+    if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), down_room && t_.pending() ? 0 : 200) < 0 &&
+        errno != EINTR)
+      break;
     // Server -> output.
-    for (int i = 0; i < 16 && outq.size() < mux::kMaxClientQueue; ++i) {
+    for (int i = 0; i < 16 && outq.size() < mux::kMaxClientQueue && usb_.backlog() < mux::kMaxUsbQueue; ++i) {
       size_t got = 0;
       Transport::Io io = t_.read_some(buf, sizeof buf, &got);
       if (io == Transport::Io::kWouldBlock) break;
@@ -508,13 +513,18 @@ Status Client::console(bool input) {
       deadline_after_leave = Clock::now() + std::chrono::seconds(5);
     if (Clock::now() > deadline_after_leave) break;
     std::vector<pollfd> fds;
-    fds.push_back({t_.fd(), static_cast<short>(POLLIN | ((!upq_.empty() || t_.wants_write()) ? POLLOUT : 0)), 0});
+    const bool down_room = usb_.backlog() < mux::kMaxUsbQueue;
+    fds.push_back({t_.fd(),
+                   static_cast<short>((down_room ? POLLIN : 0) | ((!upq_.empty() || t_.wants_write()) ? POLLOUT : 0)),
+                   0});
     int ii = -1;
     if (in_open && !leaving && upq_.size() < mux::kMaxClientQueue) ii = 1, fds.push_back({0, POLLIN, 0});
     const bool usb_room = !leaving && upq_.size() < mux::kMaxClientQueue;
     usb_.poll_fds(usb_room, &fds);
-    if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), t_.pending() ? 0 : 200) < 0 && errno != EINTR) break;
-    for (int i = 0; i < 16; ++i) {
+    if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), down_room && t_.pending() ? 0 : 200) < 0 &&
+        errno != EINTR)
+      break;
+    for (int i = 0; i < 16 && usb_.backlog() < mux::kMaxUsbQueue; ++i) {
       size_t got = 0;
       Transport::Io io = t_.read_some(buf, sizeof buf, &got);
       if (io == Transport::Io::kWouldBlock) break;

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <thread>
@@ -38,11 +39,13 @@ Status UsbShares::start(const std::vector<std::string>& devices, StreamWriter* u
       if (!parse_endpoint(usb_endpoint_url(sel), &ep, &err)) return fail(kExitUsage, "--usb " + s->device + ": " + err);
       if (Status st = connect_endpoint(ep, kEndpointTimeoutS, &s->sock); !st)
         return fail(st.code(), "USB device " + s->device + ": " + st.message());
-    } else if (Status st = spawn({"redir-usb", "-q", "share", s->device}, true, &s->child); !st) {
-      return st;
+    } else {
+      // The share reads a stream of its own on stdin: the server's bytes on
+      // channel 1.
+      if (Status st = spawn({"redir-usb", "-q", "share", s->device}, true, &s->child); !st) return st;
+      (void)s->w.begin("redir-mux connect");
+      (void)s->w.declare(1, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}});
     }
-    (void)s->w.begin("redir-mux connect");
-    (void)s->w.declare(1, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}});
     (void)up->declare(s->id, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}, {"device", s->device}});
     shares_.push_back(std::move(s));
   }
@@ -166,6 +169,12 @@ void UsbShares::pump(bool up_room, StreamWriter* up, Status* failed) {
     }
     feed_child(&s.child, &s.inq, s.input_ended);
   }
+}
+
+size_t UsbShares::backlog() const {
+  size_t most = 0;
+  for (const auto& s : shares_) most = std::max({most, s->inq.size(), s->sockq.size()});
+  return most;
 }
 
 void UsbShares::from_server(const Frame& f) {

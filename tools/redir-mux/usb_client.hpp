@@ -38,6 +38,10 @@ class UsbShares {
   // Moves what the shares have to up (while up_room) and what waits to their
   // stdin. A failed share: *failed is set (code, message) once.
   void pump(bool up_room, stream::StreamWriter* up, Status* failed);
+  // The most bytes waiting for one device (its share's stdin or its
+  // endpoint): the client reads no more from the server while it is
+  // kMaxUsbQueue or more.
+  size_t backlog() const;
   // A frame of the server's stream: its USB channels go to their share.
   void from_server(const stream::Frame& f);
   // Ends each share's return stream and waits for it (then SIGTERM).
