@@ -33,6 +33,8 @@ std::string usb_selector_text(const UsbSelector& s);
 // ("unix:/run/x.sock", "tcp://host:4000", "tcp://[::1]:4000"); "" for a
 // local device.
 std::string usb_endpoint_url(const UsbSelector& s);
+// How long reaching such an endpoint may take, by default.
+inline constexpr double kUsbEndpointTimeoutS = 10;
 
 // "046d:c52b" for a VID and PID.
 std::string usb_id_text(uint16_t vid, uint16_t pid);

@@ -145,6 +145,29 @@ TEST_CASE("an endpoint's bytes are relayed both ways by the client, and what wai
   INFO("rounds " << rounds << ", drained " << drained);
   CHECK(shares.backlog() == 0);
 
+  // The server closes the channel: what it sent before reaches the device,
+  // then the device sees its end.
+  const std::string last = "last-bytes";
+  shares.from_server(data_frame(id, last));
+  Frame close_frame;
+  close_frame.header.channel = id;
+  close_frame.header.type = static_cast<uint8_t>(FrameType::kClose);
+  shares.from_server(close_frame);
+  std::string tail;
+  bool eof = false;
+  auto read_to_end = [&] {
+    char buf[4096];
+    ssize_t n = ::recv(dev, buf, sizeof buf, MSG_DONTWAIT);
+    if (n > 0) tail.append(buf, static_cast<size_t>(n));
+    if (n == 0) eof = true;
+    return eof;
+  };
+  CHECK(pump_until(shares, &up.w, read_to_end));
+  // (after what the socket still held of the backlog above)
+  CHECK(tail.size() >= last.size());
+  CHECK(tail.substr(tail.size() - last.size()) == last);
+  CHECK(tail.find_first_not_of('x') == tail.size() - last.size());
+
   // The device goes: its channel closes towards the server, with no error.
   ::close(dev);
   auto closed = [&] {

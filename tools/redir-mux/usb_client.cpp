@@ -21,10 +21,6 @@ namespace vredir::mux {
 using namespace vredir::stream;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-constexpr double kEndpointTimeoutS = 10;  // as redir-usb share --connect-timeout
-}  // namespace
-
 Status UsbShares::start(const std::vector<std::string>& devices, StreamWriter* up) {
   if (devices.size() > kMaxUsbChannels)
     return fail(kExitUsage, "at most " + std::to_string(kMaxUsbChannels) + " --usb devices per session");
@@ -37,7 +33,7 @@ Status UsbShares::start(const std::vector<std::string>& devices, StreamWriter* u
     if (parse_usb_selector(s->device, &sel, &err) && !sel.local()) {
       Endpoint ep;
       if (!parse_endpoint(usb_endpoint_url(sel), &ep, &err)) return fail(kExitUsage, "--usb " + s->device + ": " + err);
-      if (Status st = connect_endpoint(ep, kEndpointTimeoutS, &s->sock); !st)
+      if (Status st = connect_endpoint(ep, kUsbEndpointTimeoutS, &s->sock); !st)
         return fail(st.code(), "USB device " + s->device + ": " + st.message());
     } else {
       // The share reads a stream of its own on stdin: the server's bytes on
@@ -110,6 +106,10 @@ void UsbShares::pump_endpoint(Share& s, bool up_room, StreamWriter* up, Status* 
     s.sock = -1;
     finish_share(s, up, failed, &e);
     return;
+  }
+  if (s.sock >= 0 && s.input_ended && s.sockq.empty() && !s.sock_shut) {
+    ::shutdown(s.sock, SHUT_WR);
+    s.sock_shut = true;
   }
   uint8_t buf[65536];
   while (up_room && s.sock >= 0 && !s.up_closed) {
@@ -188,10 +188,9 @@ void UsbShares::from_server(const Frame& f) {
     if (type == FrameType::kData) {
       s.sockq.append(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
     } else if (type == FrameType::kClose) {
-      // The server's port went: the device is let go.
+      // The server's port went: what it sent before reaches the device, then
+      // the device is let go (pump_endpoint).
       s.input_ended = true;
-      (void)!::send(s.sock, s.sockq.data(), s.sockq.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-      ::shutdown(s.sock, SHUT_WR);
     }
     return;
   }

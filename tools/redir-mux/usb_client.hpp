@@ -61,6 +61,7 @@ class UsbShares {
     bool up_closed = false, input_ended = false;
     int sock = -1;        // a usbredir endpoint relayed here (no child)
     std::string sockq;    // the server's bytes for it
+    bool sock_shut = false;  // the server closed the channel: no more for it
   };
   void pump_endpoint(Share& s, bool up_room, stream::StreamWriter* up, Status* failed);
   void finish_share(Share& s, stream::StreamWriter* up, Status* failed, const stream::End* end);

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "usbpolicy/usb_selector.hpp"
 #include "wire/status.hpp"
 
 namespace vredir {
@@ -17,7 +18,7 @@ Status run_list(const ListOptions& o);
 
 struct ShareOptions {
   std::string device;  // VID:PID, BUS-ADDR, unix:PATH or tcp:HOST:PORT
-  double connect_timeout_s = 10;
+  double connect_timeout_s = kUsbEndpointTimeoutS;
 };
 // Checks DEVICE's form: one usage error, or ok.
 Status check_share_options(const ShareOptions& o);
