@@ -286,6 +286,10 @@ Status make_server_tls(const std::string& cert_file, const std::string& key_file
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // One read takes what the socket has (a record's header and body, and the
+  // records after it), not a read per header and per body; pending() says
+  // when bytes wait inside.
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
   // Sessions are not resumed: every connection authenticates afresh.
   SSL_CTX_set_num_tickets(ctx.get(), 0);
   if (SSL_CTX_use_certificate_chain_file(ctx.get(), cert_file.c_str()) != 1)
@@ -320,6 +324,10 @@ Status make_client_tls(const std::string& ca_file, SslCtxHandle* out) {
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
   SSL_CTX_set_max_proto_version(ctx.get(), TLS1_3_VERSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // One read takes what the socket has (a record's header and body, and the
+  // records after it), not a read per header and per body; pending() says
+  // when bytes wait inside.
+  SSL_CTX_set_read_ahead(ctx.get(), 1);
   if (!ca_file.empty()) {
     if (SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr) != 1)
       return fail(kExitFailure, "cannot load CA file '" + ca_file + "': " + ssl_errors());
@@ -420,9 +428,12 @@ Transport::Io Transport::read_some(uint8_t* buf, size_t max, size_t* got) {
   int r = SSL_read_ex(ssl_, buf, max, &n);
   if (r == 1) {
     *got = n;
+    read_starved_ = false;
     return Io::kOk;
   }
-  return map_error(r);
+  Io io = map_error(r);
+  read_starved_ = io == Io::kWouldBlock;
+  return io;
 }
 
 Transport::Io Transport::write_some(const uint8_t* data, size_t size, size_t* wrote) {
@@ -455,7 +466,9 @@ Transport::Io Transport::write_some(const uint8_t* data, size_t size, size_t* wr
   return io;
 }
 
-bool Transport::pending() const { return ssl_ && SSL_pending(ssl_) > 0; }
+// Read ahead, the TLS layer may hold the start of a record: that is not
+// pending once a read found the rest missing (poll sees the rest come).
+bool Transport::pending() const { return ssl_ && !read_starved_ && SSL_has_pending(ssl_) == 1; }
 
 Status Transport::write_all_until(std::string_view data, Clock::time_point deadline) {
   size_t off = 0;

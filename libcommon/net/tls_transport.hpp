@@ -83,7 +83,8 @@ class Transport {
 
   Io read_some(uint8_t* buf, size_t max, size_t* got);
   Io write_some(const uint8_t* data, size_t size, size_t* wrote);
-  // Bytes already decrypted and waiting in the TLS layer (poll cannot see them).
+  // Bytes waiting in the TLS layer that poll cannot see: decrypted, or read
+  // ahead from the socket.
   bool pending() const;
   // The last read or write needs the socket writable / readable to go on.
   bool wants_write() const { return want_write_; }
@@ -107,6 +108,7 @@ class Transport {
   int fd_ = -1;
   SSL* ssl_ = nullptr;
   bool want_write_ = false;
+  bool read_starved_ = false;  // the last read wanted more from the socket
   std::string error_;
 };
 

@@ -6,6 +6,7 @@
 // unplugs the device from the guest, and detaching removes the port.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "virt/device_hotplug.hpp"
@@ -24,5 +25,42 @@ bool domain_xml_has_usb_controller(const std::string& domain_xml);
 // port through *plugged (which detaches it). *alias: its alias.
 Status attach_usb_redirdev(const Domain& domain, const std::string& socket_path, DeviceHotplug* plugged,
                            std::string* alias);
+
+// One usb-redir port for the length of a session, shared by `redir-usb
+// attach` and the mux session: a private directory for the socket QEMU
+// connects to, the hot-plugged port, and QEMU's connection accepted without
+// blocking. The caller listens on socket_path() (net's listen_endpoint)
+// and hands the port that fd. The destructor closes what is open, unplugs
+// the port and removes the socket and its directory.
+class UsbRedirPort {
+ public:
+  UsbRedirPort() = default;
+  ~UsbRedirPort();
+  UsbRedirPort(const UsbRedirPort&) = delete;
+  UsbRedirPort& operator=(const UsbRedirPort&) = delete;
+
+  // Makes the private directory (under $TMPDIR, else /tmp).
+  Status make_socket_dir();
+  const std::string& socket_path() const { return socket_; }
+  // lfd listens on socket_path() (non-blocking); the port owns it from
+  // now. Hot-plugs the port; QEMU must connect within timeout_s.
+  Status plug(const Domain& domain, int lfd, double timeout_s);
+  // *fd: QEMU's connection once it came (the caller owns it), else -1.
+  // Past the deadline: kExitTimeout, one line.
+  Status try_accept(int* fd);
+  int listen_fd() const { return lfd_; }
+  const std::string& alias() const { return alias_; }
+  // Closes the listening socket, unplugs the port and waits (at most 5 s)
+  // until the guest let it go. Close QEMU's connection first: that unplugs
+  // the device from the guest.
+  Status unplug();
+
+ private:
+  std::string dir_, socket_, alias_;
+  int lfd_ = -1;
+  double timeout_s_ = 10;
+  std::chrono::steady_clock::time_point deadline_{};
+  DeviceHotplug plugged_;
+};
 
 }  // namespace vredir

@@ -76,7 +76,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.stall_timeout = std::chrono::seconds(2);
   cfg.capture_program = "true";
   cfg.inject_program = "true";
-  cfg.usb_program = "true";
   // serve --apps: a registry alice may launch "edit" from; the app is "true".
   static const apps::AppRegistry registry = [] {
     apps::AppRegistry r;

@@ -1,5 +1,5 @@
 // Fuzz target for redir-usb's parsers of peer and user input: the usbredir
-// watch (usb/usbredir_watch: the framing of both hellos, then every packet
+// watch (usbpolicy/usbredir_watch: the framing of both hellos, then every packet
 // of the device side, checked against an allow-list), the allow-list and
 // the device selector.
 //
@@ -18,7 +18,7 @@
 
 #include "usbpolicy/usb_allow.hpp"
 #include "usbpolicy/usb_selector.hpp"
-#include "usb/usbredir_watch.hpp"
+#include "usbpolicy/usbredir_watch.hpp"
 
 using namespace vredir;
 

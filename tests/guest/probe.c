@@ -1126,7 +1126,7 @@ static void start_tone(unsigned hz, unsigned ms)
 }
 
 static int usb_bulk_reaped(pid_t pid, int status);
-static void usb_bulk_start(unsigned long bytes);
+static void usb_bulk_start(unsigned long bytes, const char *tty);
 
 static void reap_children(void)
 {
@@ -1219,8 +1219,10 @@ static void do_command(char *line)
     } else if (!strcmp(cmd, "flipkeys") && (!strcmp(a1, "on") || !strcmp(a1, "off"))) {
         flipkeys = !strcmp(a1, "on");
     } else if (!strcmp(cmd, "usbbulk") && a1[0] && strspn(a1, "0123456789") == strlen(a1) &&
-               strtoul(a1, NULL, 10) > 0 && strtoul(a1, NULL, 10) <= (64ul << 20)) {
-        usb_bulk_start(strtoul(a1, NULL, 10));
+               strtoul(a1, NULL, 10) > 0 && strtoul(a1, NULL, 10) <= (64ul << 20) &&
+               (!a2[0] || (!strncmp(a2, "ttyACM", 6) && a2[6] && strlen(a2) < 10 &&
+                           strspn(a2 + 6, "0123456789") == strlen(a2 + 6)))) {
+        usb_bulk_start(strtoul(a1, NULL, 10), a2);
     } else if (!strcmp(cmd, "tone") && atoi(a1) > 0 && atoi(a2) > 0) {
         start_tone((unsigned)atoi(a1), (unsigned)atoi(a2));
     } else if (!strcmp(cmd, "poweroff")) {
@@ -2030,7 +2032,8 @@ static int usb_bulk_child(const char *tty, unsigned long n)
     return 0;
 }
 
-static void usb_bulk_start(unsigned long bytes)
+/* tty: "ttyACMn" (checked by the caller), or "" for the last one listed. */
+static void usb_bulk_start(unsigned long bytes, const char *tty)
 {
     if (usb_bulk_pid) {
         vlog("usb-bulk-error busy");
@@ -2040,7 +2043,8 @@ static void usb_bulk_start(unsigned long bytes)
     DIR *d = opendir("/sys/class/tty");
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL)
-        if (strncmp(e->d_name, "ttyACM", 6) == 0 && strlen(e->d_name) < sizeof usb_bulk_tty)
+        if (strncmp(e->d_name, "ttyACM", 6) == 0 && strlen(e->d_name) < sizeof usb_bulk_tty &&
+            (!tty[0] || !strcmp(e->d_name, tty)))
             memcpy(usb_bulk_tty, e->d_name, strlen(e->d_name) + 1);
     if (d)
         closedir(d);

@@ -160,6 +160,9 @@ check "its ttyACM line comes back uppercased through the TLS session ($echo_line
     grep -qE 'usb-echo ttyACM[0-9]+ VREDIR USB ECHO [0-9]+$' <<<"$echo_line"
 check "serve ran the redirection with the account's list" grep -q "USB redirection into '$name' (channel 65504, allowed 1209:0001)" "$out/serve.log"
 check "one USB redirection port is plugged in for the session" [ "$(ports)" = 1 ]
+check "the session itself checked the device against the list and names it" \
+    grep -q "USB device 1209:0001 class 02 interfaces 02,0a plugged into '$name'" "$out/serve.log"
+check "no redir-usb process stands between the session and QEMU" bash -c "! pgrep -f '[r]edir-usb .*attach $name' >/dev/null"
 mark2=$(vg_mark)
 kill -INT "$client"
 gone=$(vg_wait_log --after "$mark2" '^usb-gone [^ ]+ 1209:0001$' 30)
@@ -169,6 +172,7 @@ rc=$?
 check "the interrupted client exits 130 (exit $rc) $(say m.err)" [ $rc = 130 ]
 for _ in $(seq 1 20); do [ "$(ports)" = 0 ] && break; sleep 0.5; done
 check "the port is unplugged when the session ends" [ "$(ports)" = 0 ]
+check "serve says the device was unplugged" grep -q "USB device 1209:0001 class 02 interfaces 02,0a unplugged from '$name'" "$out/serve.log"
 check "the device saw the echo bytes" grep -q "disconnected (echoed [1-9][0-9]* bytes)" "$out/m.dev.log"
 check "the client's stream has the usbredir channel from the server's side" \
     bash -c "redir-dump '$out/m.vrs' 2>/dev/null | grep -q 'DECLARE id=65504 kind=bytes name=\"usbredir\"'"

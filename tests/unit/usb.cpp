@@ -7,7 +7,7 @@
 #include "usbpolicy/usb_allow.hpp"
 #include "usb/usb_devices.hpp"
 #include "usbpolicy/usb_selector.hpp"
-#include "usb/usbredir_watch.hpp"
+#include "usbpolicy/usbredir_watch.hpp"
 #include "usb_tool.hpp"
 #include "virt/usb_redirdev.hpp"
 #include "wire/byte_reader.hpp"

@@ -298,8 +298,10 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
     if (::poll(fds.data(), static_cast<nfds_t>(fds.size()), down_room && t_.pending() ? 0 : 200) < 0 &&
         errno != EINTR)
       break;
-    // Server -> output.
-    for (int i = 0; i < 16 && outq.size() < mux::kMaxClientQueue && usb_.backlog() < mux::kMaxUsbQueue; ++i) {
+    // Server -> output, when poll saw something or the TLS layer holds bytes.
+    const bool server_ready = fds[0].revents != 0 || t_.pending();
+    for (int i = 0; server_ready && i < 16 && outq.size() < mux::kMaxClientQueue && usb_.backlog() < mux::kMaxUsbQueue;
+         ++i) {
       size_t got = 0;
       Transport::Io io = t_.read_some(buf, sizeof buf, &got);
       if (io == Transport::Io::kWouldBlock) break;
@@ -339,6 +341,7 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
         result = fail(kExitMalformed, "malformed stream from server: " + err);
         ended_ = true;
       }
+      if (got < sizeof buf && !t_.pending()) break;  // drained: poll says when more comes
     }
     // Output, once poll says it takes bytes (queued before this poll).
     if (out_open && !outq.empty() && oi >= 0 && (fds[oi].revents & (POLLOUT | POLLERR | POLLHUP))) {
@@ -392,7 +395,7 @@ Status Client::stream(int out_fd, int in_fd, pid_t child) {
     }
     if (!usb_.empty()) {
       Status usb_failed;
-      usb_.pump(usb_room, &up_, &usb_failed);
+      usb_.pump(usb_room, &up_, &usb_failed, &fds);
       if (!usb_failed && result) {
         result = usb_failed;
         disconnect(EndReason::kError);
@@ -556,7 +559,7 @@ Status Client::console(bool input) {
     }
     if (!usb_.empty()) {
       Status usb_failed;
-      usb_.pump(usb_room, &up_, &usb_failed);
+      usb_.pump(usb_room, &up_, &usb_failed, &fds);
       if (!usb_failed && result) {
         result = usb_failed;
         leave();

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,6 +27,9 @@
 #include "virt/guest_agent.hpp"
 #include "virt/hypervisor.hpp"
 #include "virt/input_hotplug.hpp"
+#include "virt/usb_redirdev.hpp"
+#include "usbpolicy/usb_selector.hpp"
+#include "usbpolicy/usbredir_watch.hpp"
 #include "wire/gdi_records.hpp"
 #include "wire/stream_decoder.hpp"
 #include "wire/stream_writer.hpp"
@@ -149,19 +153,26 @@ void SessionTap::feed(std::string_view bytes) {
 
 namespace {
 
-// One redirected USB device: `redir-usb attach` for the client's usbredir
-// channel. Its stdin gets a stream of that channel's bytes (channel 1); what
-// it sends back on channel 1 goes to the client on the client's id.
+// One redirected USB device: a usb-redir port hot-plugged into the VM for
+// the client's usbredir channel, its socket relayed by the session itself
+// (no process between: each usbredir packet's round trip bounds the
+// throughput). What the client's device sends goes through a watch that
+// checks every device_connect against the account's allow-list.
 struct UsbPort {
-  Child child;
-  std::string inq;  // stream bytes for its stdin, at most kMaxUsbQueue (+1 frame)
-  StreamWriter w{[this](std::string_view b) {
-    inq.append(b);
-    return Status::ok();
-  }};
-  FrameReader frames;
-  bool input_ended = false;  // END written: its stdin closes once inq drains
+  UsbAllowList allow;
+  UsbredirWatch watch{&allow};
+  UsbRedirPort port;
+  int qemu = -1;             // QEMU's connection, once it came
+  std::string to_qemu;       // at most kMaxUsbQueue (+1 frame, + what the watch held)
+  uint64_t announced = 0;    // device_connects logged
+  bool input_ended = false;  // the client closed its channel: QEMU's socket closes once to_qemu drains
   bool closed_down = false;  // the client's channel closed downstream
+  bool done = false;         // the device is unplugged and the port gone
+  int poll_i = -1;           // QEMU's socket in this round's poll
+  bool readable = false;     // poll saw it readable: pump_usb reads it
+  ~UsbPort() {
+    if (qemu >= 0) ::close(qemu);
+  }
 };
 
 // One launched app: `gdi-forward run` for it. Its stdin gets a stream with
@@ -236,6 +247,8 @@ class Session {
   Status open_usb(const Declare& d);
   void pump_usb(uint16_t id, UsbPort& port);
   void close_usb_down(uint16_t id, UsbPort& port);
+  void end_usb(uint16_t id, UsbPort& port);
+  void usb_watched(uint16_t id, UsbPort& port, const Status& st);
   void pump_capture();
   void pump_inject();
   void check_domain();
@@ -287,6 +300,8 @@ class Session {
   Clock::time_point last_progress_ = Clock::now();   // the client last took bytes
   uint64_t written_ = 0;                              // bytes handed to the transport
   uint64_t last_delivered_ = 0;
+  Clock::time_point next_progress_probe_{};          // when check_client asks the kernel again
+  static constexpr auto kProgressProbeInterval = std::chrono::milliseconds(100);
   bool client_open_ = true;
   // Detach: what the client asked for, and the state while no client is there.
   bool detach_on_exit_ = false;
@@ -365,14 +380,20 @@ Status Session::check_client(bool* reads) {
     return fail(kExitFailure, "client backlog over " + std::to_string(kMaxClientBacklog >> 20) + " MiB; dropped");
   // Progress is the client taking bytes, as the kernel sees it: what waits
   // in our queue or the socket's is not read while that does not move.
-  SocketProgress sp;
-  const bool known = socket_progress(t_->fd(), &sp);
-  const bool pending = !outq_.empty() || (known && sp.queued > 0);
-  const uint64_t delivered = !known ? written_ : sp.tcp ? sp.acked : written_ - std::min(written_, sp.queued);
-  if (!pending || delivered != last_delivered_) {
-    last_delivered_ = delivered;
-    last_progress_ = now;
-  } else if (now - last_progress_ > cfg_.stall_timeout)
+  // Asked of the kernel a few times a second, not every round: two system
+  // calls a round would cost each USB packet's round trip.
+  if (now >= next_progress_probe_) {
+    next_progress_probe_ = now + kProgressProbeInterval;
+    SocketProgress sp;
+    const bool known = socket_progress(t_->fd(), &sp);
+    const bool pending = !outq_.empty() || (known && sp.queued > 0);
+    const uint64_t delivered = !known ? written_ : sp.tcp ? sp.acked : written_ - std::min(written_, sp.queued);
+    if (!pending || delivered != last_delivered_) {
+      last_delivered_ = delivered;
+      last_progress_ = now;
+    }
+  }
+  if (now - last_progress_ > cfg_.stall_timeout)
     return fail(kExitTimeout, "client stopped reading for " +
                                   std::to_string(std::chrono::duration_cast<std::chrono::seconds>(cfg_.stall_timeout).count()) +
                                   " s; dropped");
@@ -690,6 +711,7 @@ void Session::resume(int fd) {
   up_.set_limits(FrameLimits{kMaxUpstreamPayload, false});
   up_.set_keep_gdi_states(false);
   written_ = last_delivered_ = 0;
+  next_progress_probe_ = {};
   last_progress_ = last_activity_ = Clock::now();
   (void)out_.begin("redir-mux serve", {{"protocol", "session/1"}});
   (void)out_.declare(kSessionChannel, ChannelKind::kControl, "session");
@@ -935,12 +957,19 @@ Status Session::open_usb(const Declare& d) {
     return refuse(kExitFailure, "cannot read the devices of VM '" + dom_.name() + "'");
   if (devices.usb.empty()) return refuse(kExitNotFound, "VM '" + dom_.name() + "' has no USB controller");
   auto port = std::make_unique<UsbPort>();
-  if (Status st = spawn({cfg_.usb_program, "-q", "attach", dom_.name(), "-c", conn_.uri(), "--allow", account_->usb_allow},
-                        true, &port->child);
-      !st)
-    return refuse(st.code(), "cannot start the USB redirection: " + st.message());
-  (void)port->w.begin("redir-mux serve", {{"user", user_}});
-  (void)port->w.declare(1, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}});
+  std::string why;
+  if (!UsbAllowList::parse(account_->usb_allow, &port->allow, &why))
+    return refuse(kExitFailure, "the users file's usb= list of '" + user_ + "' is invalid: " + why);
+  Endpoint ep;
+  ep.scheme = Endpoint::Scheme::kUnix;
+  int lfd = -1;
+  Status st = port->port.make_socket_dir();
+  if (st) {
+    ep.path = port->port.socket_path();
+    st = listen_endpoint(ep, &lfd, &ep);
+  }
+  if (st) st = port->port.plug(dom_, lfd, kUsbEndpointTimeoutS);
+  if (!st) return refuse(st.code(), "cannot start the USB redirection: " + st.message());
   (void)out_.declare(d.id, ChannelKind::kBytes, "usbredir", {{"purpose", "usbredir"}, {"device", dom_.name()}});
   spdlog::info("session {} user={}: USB redirection into '{}' (channel {}, allowed {})", cfg_.peer, log_quote(user_),
                dom_.name(), d.id, account_->usb_allow);
@@ -955,40 +984,90 @@ void Session::close_usb_down(uint16_t id, UsbPort& port) {
   (void)out_.close_channel(id);
 }
 
-// The attach process of one device: its return path to the client, and the
-// client's bytes to it.
-void Session::pump_usb(uint16_t id, UsbPort& port) {
-  std::string err;
-  auto room = [this] { return outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding; };
-  auto on_frame = [&](const Frame& f) {
-    auto type = static_cast<FrameType>(f.header.type);
-    if (f.header.channel == 1 && type == FrameType::kData && !port.closed_down) {
-      // Plainly: each usbredir packet's round trip counts, and deflating it
-      // (or letting it wait in a piece behind display frames) adds to it.
-      (void)out_.frame_plain(id, type,
-                             std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
-                             f.header.flags);
-    } else if (f.header.channel == 0 && type == FrameType::kEnd) {
-      End e;
-      std::string why;
-      (void)decode_end(f.payload, &e, &why);
-      close_usb_down(id, port);
-      if (e.reason == EndReason::kDenied) {
-        audit("usb", dom_.name(), "denied");
-        finish(EndReason::kDenied, "USB: " + e.message, kExitDenied);
-        return false;
-      }
-      if (e.reason != EndReason::kNormal && e.reason != EndReason::kSourceGone)
-        (void)control("result", {{"command", "usb"},
-                                 {"status", "failed"},
-                                 {"code", std::to_string(kExitFailure)},
-                                 {"message", "USB: " + (e.message.empty() ? std::string("the redirection ended") : e.message)}});
+// QEMU's socket closes (the guest sees the device unplugged), then the port
+// goes; the client's channel is closed.
+void Session::end_usb(uint16_t id, UsbPort& port) {
+  if (port.done) return;
+  port.done = true;
+  if (port.qemu >= 0) ::close(port.qemu);
+  port.qemu = -1;
+  if (Status st = port.port.unplug(); !st)
+    spdlog::warn("session {} user={}: {}", cfg_.peer, log_quote(user_), st.message());
+  if (port.announced)
+    spdlog::info("session {} user={}: USB device {} unplugged from '{}'", cfg_.peer, log_quote(user_),
+                 usb_identity_text(port.watch.identity()), dom_.name());
+  close_usb_down(id, port);
+}
+
+// What the watch made of the device's bytes: a device plugged in (logged),
+// or a refusal (the session ends, denied) or bad framing (this device ends).
+void Session::usb_watched(uint16_t id, UsbPort& port, const Status& st) {
+  if (st) {
+    if (port.watch.connects() > port.announced) {
+      port.announced = port.watch.connects();
+      spdlog::info("session {} user={}: USB device {} plugged into '{}'", cfg_.peer, log_quote(user_),
+                   usb_identity_text(port.watch.identity()), dom_.name());
     }
-    return true;
+    return;
+  }
+  end_usb(id, port);
+  if (st.code() == kExitDenied) {
+    audit("usb", dom_.name(), "denied");
+    finish(EndReason::kDenied, "USB: " + st.message(), kExitDenied);
+    return;
+  }
+  (void)control("result", {{"command", "usb"},
+                           {"status", "failed"},
+                           {"code", std::to_string(st.code())},
+                           {"message", "USB: " + st.message()}});
+}
+
+// One device's port: QEMU's connection accepted, the client's bytes written
+// to it, and what it sends relayed to the client at once, outside the
+// DEFLATE pieces (each packet's round trip counts).
+void Session::pump_usb(uint16_t id, UsbPort& port) {
+  if (port.done) return;
+  auto failed = [&](const std::string& message) {
+    end_usb(id, port);
+    (void)control("result", {{"command", "usb"},
+                             {"status", "failed"},
+                             {"code", std::to_string(kExitFailure)},
+                             {"message", "USB: " + message}});
   };
-  if (read_child_frames(&port.child, &port.frames, room, on_frame, &err) == ChildOutput::kEnded)
-    close_usb_down(id, port);
-  feed_child(&port.child, &port.inq, port.input_ended);
+  if (port.qemu < 0) {
+    if (Status st = port.port.try_accept(&port.qemu); !st) return failed(st.message());
+    if (port.qemu < 0) return;
+    spdlog::debug("session {}: QEMU's usb-redir port {} of '{}' is connected", cfg_.peer, port.port.alias(), dom_.name());
+  }
+  while (!port.to_qemu.empty()) {
+    ssize_t w = ::send(port.qemu, port.to_qemu.data(), port.to_qemu.size(), MSG_NOSIGNAL);
+    if (w > 0) {
+      port.to_qemu.erase(0, size_t(w));
+      continue;
+    }
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return failed("QEMU closed the USB redirection port");
+  }
+  if (port.input_ended && port.to_qemu.empty()) return end_usb(id, port);
+  char buf[64 << 10];
+  // Only what poll saw: a read that would find nothing costs a system call
+  // a packet, and each packet's round trip counts.
+  const bool readable = port.readable;
+  port.readable = false;
+  for (int i = 0; readable && i < 8 && outq_.size() < kMaxClientQueue && phase_ != Phase::kEnding; ++i) {
+    ssize_t r = ::recv(port.qemu, buf, sizeof buf, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (r <= 0) return failed("QEMU closed the USB redirection port");
+    auto bytes = std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(buf), size_t(r));
+    if (!port.closed_down) (void)out_.frame_plain(id, FrameType::kData, std::string_view(buf, size_t(r)));
+    const size_t before = port.to_qemu.size();
+    usb_watched(id, port, port.watch.feed_guest(bytes, &port.to_qemu));
+    if (port.done) return;
+    if (port.to_qemu.size() != before) return pump_usb(id, port);  // held bytes the guest's hello released
+    if (size_t(r) < sizeof buf) break;  // the socket had no more
+  }
 }
 
 Status Session::do_command(const Control& c) {
@@ -1098,8 +1177,8 @@ Status Session::on_upstream(const Event& ev) {
       if (app_inputs_.erase(f.header.channel) || app_clip_inputs_.erase(f.header.channel)) return Status::ok();
       if (input_channels_.erase(f.header.channel)) return inject_w_.close_channel(f.header.channel);
       if (auto it = usb_.find(f.header.channel); it != usb_.end() && !it->second->input_ended) {
-        it->second->input_ended = true;  // the client unplugs the device
-        return it->second->w.end(EndReason::kNormal, "the client closed the USB channel");
+        it->second->input_ended = true;  // the client unplugs the device, once what it sent reached QEMU
+        pump_usb(it->first, *it->second);
       }
       return Status::ok();
     default:
@@ -1107,9 +1186,10 @@ Status Session::on_upstream(const Event& ev) {
         return cap_w_.frame(1, FrameType::kData,
                             std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
       if (auto it = usb_.find(f.header.channel); it != usb_.end()) {
-        if (ev.type() != FrameType::kData || it->second->input_ended) return Status::ok();
-        return it->second->w.frame(1, FrameType::kData,
-                                   std::string_view(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()));
+        UsbPort& port = *it->second;
+        if (ev.type() != FrameType::kData || port.input_ended || port.done) return Status::ok();
+        usb_watched(it->first, port, port.watch.feed_device(f.payload, &port.to_qemu));
+        return Status::ok();
       }
       if (auto it = app_inputs_.find(f.header.channel); it != app_inputs_.end()) {
         AppPort* app = it->second;
@@ -1250,7 +1330,7 @@ Status Session::run() {
     // While the client's backlog is full, what it sends waits: nothing it
     // asks for may queue replies it does not read.
     bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue && capq_.size() < kMaxUsbQueue;
-    for (const auto& [id, port] : usb_) up_room = up_room && port->inq.size() < kMaxUsbQueue;
+    for (const auto& [id, port] : usb_) up_room = up_room && port->to_qemu.size() < kMaxUsbQueue;
     for (const auto& app : apps_) up_room = up_room && app->inq.size() < kMaxAppQueue;
     up_room = up_room && relayq_.size() < kMaxAppQueue;
     short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_->wants_write()) ? POLLOUT : 0));
@@ -1268,16 +1348,24 @@ Status Session::run() {
     if (inject_.in >= 0 && !injq_.empty()) inj_in_i = n, fds[n++] = {inject_.in, POLLOUT, 0};
     if (capture_.in >= 0 && !capq_.empty()) fds[n++] = {capture_.in, POLLOUT, 0};
     for (const auto& [id, port] : usb_) {
-      if (port->child.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {port->child.out, POLLIN, 0};
-      if (port->child.in >= 0 && !port->inq.empty()) fds[n++] = {port->child.in, POLLOUT, 0};
+      port->poll_i = -1;
+      if (port->done) continue;
+      if (port->qemu < 0 && port->port.listen_fd() >= 0) {
+        fds[n++] = {port->port.listen_fd(), POLLIN, 0};
+        continue;
+      }
+      short ev = short((outq_.size() < kMaxClientQueue ? POLLIN : 0) | (port->to_qemu.empty() ? 0 : POLLOUT));
+      if (port->qemu >= 0 && ev) port->poll_i = n, fds[n++] = {port->qemu, ev, 0};
     }
     for (const auto& app : apps_) {
       if (app->child.out >= 0 && outq_.size() < kMaxClientQueue) fds[n++] = {app->child.out, POLLIN, 0};
       if (app->child.in >= 0 && !app->inq.empty()) fds[n++] = {app->child.in, POLLOUT, 0};
     }
-    int timeout = !detached_ && t_->pending() ? 0 : 200;
+    int timeout = !detached_ && up_room && t_->pending() ? 0 : 200;
     if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR)
       return fail(kExitFailure, std::string("poll: ") + std::strerror(errno));
+    for (const auto& [id, port] : usb_)
+      port->readable = port->poll_i >= 0 && (fds[port->poll_i].revents & (POLLIN | POLLHUP | POLLERR));
     if (detached_) {
       if (fds[0].revents & POLLIN)
         if (int fd = cfg_.take_client(); fd >= 0) resume(fd);
@@ -1314,6 +1402,9 @@ Status Session::run() {
           }
           if (phase_ == Phase::kEnding || detached_) break;
         }
+        // Drained (a short read, nothing held in TLS): poll says when more
+        // comes, without a read that finds nothing.
+        if (got < sizeof buf && !t_->pending()) break;
       }
     }
     // USB first, and out at once: its packets' round trips bound its
@@ -1348,13 +1439,11 @@ Status Session::run() {
   }
   for (int* fd : {&relay_.in, &relay_.out})
     if (*fd >= 0) ::close(*fd), *fd = -1;
-  // Each USB port gets the end of its stream first, so it unplugs in order.
+  // Each USB device gets what the socket takes now, then unplugs.
   for (auto& [id, port] : usb_) {
-    if (port->child.in < 0) continue;
-    if (!port->input_ended) (void)port->w.end(EndReason::kNormal, end_message_);
-    (void)!::write(port->child.in, port->inq.data(), port->inq.size());  // what the pipe takes now
-    ::close(port->child.in);
-    port->child.in = -1;
+    if (port->qemu >= 0 && !port->to_qemu.empty())
+      (void)!::send(port->qemu, port->to_qemu.data(), port->to_qemu.size(), MSG_NOSIGNAL);
+    end_usb(id, *port);
   }
   // Apps close as gdi-forward closes them at the end of its input (WM_CLOSE,
   // then terminated after kAppCloseTimeout); what is left 1.5 s later is
@@ -1379,7 +1468,6 @@ Status Session::run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
   std::vector<Child*> children{&capture_, &inject_};
-  for (auto& [id, port] : usb_) children.push_back(&port->child);
   for (auto& app : apps_) children.push_back(&app->child);
   stop_children(children, Clock::now() + std::chrono::seconds(4));
   (void)rec_.close();

@@ -54,9 +54,10 @@
 //   client: a bytes channel with purpose usbredir, ids kUsbChannelBase to
 //           kUsbChannelBase + kMaxUsbChannels - 1 (connect --usb), one per
 //           device: the server checks the account (not view-only, a usb=
-//           allow-list) and the VM (a USB controller), runs `redir-usb attach`
-//           for it with that list, and sends the port's side back on the same
-//           id. A refused device ends the session (denied); a VM without a
+//           allow-list) and the VM (a USB controller), hot-plugs a usb-redir
+//           port and relays its socket itself, every device_connect checked
+//           against that list (as `redir-usb attach --allow` does), and sends
+//           the port's side back on the same id. A refused device ends the session (denied); a VM without a
 //           USB controller is failed {code 3}. Closing the channel unplugs it.
 //   client: select {..., console=1} adds the VM's serial console (a pty
 //           <serial>; else failed {code 3}): its output on the capture's
@@ -108,7 +109,7 @@ inline constexpr size_t kMaxPasswordBytes = 1024;
 inline constexpr uint32_t kMaxPreAuthPayload = 64u << 10;
 inline constexpr uint32_t kMaxUpstreamPayload = 2u << 20;
 // USB devices of one session: channel ids, how many, and the most bytes
-// queued for one device's attach process (the client is not read past it).
+// queued for one device's usb-redir port (the client is not read past it).
 inline constexpr uint16_t kUsbChannelBase = 0xffe0;
 inline constexpr uint16_t kMaxUsbChannels = 4;
 inline constexpr size_t kMaxUsbQueue = 1u << 20;
@@ -203,7 +204,6 @@ struct ServerSessionConfig {
   // a network wants; 0: plain, as a local pipe wants.
   int compress = 0;
   std::string inject_program = "redir-inject";
-  std::string usb_program = "redir-usb";
   // Records both directions of the session into this file ("" = none).
   std::string record_file;
   // serve --apps: the registry (nullptr: no apps offered), the program

@@ -48,11 +48,12 @@ Status UsbShares::start(const std::vector<std::string>& devices, StreamWriter* u
   return Status::ok();
 }
 
-void UsbShares::poll_fds(bool up_room, std::vector<pollfd>* fds) const {
+void UsbShares::poll_fds(bool up_room, std::vector<pollfd>* fds) {
   for (const auto& s : shares_) {
+    s->poll_i = -1;
     if (s->sock >= 0) {
       short ev = static_cast<short>((up_room ? POLLIN : 0) | (!s->sockq.empty() ? POLLOUT : 0));
-      if (ev) fds->push_back({s->sock, ev, 0});
+      if (ev) s->poll_i = static_cast<int>(fds->size()), fds->push_back({s->sock, ev, 0});
       continue;
     }
     if (up_room && s->child.out >= 0) fds->push_back({s->child.out, POLLIN, 0});
@@ -92,7 +93,7 @@ void UsbShares::finish_share(Share& s, StreamWriter* up, Status* failed, const E
                              (end && !end->message.empty() ? end->message : std::string("redir-usb share ended")));
 }
 
-void UsbShares::pump_endpoint(Share& s, bool up_room, StreamWriter* up, Status* failed) {
+void UsbShares::pump_endpoint(Share& s, bool up_room, bool readable, StreamWriter* up, Status* failed) {
   // The server's bytes first: the device answers them.
   while (s.sock >= 0 && !s.sockq.empty()) {
     ssize_t w = ::send(s.sock, s.sockq.data(), s.sockq.size(), MSG_NOSIGNAL);
@@ -112,7 +113,7 @@ void UsbShares::pump_endpoint(Share& s, bool up_room, StreamWriter* up, Status* 
     s.sock_shut = true;
   }
   uint8_t buf[65536];
-  while (up_room && s.sock >= 0 && !s.up_closed) {
+  while (readable && up_room && s.sock >= 0 && !s.up_closed) {
     ssize_t n = ::read(s.sock, buf, sizeof buf);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
     if (n <= 0) {
@@ -129,12 +130,14 @@ void UsbShares::pump_endpoint(Share& s, bool up_room, StreamWriter* up, Status* 
   }
 }
 
-void UsbShares::pump(bool up_room, StreamWriter* up, Status* failed) {
+void UsbShares::pump(bool up_room, StreamWriter* up, Status* failed, const std::vector<pollfd>* polled) {
   uint8_t buf[65536];
   for (auto& sp : shares_) {
     Share& s = *sp;
     if (s.sock >= 0) {
-      pump_endpoint(s, up_room, up, failed);
+      const bool readable = !polled || (s.poll_i >= 0 && size_t(s.poll_i) < polled->size() &&
+                                        ((*polled)[size_t(s.poll_i)].revents & (POLLIN | POLLHUP | POLLERR)));
+      pump_endpoint(s, up_room, readable, up, failed);
       continue;
     }
     while (up_room && s.child.out >= 0) {

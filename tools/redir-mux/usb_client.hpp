@@ -34,10 +34,12 @@ class UsbShares {
   Status start(const std::vector<std::string>& devices, stream::StreamWriter* up);
   bool empty() const { return shares_.empty(); }
   // The fds to poll: stdout while up_room, stdin while bytes wait for it.
-  void poll_fds(bool up_room, std::vector<pollfd>* fds) const;
+  void poll_fds(bool up_room, std::vector<pollfd>* fds);
   // Moves what the shares have to up (while up_room) and what waits to their
-  // stdin. A failed share: *failed is set (code, message) once.
-  void pump(bool up_room, stream::StreamWriter* up, Status* failed);
+  // stdin. A failed share: *failed is set (code, message) once. polled: the
+  // fds poll_fds added to, after poll; an endpoint is read only when poll
+  // saw it readable (nullptr: tried anyway).
+  void pump(bool up_room, stream::StreamWriter* up, Status* failed, const std::vector<pollfd>* polled = nullptr);
   // The most bytes waiting for one device (its share's stdin or its
   // endpoint): the client reads no more from the server while it is
   // kMaxUsbQueue or more.
@@ -62,8 +64,9 @@ class UsbShares {
     int sock = -1;        // a usbredir endpoint relayed here (no child)
     std::string sockq;    // the server's bytes for it
     bool sock_shut = false;  // the server closed the channel: no more for it
+    int poll_i = -1;         // its entry in the fds poll_fds filled
   };
-  void pump_endpoint(Share& s, bool up_room, stream::StreamWriter* up, Status* failed);
+  void pump_endpoint(Share& s, bool up_room, bool readable, stream::StreamWriter* up, Status* failed);
   void finish_share(Share& s, stream::StreamWriter* up, Status* failed, const stream::End* end);
   std::vector<std::unique_ptr<Share>> shares_;
 };

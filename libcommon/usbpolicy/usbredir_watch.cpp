@@ -1,4 +1,4 @@
-#include "usb/usbredir_watch.hpp"
+#include "usbpolicy/usbredir_watch.hpp"
 
 #include "usbpolicy/usb_selector.hpp"
 #include "wire/byte_reader.hpp"
