@@ -66,7 +66,7 @@ if ! vm-power status "$name" >/dev/null 2>&1; then
 fi
 # The directory of its serial log is made when the domain is defined; a
 # checkout's "rm -rf build" removes it, and QEMU cannot start without it.
-log=$("${virsh[@]}" dumpxml --inactive "$name" | sed -n "s/.*<source path='\([^']*\/serial\.log\)'.*/\1/p" | head -1)
+log=$("${virsh[@]}" dumpxml --inactive "$name" | sed -n "s/.*<\(source path\|log file\)='\([^']*\/serial\.log\)'.*/\2/p" | head -1)
 [ -n "$log" ] && mkdir -p "$(dirname "$log")"
 
 vm-power -c qemu:///system start "$name" --wait --timeout 60

@@ -40,6 +40,12 @@ check "boot-demo.sh defines again a demo domain another checkout left" grep -q "
 check "boot-demo.sh lists it as running" grep -q "$VREDIR_DEMO_NAME .*running" <<<"$out"
 out=$("$src/examples/boot-demo.sh" 2>&1); rc=$?
 check "boot-demo.sh again: already running is success" [ $rc = 0 ]
+# "rm -rf build" in this checkout: its domain stays defined, the directory
+# of its serial log is gone, and QEMU cannot start without it.
+virsh -q -c qemu:///system destroy "$VREDIR_DEMO_NAME" >/dev/null 2>&1
+rm -rf "$VREDIR_BUILD_DIR/demo/$VREDIR_DEMO_NAME"
+out=$("$src/examples/boot-demo.sh" 2>&1); rc=$?
+check "boot-demo.sh boots its own domain again once its log directory is gone (exit $rc: $(tail -1 <<<"$out"))" [ $rc = 0 ]
 # A domain of the demo's name that is not the demo guest is never touched.
 printf "<domain type='qemu'><name>%s</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>\n" \
     "$other" >"$tmp/other.xml"
