@@ -85,7 +85,10 @@ log=$build/setup.log
 targets=(vm-list vm-power redir-capture redir-inject redir-dump)
 [ -n "${DISPLAY:-}" ] && targets+=(x-replay)
 echo "setup: building ${targets[*]} into $build (compiler output: $log)" >&2
-if ! { cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=OFF &&
+# A tree configured for the tests (run-all.sh) keeps its test targets.
+testing=OFF
+grep -q '^BUILD_TESTING:BOOL=ON$' "$build/CMakeCache.txt" 2>/dev/null && testing=ON
+if ! { cmake -S "$top" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=$testing &&
        cmake --build "$build" -j"$(nproc)" --target "${targets[@]}"; } >"$log" 2>&1; then
   tail -n 30 "$log" >&2
   echo "setup: the build failed (the whole log: $log)" >&2

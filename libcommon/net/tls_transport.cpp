@@ -432,7 +432,7 @@ Transport::Io Transport::read_some(uint8_t* buf, size_t max, size_t* got) {
     return Io::kOk;
   }
   Io io = map_error(r);
-  read_starved_ = io == Io::kWouldBlock;
+  read_starved_ = io == Io::kWouldBlock && !want_write_;  // it wanted bytes from the socket
   return io;
 }
 

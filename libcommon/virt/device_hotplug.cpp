@@ -22,11 +22,6 @@ constexpr int kUnplugWaitMs = 5000;
 
 }  // namespace
 
-std::string last_libvirt_message() {
-  virErrorPtr e = virGetLastError();
-  return e && e->message ? e->message : "unknown libvirt error";
-}
-
 std::string DeviceHotplug::new_alias(const std::string& tag) {
   return "ua-vredir-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(g_sequence++);
 }
@@ -50,7 +45,7 @@ Status DeviceHotplug::attach(const Domain& d, const std::string& alias, const st
   return Status::ok();
 }
 
-Status DeviceHotplug::detach() {
+Status DeviceHotplug::detach(bool wait) {
   Status first;
   std::vector<std::string> pending;
   for (const Attached& dev : devices_) {
@@ -66,6 +61,7 @@ Status DeviceHotplug::detach() {
     pending.push_back(dev.alias);
   }
   devices_.clear();
+  if (!wait) return first;
   // libvirt only asks the guest to let go; the slot is free once the device
   // is gone from the live definition. Wait for that (bounded), so the next
   // run finds the slot free.

@@ -38,9 +38,9 @@ class DeviceHotplug {
   // message is libvirt's own (callers add the fix they know).
   Status attach(const Domain& domain, const std::string& alias, const std::string& device_xml,
                 const std::string& what);
-  // Unplugs every attached device and waits (at most 5 s) until the guest
-  // has released them; the first failure is returned.
-  Status detach();
+  // Unplugs every attached device and, with wait, waits (at most 5 s) until
+  // the guest has released them; the first failure is returned.
+  Status detach(bool wait = true);
   bool empty() const { return devices_.empty(); }
 
  private:
@@ -51,8 +51,5 @@ class DeviceHotplug {
   std::string name_;
   std::vector<Attached> devices_;
 };
-
-// libvirt's last error message, or "unknown libvirt error".
-std::string last_libvirt_message();
 
 }  // namespace vredir

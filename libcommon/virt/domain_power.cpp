@@ -155,7 +155,16 @@ Status run_power_action(const Connection& conn, const Domain& d, PowerAction act
       }
       if (s == DomainState::kPaused)
         return fail(kExitFailure, "'" + name + "' is paused, not shut off (try: vm-power resume " + name + ")");
-      if (virDomainCreate(d.get()) < 0) return libvirt_error("cannot start '" + name + "'");
+      if (virDomainCreate(d.get()) < 0) {
+        // libvirt starts a D-Bus daemon of the domain's own for a D-Bus
+        // display and lets QEMU connect to it; on a loaded host QEMU can
+        // come before the daemon listens. Once more, then the error.
+        const std::string why = last_libvirt_message();
+        if (why.find("failed to connect to DBus") == std::string::npos) return libvirt_error("cannot start '" + name + "'");
+        spdlog::warn("'{}': QEMU came before the domain's D-Bus daemon listened; starting it again", name);
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+        if (virDomainCreate(d.get()) < 0) return libvirt_error("cannot start '" + name + "'");
+      }
       return o.wait ? wait_for_state(d, DomainState::kRunning, o.timeout_s) : Status::ok();
 
     case PowerAction::kShutdown: return do_shutdown(d, o);

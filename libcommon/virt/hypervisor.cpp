@@ -40,12 +40,12 @@ int last_error_code() {
   return err ? err->code : VIR_ERR_OK;
 }
 
-std::string last_error_message() {
+}  // namespace
+
+std::string last_libvirt_message() {
   virErrorPtr err = virGetLastError();
   return err && err->message ? one_line(err->message) : std::string("unknown libvirt error");
 }
-
-}  // namespace
 
 const char* state_name(DomainState state) {
   switch (state) {
@@ -131,7 +131,7 @@ std::string resolve_connect_uri(const std::string& option) {
 
 Status libvirt_error(const std::string& context) {
   int code = last_error_code();
-  std::string msg = context + ": " + last_error_message();
+  std::string msg = context + ": " + last_libvirt_message();
   switch (code) {
     case VIR_ERR_NO_DOMAIN: return fail(kExitNotFound, msg);
     case VIR_ERR_ACCESS_DENIED:
@@ -225,7 +225,7 @@ Status Connection::open(const std::string& uri_option) {
   handle_.reset(virConnectOpenAuth(uri_.c_str(), virConnectAuthPtrDefault, 0));
   if (handle_) return Status::ok();
   int code = last_error_code();
-  std::string why = last_error_message();
+  std::string why = last_libvirt_message();
   if (code == VIR_ERR_AUTH_FAILED || code == VIR_ERR_AUTH_CANCELLED || code == VIR_ERR_AUTH_UNAVAILABLE ||
       code == VIR_ERR_ACCESS_DENIED || code == VIR_ERR_OPERATION_DENIED)
     return fail(kExitDenied, "permission denied connecting to " + uri_ + ": " + why +

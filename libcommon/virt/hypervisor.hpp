@@ -36,6 +36,8 @@ std::string resolve_connect_uri(const std::string& option);
 // Turns libvirt's last error into a Status. context names the operation; the
 // exit code follows the error (not found 3, denied 4, timeout 5, else 1).
 Status libvirt_error(const std::string& context);
+// libvirt's last error message on one line, or "unknown libvirt error".
+std::string last_libvirt_message();
 // Stops libvirt from printing errors itself (they become Status messages).
 void silence_libvirt_errors();
 // Must run before Connection::open when the process handles libvirt events

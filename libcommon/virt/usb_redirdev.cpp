@@ -91,10 +91,10 @@ Status UsbRedirPort::try_accept(int* fd) {
   return Status::ok();
 }
 
-Status UsbRedirPort::unplug() {
+Status UsbRedirPort::unplug(bool wait) {
   if (lfd_ >= 0) ::close(lfd_);
   lfd_ = -1;
-  return plugged_.detach();
+  return plugged_.detach(wait);
 }
 
 }  // namespace vredir

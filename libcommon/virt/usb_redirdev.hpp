@@ -50,10 +50,10 @@ class UsbRedirPort {
   Status try_accept(int* fd);
   int listen_fd() const { return lfd_; }
   const std::string& alias() const { return alias_; }
-  // Closes the listening socket, unplugs the port and waits (at most 5 s)
-  // until the guest let it go. Close QEMU's connection first: that unplugs
-  // the device from the guest.
-  Status unplug();
+  // Closes the listening socket and unplugs the port; with wait, waits (at
+  // most 5 s) until the guest let it go. Close QEMU's connection first: that
+  // unplugs the device from the guest.
+  Status unplug(bool wait = true);
 
  private:
   std::string dir_, socket_, alias_;

@@ -79,22 +79,33 @@ bool pump_until(mux::UsbShares& shares, StreamWriter* up, Pred pred) {
     shares.poll_fds(true, &fds);
     ::poll(fds.data(), fds.size(), 10);
     Status failed;
-    shares.pump(true, up, &failed);
+    shares.pump(true, up, &failed, &fds);
   }
   return pred();
 }
+
+// A client relaying the fake endpoint, and the device's end of it.
+struct Relayed {
+  FakeEndpoint ep;
+  testing::Built up;
+  mux::UsbShares shares;
+  int dev = -1;
+  Relayed() {
+    up.w.begin("unit");
+    REQUIRE(shares.start(std::vector<std::string>{"unix:" + ep.path}, &up.w));
+    dev = ::accept4(ep.listener, nullptr, nullptr, SOCK_CLOEXEC);
+    REQUIRE(dev >= 0);
+  }
+};
 
 }  // namespace
 
 TEST_CASE("an endpoint's bytes are relayed both ways by the client, and what waits for it is bounded",
           "[usb_client]") {
-  FakeEndpoint ep;
-  testing::Built up;
-  up.w.begin("unit");
-  mux::UsbShares shares;
-  REQUIRE(shares.start(std::vector<std::string>{"unix:" + ep.path}, &up.w));
-  int dev = ::accept4(ep.listener, nullptr, nullptr, SOCK_CLOEXEC);
-  REQUIRE(dev >= 0);
+  Relayed r;
+  mux::UsbShares& shares = r.shares;
+  testing::Built& up = r.up;
+  const int dev = r.dev;
   const uint16_t id = mux::kUsbChannelBase;
 
   // Device -> server: a DATA frame on the device's channel, as it came.
@@ -179,6 +190,27 @@ TEST_CASE("an endpoint's bytes are relayed both ways by the client, and what wai
   Status failed;
   shares.pump(true, &up.w, &failed);
   CHECK(failed);
+  shares.stop();
+}
+
+TEST_CASE("a device that goes while its backlog is full lets the client read the server again", "[usb_client]") {
+  Relayed r;
+  mux::UsbShares& shares = r.shares;
+  testing::Built& up = r.up;
+  const int dev = r.dev;
+  const uint16_t id = mux::kUsbChannelBase;
+  const std::string chunk(64 << 10, 'x');
+  while (shares.backlog() < mux::kMaxUsbQueue) {
+    shares.from_server(data_frame(id, chunk));
+    Status failed;
+    shares.pump(true, &up.w, &failed);
+  }
+  ::close(dev);
+  auto emptied = [&] { return shares.backlog() == 0; };
+  CHECK(pump_until(shares, &up.w, emptied));
+  // What the server still sends for it is dropped, not kept.
+  shares.from_server(data_frame(id, chunk));
+  CHECK(shares.backlog() == 0);
   shares.stop();
 }
 

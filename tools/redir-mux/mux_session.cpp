@@ -985,18 +985,20 @@ void Session::close_usb_down(uint16_t id, UsbPort& port) {
 }
 
 // QEMU's socket closes (the guest sees the device unplugged), then the port
-// goes; the client's channel is closed.
+// goes, without waiting for the guest to let it go (the loop goes on); the
+// client's channel is closed, and what waited for QEMU is dropped.
 void Session::end_usb(uint16_t id, UsbPort& port) {
   if (port.done) return;
   port.done = true;
   if (port.qemu >= 0) ::close(port.qemu);
   port.qemu = -1;
-  if (Status st = port.port.unplug(); !st)
+  std::string().swap(port.to_qemu);
+  if (Status st = port.port.unplug(false); !st)
     spdlog::warn("session {} user={}: {}", cfg_.peer, log_quote(user_), st.message());
   if (port.announced)
     spdlog::info("session {} user={}: USB device {} unplugged from '{}'", cfg_.peer, log_quote(user_),
                  usb_identity_text(port.watch.identity()), dom_.name());
-  close_usb_down(id, port);
+  if (phase_ != Phase::kEnding) close_usb_down(id, port);
 }
 
 // What the watch made of the device's bytes: a device plugged in (logged),
@@ -1330,7 +1332,7 @@ Status Session::run() {
     // While the client's backlog is full, what it sends waits: nothing it
     // asks for may queue replies it does not read.
     bool up_room = injq_.size() < kMaxClientQueue && outq_.size() < kMaxClientQueue && capq_.size() < kMaxUsbQueue;
-    for (const auto& [id, port] : usb_) up_room = up_room && port->to_qemu.size() < kMaxUsbQueue;
+    for (const auto& [id, port] : usb_) up_room = up_room && (port->done || port->to_qemu.size() < kMaxUsbQueue);
     for (const auto& app : apps_) up_room = up_room && app->inq.size() < kMaxAppQueue;
     up_room = up_room && relayq_.size() < kMaxAppQueue;
     short tev = static_cast<short>((up_room ? POLLIN : 0) | ((!outq_.empty() || t_->wants_write()) ? POLLOUT : 0));

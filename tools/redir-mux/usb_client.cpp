@@ -64,6 +64,11 @@ void UsbShares::poll_fds(bool up_room, std::vector<pollfd>* fds) {
 void UsbShares::finish_share(Share& s, StreamWriter* up, Status* failed, const End* end) {
   if (s.child.out >= 0) ::close(s.child.out);
   s.child.out = -1;
+  // Nobody takes what waits for the device now: it must not hold the
+  // client's reading from the server (backlog).
+  s.gone = true;
+  std::string().swap(s.sockq);
+  std::string().swap(s.inq);
   if (!s.up_closed) {
     s.up_closed = true;
     (void)up->close_channel(s.id);
@@ -185,7 +190,7 @@ void UsbShares::from_server(const Frame& f) {
   size_t i = f.header.channel - kUsbChannelBase;
   if (i >= shares_.size()) return;
   Share& s = *shares_[i];
-  if (s.input_ended) return;
+  if (s.input_ended || s.gone) return;
   auto type = static_cast<FrameType>(f.header.type);
   if (s.sock >= 0) {
     if (type == FrameType::kData) {

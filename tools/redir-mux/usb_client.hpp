@@ -65,6 +65,7 @@ class UsbShares {
     std::string sockq;    // the server's bytes for it
     bool sock_shut = false;  // the server closed the channel: no more for it
     int poll_i = -1;         // its entry in the fds poll_fds filled
+    bool gone = false;       // its device went: what the server sends for it is dropped
   };
   void pump_endpoint(Share& s, bool up_room, bool readable, stream::StreamWriter* up, Status* failed);
   void finish_share(Share& s, stream::StreamWriter* up, Status* failed, const stream::End* end);
